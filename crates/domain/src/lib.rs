@@ -1,0 +1,14 @@
+//! The business of thaw, free of I/O: who the account holders and staff are, what they may do,
+//! and the rules their data must follow. Time and randomness are passed in, never taken.
+
+pub mod account;
+pub mod category;
+pub mod error;
+pub mod locale;
+pub mod staff;
+
+pub use account::{Account, AccountId, AccountInput, Email, Phone};
+pub use category::CaseCategory;
+pub use error::Invalid;
+pub use locale::Locale;
+pub use staff::{NewStaff, Permission, Role, Skills, StaffMember, platform_key_can};

@@ -1,0 +1,23 @@
+//! Static files compiled into the binary, so thaw works with no internet: htmx, the stylesheet
+//! and the icon.
+
+use crate::AppState;
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+const HTMX: &str = include_str!("../static/htmx.min.js");
+const CSS: &str = include_str!("../static/thaw.css");
+const ICON: &str = include_str!("../static/favicon.svg");
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/static/htmx.min.js", get(|| async { asset("text/javascript; charset=utf-8", HTMX) }))
+        .route("/static/thaw.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
+        .route("/static/favicon.svg", get(|| async { asset("image/svg+xml", ICON) }))
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")], body)
+}

@@ -1,0 +1,67 @@
+//! The HTTP face of thaw: the JSON API under `/api`, the staff desk under `/desk`, the account
+//! holders' portal at `/`, and the operational endpoints. Handlers parse, authorise (in
+//! [`auth`]), call a service and render; errors become responses only in [`error`].
+
+pub mod api;
+pub mod assets;
+pub mod auth;
+pub mod cookies;
+pub mod error;
+pub mod i18n;
+pub mod json;
+pub mod middleware;
+pub mod ops;
+pub mod pages;
+
+use axum::Router;
+use std::sync::Arc;
+use thaw_store::Db;
+
+/// The HTTP settings that handlers need.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// The address users reach thaw at, e.g. `https://support.example.com`. An `https` URL
+    /// makes cookies `Secure` and turns on HSTS.
+    pub public_url: String,
+    /// Largest request body accepted, in bytes; larger ones get 413.
+    pub body_limit: usize,
+    /// Take the client address from the last `X-Forwarded-For` entry (only behind a proxy you run).
+    pub behind_proxy: bool,
+}
+
+impl HttpConfig {
+    pub fn is_tls(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self { public_url: "http://127.0.0.1:8080".into(), body_limit: 1024 * 1024, behind_proxy: false }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<HttpConfig>,
+}
+
+/// The whole application: pages, API, assets and operations, with the middleware stack.
+pub fn router(state: AppState) -> Router {
+    let (api, _openapi) = api::router();
+    Router::new()
+        .merge(pages::router())
+        .merge(api)
+        .merge(ops::router())
+        .merge(assets::router())
+        .fallback(pages::not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(state.config.body_limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::security_headers))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::csrf_seed))
+        .layer(axum::middleware::from_fn(ops::track_metrics))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(middleware::panic_response))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}

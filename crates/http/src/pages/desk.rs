@@ -1,0 +1,313 @@
+//! The staff desk: sign-in and sign-out, the home page, the account directory and (for admins)
+//! platform API keys.
+
+use super::{PageError, Shell, render};
+use crate::auth::{PageCtx, StaffCtx, local_path, url_encode};
+use crate::middleware::client_ip;
+use crate::{AppState, cookies};
+use askama::Template;
+use axum::Router;
+use axum::extract::{ConnectInfo, Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use std::net::SocketAddr;
+use thaw_domain::{Account, Permission, StaffMember};
+use thaw_services::signin::{self, Origin};
+use thaw_services::{ServiceError, accounts, api_keys, now_ms};
+use thaw_store::Capabilities;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/desk", get(home))
+        .route("/desk/sign-in", get(sign_in_page).post(sign_in))
+        .route("/desk/sign-out", post(sign_out))
+        .route("/desk/accounts", get(account_list))
+        .route("/desk/accounts/{id}", get(account_detail))
+        .route("/desk/api-keys", get(key_list).post(key_create))
+        .route("/desk/api-keys/{id}/revoke", post(key_revoke))
+}
+
+#[derive(Template)]
+#[template(path = "desk/signin.html")]
+struct SignInPage {
+    shell: Shell,
+    next: String,
+    email: String,
+    error: Option<&'static str>,
+    retry_minutes: Option<i64>,
+    signed_out: bool,
+}
+
+#[derive(serde::Deserialize)]
+struct SignInQuery {
+    next: Option<String>,
+    signed_out: Option<String>,
+}
+
+async fn sign_in_page(ctx: PageCtx, Query(q): Query<SignInQuery>) -> Response {
+    if ctx.session.is_some() {
+        return Redirect::to(&local_path(q.next.as_deref(), "/desk")).into_response();
+    }
+    let page = SignInPage {
+        shell: Shell::new(&ctx, "desk", "sign_in"),
+        next: local_path(q.next.as_deref(), "/desk"),
+        email: String::new(),
+        error: None,
+        retry_minutes: None,
+        signed_out: q.signed_out.is_some(),
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(serde::Deserialize)]
+struct SignInForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ctx: PageCtx,
+    Form(form): Form<SignInForm>,
+) -> Result<Response, PageError> {
+    ctx.check_csrf(&form.csrf)?;
+    let ip = client_ip(&headers, peer, state.config.behind_proxy);
+    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let next = local_path(form.next.as_deref(), "/desk");
+    let failed = |status, error, retry_minutes| {
+        let page = SignInPage {
+            shell: Shell::new(&ctx, "desk", "sign_in"),
+            next: next.clone(),
+            email: form.email.clone(),
+            error: Some(error),
+            retry_minutes,
+            signed_out: false,
+        };
+        Ok(render(status, &page))
+    };
+    match signin::sign_in(&state.db, &form.email, &form.password, &Origin { ip: &ip, user_agent }, now_ms()).await {
+        Ok(session) => {
+            // A session presented before signing in is ended: a fresh token every sign-in (no fixation).
+            if let Some(old) = &ctx.session {
+                let _ = signin::sign_out(&state.db, old).await;
+            }
+            let mut res = Redirect::to(&next).into_response();
+            let max_age = (session.expires_at_ms - now_ms()) / 1000;
+            let cookie = cookies::set(cookies::SESSION, &session.token, max_age, ctx.secure);
+            res.headers_mut().append(header::SET_COOKIE, cookie.parse().expect("valid cookie"));
+            let lang = cookies::set(cookies::LANG, session.staff.locale.code(), 365 * 86_400, ctx.secure);
+            if cookies::get(&headers, cookies::LANG).is_none() {
+                res.headers_mut().append(header::SET_COOKIE, lang.parse().expect("valid cookie"));
+            }
+            Ok(res)
+        }
+        Err(ServiceError::BadCredentials) => failed(StatusCode::UNAUTHORIZED, "desk.signin.bad_credentials", None),
+        Err(ServiceError::Throttled { retry_after_secs }) => {
+            failed(StatusCode::TOO_MANY_REQUESTS, "desk.signin.throttled", Some((retry_after_secs + 59) / 60))
+        }
+        Err(e) => Err(PageError::from_service(&ctx, e)),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn sign_out(State(state): State<AppState>, ctx: PageCtx, Form(form): Form<CsrfForm>) -> Result<Response, PageError> {
+    let Some(session) = &ctx.session else {
+        return Ok(Redirect::to("/desk/sign-in").into_response());
+    };
+    ctx.check_csrf(&form.csrf)?;
+    signin::sign_out(&state.db, session).await.map_err(|e| PageError::from_service(&ctx, e))?;
+    let mut res = Redirect::to("/desk/sign-in?signed_out=1").into_response();
+    res.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SESSION, "", 0, ctx.secure).parse().expect("valid cookie"));
+    Ok(res)
+}
+
+#[derive(Template)]
+#[template(path = "desk/home.html")]
+struct Home {
+    shell: Shell,
+    staff: StaffMember,
+    account_count: i64,
+    staff_count: usize,
+}
+
+async fn home(State(state): State<AppState>, StaffCtx(ctx, session): StaffCtx) -> Result<Response, PageError> {
+    let fail = |e: thaw_store::StoreError| PageError::from_service(&ctx, e.into());
+    let mut conn = state.db.conn().await.map_err(fail)?;
+    let account_count = conn.accounts().count().await.map_err(fail)?;
+    let staff_count = conn.staff().list().await.map_err(fail)?.len();
+    let page = Home { shell: Shell::new(&ctx, "desk", "home"), staff: session.staff, account_count, staff_count };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// An account as a row on a page.
+struct AccountView {
+    id: String,
+    email: String,
+    phone: String,
+    locale: &'static str,
+    kyc_level: i64,
+    vip_level: i64,
+    created: String,
+    updated: String,
+}
+
+impl From<Account> for AccountView {
+    fn from(a: Account) -> Self {
+        AccountView {
+            id: a.id.to_string(),
+            email: a.email.map(|e| e.to_string()).unwrap_or_else(|| "—".into()),
+            phone: a.phone.map(|p| p.as_str().to_string()).unwrap_or_else(|| "—".into()),
+            locale: a.locale.code(),
+            kyc_level: a.kyc_level,
+            vip_level: a.vip_level,
+            created: Shell::time(a.created_at_ms),
+            updated: Shell::time(a.updated_at_ms),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "desk/accounts.html")]
+struct AccountList {
+    shell: Shell,
+    q: String,
+    accounts: Vec<AccountView>,
+    total: i64,
+    page: i64,
+    pages: i64,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    page: Option<i64>,
+}
+
+const PAGE_SIZE: i64 = 25;
+
+async fn account_list(State(state): State<AppState>, StaffCtx(ctx, _): StaffCtx, Query(q): Query<ListQuery>) -> Result<Response, PageError> {
+    ctx.require(Permission::ReadAccounts)?;
+    let page = q.page.unwrap_or(1).max(1);
+    let prefix = Some(q.q.trim()).filter(|s| !s.is_empty());
+    let (accounts, total) =
+        accounts::list(&state.db, prefix, PAGE_SIZE, (page - 1) * PAGE_SIZE).await.map_err(|e| PageError::from_service(&ctx, e))?;
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let link = |p: i64| format!("/desk/accounts?q={}&page={p}", url_encode(q.q.trim()));
+    let view = AccountList {
+        shell: Shell::new(&ctx, "desk", "accounts"),
+        q: q.q.clone(),
+        accounts: accounts.into_iter().map(AccountView::from).collect(),
+        total,
+        page,
+        pages,
+        prev: (page > 1).then(|| link(page - 1)),
+        next: (page < pages).then(|| link(page + 1)),
+    };
+    Ok(render(StatusCode::OK, &view))
+}
+
+#[derive(Template)]
+#[template(path = "desk/account.html")]
+struct AccountDetail {
+    shell: Shell,
+    account: AccountView,
+}
+
+async fn account_detail(State(state): State<AppState>, StaffCtx(ctx, _): StaffCtx, Path(id): Path<String>) -> Result<Response, PageError> {
+    ctx.require(Permission::ReadAccounts)?;
+    let account = accounts::get(&state.db, &id).await.map_err(|e| PageError::from_service(&ctx, e))?;
+    Ok(render(StatusCode::OK, &AccountDetail { shell: Shell::new(&ctx, "desk", "accounts"), account: account.into() }))
+}
+
+struct KeyView {
+    id: String,
+    name: String,
+    created: String,
+    last_used: String,
+    revoked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "desk/api_keys.html")]
+struct KeyList {
+    shell: Shell,
+    keys: Vec<KeyView>,
+    created: Option<String>,
+    message: Option<&'static str>,
+    error: Option<&'static str>,
+}
+
+async fn key_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    created: Option<String>,
+    message: Option<&'static str>,
+    error: Option<&'static str>,
+) -> Result<Response, PageError> {
+    let keys = api_keys::list(&state.db).await.map_err(|e| PageError::from_service(ctx, e))?;
+    let keys = keys
+        .into_iter()
+        .map(|k| KeyView {
+            id: k.id,
+            name: k.name,
+            created: Shell::time(k.created_at_ms),
+            last_used: k.last_used_at_ms.map(Shell::time).unwrap_or_else(|| "—".into()),
+            revoked: k.revoked_at_ms.is_some(),
+        })
+        .collect();
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    Ok(render(status, &KeyList { shell: Shell::new(ctx, "desk", "api_keys"), keys, created, message, error }))
+}
+
+async fn key_list(State(state): State<AppState>, StaffCtx(ctx, _): StaffCtx) -> Result<Response, PageError> {
+    ctx.require(Permission::ManageApiKeys)?;
+    key_page(&state, &ctx, None, None, None).await
+}
+
+#[derive(serde::Deserialize)]
+struct KeyForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn key_create(State(state): State<AppState>, StaffCtx(ctx, session): StaffCtx, Form(form): Form<KeyForm>) -> Result<Response, PageError> {
+    ctx.require(Permission::ManageApiKeys)?;
+    ctx.check_csrf(&form.csrf)?;
+    match api_keys::create(&state.db, &form.name, &format!("staff:{}", session.staff.id)).await {
+        Ok(created) => key_page(&state, &ctx, Some(created.plaintext), None, None).await,
+        Err(ServiceError::Invalid(_)) => key_page(&state, &ctx, None, None, Some("desk.keys.bad_name")).await,
+        Err(e) => Err(PageError::from_service(&ctx, e)),
+    }
+}
+
+async fn key_revoke(
+    State(state): State<AppState>,
+    StaffCtx(ctx, _): StaffCtx,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    ctx.require(Permission::ManageApiKeys)?;
+    ctx.check_csrf(&form.csrf)?;
+    api_keys::revoke(&state.db, &id).await.map_err(|e| PageError::from_service(&ctx, e))?;
+    key_page(&state, &ctx, None, Some("desk.keys.revoked_notice"), None).await
+}

@@ -1,0 +1,175 @@
+//! Server-rendered pages: the staff desk, the account holders' portal, the language switch and
+//! friendly error pages. Every page is rendered in the visitor's language and carries the CSRF
+//! token for its forms.
+
+pub mod desk;
+pub mod portal;
+
+use crate::auth::{PageCtx, local_path};
+use crate::i18n;
+use crate::{AppState, cookies};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, State};
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::post;
+use thaw_domain::{CaseCategory, Locale, Role, StaffMember};
+use thaw_services::now_ms;
+use thaw_store::Capabilities;
+
+pub fn router() -> Router<AppState> {
+    Router::new().merge(desk::router()).merge(portal::router()).route("/lang", post(switch_language))
+}
+
+/// The frame every page shares: language, CSRF token, where we are and who is signed in.
+pub struct Shell {
+    pub locale: Locale,
+    pub csrf: String,
+    pub path: String,
+    pub staff: Option<StaffMember>,
+    /// "desk" or "portal": which layout and home link.
+    pub area: &'static str,
+    /// Which navigation entry is current.
+    pub section: &'static str,
+}
+
+pub struct LangOption {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub current: bool,
+}
+
+impl Shell {
+    pub fn new(ctx: &PageCtx, area: &'static str, section: &'static str) -> Shell {
+        Shell {
+            locale: ctx.locale,
+            csrf: ctx.csrf.clone(),
+            path: ctx.path.clone(),
+            staff: ctx.session.as_ref().map(|s| s.staff.clone()),
+            area,
+            section,
+        }
+    }
+
+    /// The text of `key` in the page's language.
+    pub fn t<'a>(&self, key: &'a str) -> &'a str {
+        i18n::text(self.locale, key)
+    }
+
+    pub fn lang_options(&self) -> Vec<LangOption> {
+        Locale::ALL.iter().map(|l| LangOption { code: l.code(), name: l.native_name(), current: *l == self.locale }).collect()
+    }
+
+    pub fn role_name(&self, role: &Role) -> &'static str {
+        role.label(self.locale)
+    }
+
+    pub fn category_name(&self, category: &CaseCategory) -> &'static str {
+        category.label(self.locale)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.staff.as_ref().is_some_and(|s| s.role == Role::Admin)
+    }
+
+    /// A UTC time as shown on pages: `2026-11-21 08:30 UTC`.
+    pub fn time(ms: i64) -> String {
+        jiff::Timestamp::from_millisecond(ms).map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|_| "—".into())
+    }
+}
+
+/// Renders a template, or the error page if rendering fails.
+pub fn render<T: Template>(status: StatusCode, t: &T) -> Response {
+    match t.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, Html(i18n::FALLBACK_ERROR_PAGE)).into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    shell: Shell,
+    status: u16,
+    title: &'static str,
+    body: &'static str,
+}
+
+/// A page that could not be served, shown as a friendly page in the visitor's language.
+#[derive(Debug)]
+pub struct PageError {
+    status: StatusCode,
+    key: &'static str,
+    locale: Locale,
+    csrf: String,
+    path: String,
+}
+
+impl PageError {
+    /// `key` names the error's texts: `<key>.title` and `<key>.body` in the catalogue.
+    pub fn new(ctx: &PageCtx, status: StatusCode, key: &'static str) -> PageError {
+        PageError { status, key, locale: ctx.locale, csrf: ctx.csrf.clone(), path: ctx.path.clone() }
+    }
+
+    pub fn bare(locale: Locale, status: StatusCode, key: &'static str) -> PageError {
+        PageError { status, key, locale, csrf: String::new(), path: "/".into() }
+    }
+
+    pub fn from_service(ctx: &PageCtx, e: thaw_services::ServiceError) -> PageError {
+        use thaw_services::ServiceError as E;
+        match e {
+            E::NotFound(_) => PageError::new(ctx, StatusCode::NOT_FOUND, "error.not_found"),
+            E::Store(s) if s.is_unavailable() => PageError::new(ctx, StatusCode::SERVICE_UNAVAILABLE, "error.unavailable"),
+            other => {
+                tracing::error!(error = %other, "page failed");
+                PageError::new(ctx, StatusCode::INTERNAL_SERVER_ERROR, "error.internal")
+            }
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (title, body) = i18n::error_keys(self.key);
+        let shell = Shell { locale: self.locale, csrf: self.csrf, path: self.path, staff: None, area: "portal", section: "" };
+        render(self.status, &ErrorPage { shell, status: self.status.as_u16(), title, body })
+    }
+}
+
+/// Unknown paths: JSON under `/api`, a friendly page elsewhere.
+pub async fn not_found(uri: Uri, ctx: PageCtx) -> Response {
+    if uri.path().starts_with("/api/") || uri.path() == "/api" {
+        return crate::error::ApiError::not_found("route").into_response();
+    }
+    PageError::new(&ctx, StatusCode::NOT_FOUND, "error.not_found").into_response()
+}
+
+#[derive(serde::Deserialize)]
+pub struct LangForm {
+    lang: String,
+    #[serde(default)]
+    next: Option<String>,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Switches the page language: remembered in a cookie, and in the staff member's profile when
+/// signed in. Goes back to the page the switch was pressed on.
+async fn switch_language(State(state): State<AppState>, ctx: PageCtx, Form(form): Form<LangForm>) -> Result<Response, PageError> {
+    ctx.check_csrf(&form.csrf)?;
+    let Some(locale) = Locale::parse(&form.lang) else {
+        return Err(PageError::new(&ctx, StatusCode::UNPROCESSABLE_ENTITY, "error.bad_request"));
+    };
+    if let Some(session) = &ctx.session {
+        let mut conn = state.db.conn().await.map_err(|e| PageError::from_service(&ctx, e.into()))?;
+        conn.staff().set_locale(&session.staff.id, locale, now_ms()).await.map_err(|e| PageError::from_service(&ctx, e.into()))?;
+    }
+    let mut res = Redirect::to(&local_path(form.next.as_deref(), "/")).into_response();
+    let cookie = cookies::set(cookies::LANG, locale.code(), 365 * 86_400, ctx.secure);
+    res.headers_mut().append(header::SET_COOKIE, cookie.parse().expect("cookie is a valid header"));
+    Ok(res)
+}

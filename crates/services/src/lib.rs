@@ -1,0 +1,60 @@
+//! Use cases of thaw: each function validates with the domain, persists through the store and
+//! returns what the caller (HTTP handler, CLI, job) needs. Handlers and commands stay thin.
+
+pub mod accounts;
+pub mod api_keys;
+pub mod demo;
+pub mod passwords;
+pub mod signin;
+pub mod staff;
+
+use thaw_domain::Invalid;
+use thaw_store::StoreError;
+
+/// What can go wrong in a use case. The HTTP layer maps each to one status and stable code.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("{message}")]
+    Duplicate { field: &'static str, message: String },
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("wrong email or password")]
+    BadCredentials,
+    #[error("too many failed attempts; try again in {retry_after_secs} s")]
+    Throttled { retry_after_secs: i64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+/// Milliseconds since the Unix epoch, UTC.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// `n` bytes from the operating system's random source, as lowercase hex.
+pub fn random_hex(n: usize) -> String {
+    let mut buf = vec![0u8; n];
+    getrandom::fill(&mut buf).expect("the operating system's random source is available");
+    hex::encode(buf)
+}
+
+/// SHA-256 of a high-entropy secret (session token, API key), as hex. Only for secrets that are
+/// random already; passwords go through [`passwords`].
+pub fn secret_digest(secret: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(secret.as_bytes()))
+}
+
+/// Compares two strings in time independent of where they differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

@@ -1,0 +1,260 @@
+//! Persistence for thaw. One set of SQL runs on SQLite (the default, zero set-up) and on
+//! PostgreSQL (for several processes); the backend is chosen by the database URL's scheme.
+//! Each business capability has its own narrow store (`accounts`, `staff`, `sessions`,
+//! `api_keys`, `throttle`), reached through [`Capabilities`] on a connection or transaction.
+
+pub mod accounts;
+pub mod api_keys;
+mod migrate;
+pub mod sessions;
+pub mod staff;
+pub mod throttle;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Executor};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use accounts::Accounts;
+pub use api_keys::{ApiKeyRecord, ApiKeys};
+pub use sessions::{SessionRecord, Sessions};
+pub use staff::{Staff, StaffCredentials};
+pub use throttle::Throttle;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {url} is unreachable: {cause}")]
+    Unreachable { url: String, cause: String },
+    #[error("invalid database URL {url}: {cause}")]
+    BadUrl { url: String, cause: String },
+    #[error("a row with this {0} exists already")]
+    Duplicate(&'static str),
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+    #[error("migration {version} failed: {cause}")]
+    Migration { version: i64, cause: String },
+    #[error(transparent)]
+    Sql(#[from] sqlx::Error),
+}
+
+impl StoreError {
+    /// Whether the database is out of reach for now (rather than the request or data being wrong).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Unreachable { .. } => true,
+            StoreError::Sql(e) => matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)),
+            _ => false,
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The database of one thaw process: a pool and the backend it talks to.
+#[derive(Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+    masked_url: String,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("backend", &self.backend).field("url", &self.masked_url).finish()
+    }
+}
+
+/// The URL with any password replaced by `***`, safe to print and log.
+pub fn mask_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(_) => url.to_string(),
+        // Unparseable: hide everything between "://" and "@", where a password would sit.
+        Err(_) => match (url.find("://"), url.rfind('@')) {
+            (Some(s), Some(at)) if at > s => format!("{}***{}", &url[..s + 3], &url[at..]),
+            _ => url.to_string(),
+        },
+    }
+}
+
+pub fn backend_of(url: &str) -> Option<Backend> {
+    if url.starts_with("sqlite:") {
+        Some(Backend::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Some(Backend::Postgres)
+    } else {
+        None
+    }
+}
+
+/// Options for opening the database.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    pub max_connections: u32,
+    pub connect_timeout: Duration,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        Self { max_connections: 10, connect_timeout: Duration::from_secs(5) }
+    }
+}
+
+impl Db {
+    /// Opens the database at `url` (creating a SQLite file and its folder if needed), without
+    /// migrating. An unreachable database is reported with the masked URL and the cause.
+    pub async fn connect(url: &str, options: &DbOptions) -> Result<Db> {
+        sqlx::any::install_default_drivers();
+        let masked_url = mask_url(url);
+        let backend = backend_of(url).ok_or_else(|| StoreError::BadUrl {
+            url: masked_url.clone(),
+            cause: "the scheme must be sqlite: or postgres://".into(),
+        })?;
+        let url = match backend {
+            Backend::Sqlite => prepare_sqlite_url(url).map_err(|cause| StoreError::Unreachable { url: masked_url.clone(), cause })?,
+            Backend::Postgres => url.to_string(),
+        };
+        let connect_options = AnyConnectOptions::from_str(&url)
+            .map_err(|e| StoreError::BadUrl { url: masked_url.clone(), cause: e.to_string() })?
+            .disable_statement_logging();
+        let mut pool = AnyPoolOptions::new().max_connections(options.max_connections).acquire_timeout(options.connect_timeout);
+        if backend == Backend::Sqlite {
+            pool = pool.after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute(sqlx::raw_sql("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")).await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = pool
+            .connect_with(connect_options)
+            .await
+            .map_err(|e| StoreError::Unreachable { url: masked_url.clone(), cause: e.to_string() })?;
+        Ok(Db { pool, backend, masked_url })
+    }
+
+    /// Applies the migrations that are missing. Safe when several processes start at once:
+    /// PostgreSQL serialises them with an advisory lock, SQLite with its write lock.
+    pub async fn migrate(&self) -> Result<Vec<i64>> {
+        migrate::run(self).await
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn masked_url(&self) -> &str {
+        &self.masked_url
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// A connection from the pool; use its [`Capabilities`] for single statements.
+    pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// A transaction that will write: on SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so that it never fails half-way on a lock upgrade.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// Pool figures for `/metrics`: (open connections, idle connections).
+    pub fn pool_figures(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Creates the folder of a SQLite file and asks for the file to be created if missing.
+fn prepare_sqlite_url(url: &str) -> std::result::Result<String, String> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" {
+        return Err("thaw needs a SQLite file, not an in-memory database".into());
+    }
+    if let Some(parent) = std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    }
+    let query = if query.contains("mode=") { query.to_string() } else if query.is_empty() { "mode=rwc".into() } else { format!("{query}&mode=rwc") };
+    Ok(format!("sqlite://{path}?{query}"))
+}
+
+/// The per-capability stores, on any connection or transaction.
+pub trait Capabilities {
+    fn accounts(&mut self) -> Accounts<'_>;
+    fn staff(&mut self) -> Staff<'_>;
+    fn sessions(&mut self) -> Sessions<'_>;
+    fn api_keys(&mut self) -> ApiKeys<'_>;
+    fn throttle(&mut self) -> Throttle<'_>;
+}
+
+impl Capabilities for AnyConnection {
+    fn accounts(&mut self) -> Accounts<'_> {
+        Accounts(self)
+    }
+    fn staff(&mut self) -> Staff<'_> {
+        Staff(self)
+    }
+    fn sessions(&mut self) -> Sessions<'_> {
+        Sessions(self)
+    }
+    fn api_keys(&mut self) -> ApiKeys<'_> {
+        ApiKeys(self)
+    }
+    fn throttle(&mut self) -> Throttle<'_> {
+        Throttle(self)
+    }
+}
+
+/// Maps a unique-constraint violation to [`StoreError::Duplicate`] naming what was duplicated.
+pub(crate) fn duplicate_as(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |e| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Duplicate(what),
+        _ => StoreError::Sql(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_masked_in_database_urls() {
+        assert_eq!(mask_url("postgres://thaw:s3cret@db:5432/thaw"), "postgres://thaw:***@db:5432/thaw");
+        assert_eq!(mask_url("postgres://db/thaw"), "postgres://db/thaw");
+        assert_eq!(mask_url("sqlite://thaw-data/thaw.db"), "sqlite://thaw-data/thaw.db");
+        assert!(!mask_url("postgres://u:p@ss w@host/db").contains("p@ss"));
+    }
+
+    #[test]
+    fn backend_follows_the_scheme() {
+        assert_eq!(backend_of("sqlite://x.db"), Some(Backend::Sqlite));
+        assert_eq!(backend_of("sqlite:x.db"), Some(Backend::Sqlite));
+        assert_eq!(backend_of("postgresql://h/db"), Some(Backend::Postgres));
+        assert_eq!(backend_of("mysql://h/db"), None);
+    }
+}

@@ -1,0 +1,121 @@
+//! Staff members and their password hashes.
+
+use crate::{Result, StoreError, duplicate_as};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use thaw_domain::{Email, Locale, NewStaff, Role, Skills, StaffMember};
+
+pub struct Staff<'c>(pub(crate) &'c mut AnyConnection);
+
+/// A staff member with the password hash, for sign-in only.
+pub struct StaffCredentials {
+    pub member: StaffMember,
+    pub password_hash: String,
+}
+
+const COLUMNS: &str =
+    "id, email, display_name, role, password_hash, skill_categories, skill_languages, capacity, locale, active, created_at";
+
+impl Staff<'_> {
+    /// Creates a staff member; a second member with the same email (any case) is refused.
+    pub async fn create(&mut self, id: &str, s: &NewStaff, password_hash: &str, now_ms: i64) -> Result<StaffMember> {
+        let categories: Vec<&str> = s.skills.categories.iter().map(|c| c.code()).collect();
+        let languages: Vec<&str> = s.skills.languages.iter().map(|l| l.code()).collect();
+        sqlx::query(
+            "INSERT INTO staff (id, email, email_normalized, display_name, role, password_hash, skill_categories,
+             skill_languages, capacity, locale, active, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11)",
+        )
+        .bind(id)
+        .bind(s.email.as_str())
+        .bind(s.email.normalized())
+        .bind(&s.display_name)
+        .bind(s.role.code())
+        .bind(password_hash)
+        .bind(categories.join(","))
+        .bind(languages.join(","))
+        .bind(s.capacity)
+        .bind(s.locale.code())
+        .bind(now_ms)
+        .execute(&mut *self.0)
+        .await
+        .map_err(duplicate_as("email"))?;
+        Ok(StaffMember {
+            id: id.to_string(),
+            email: s.email.clone(),
+            display_name: s.display_name.clone(),
+            role: s.role,
+            skills: s.skills.clone(),
+            capacity: s.capacity,
+            locale: s.locale,
+            active: true,
+            created_at_ms: now_ms,
+        })
+    }
+
+    pub async fn by_id(&mut self, id: &str) -> Result<Option<StaffMember>> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM staff WHERE id = $1"));
+        let row = sqlx::query(sql).bind(id).fetch_optional(&mut *self.0).await?;
+        row.map(|r| member_from_row(&r)).transpose()
+    }
+
+    pub async fn credentials_by_email(&mut self, email: &Email) -> Result<Option<StaffCredentials>> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM staff WHERE email_normalized = $1"));
+        let row = sqlx::query(sql).bind(email.normalized()).fetch_optional(&mut *self.0).await?;
+        row.map(|r| Ok(StaffCredentials { member: member_from_row(&r)?, password_hash: r.try_get("password_hash")? }))
+            .transpose()
+    }
+
+    pub async fn exists_email(&mut self, email: &Email) -> Result<bool> {
+        let row = sqlx::query("SELECT id FROM staff WHERE email_normalized = $1")
+            .bind(email.normalized())
+            .fetch_optional(&mut *self.0)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    pub async fn list(&mut self) -> Result<Vec<StaffMember>> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM staff ORDER BY role, email_normalized"));
+        let rows = sqlx::query(sql).fetch_all(&mut *self.0).await?;
+        rows.iter().map(member_from_row).collect()
+    }
+
+    pub async fn set_locale(&mut self, id: &str, locale: Locale, now_ms: i64) -> Result<()> {
+        sqlx::query("UPDATE staff SET locale = $1, updated_at = $2 WHERE id = $3")
+            .bind(locale.code())
+            .bind(now_ms)
+            .bind(id)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_password_hash(&mut self, id: &str, hash: &str, now_ms: i64) -> Result<bool> {
+        let n = sqlx::query("UPDATE staff SET password_hash = $1, updated_at = $2 WHERE id = $3")
+            .bind(hash)
+            .bind(now_ms)
+            .bind(id)
+            .execute(&mut *self.0)
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+}
+
+fn member_from_row(r: &AnyRow) -> Result<StaffMember> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("staff {what}"));
+    let email: String = r.try_get("email")?;
+    let skills = Skills::parse(&r.try_get::<String, _>("skill_categories")?, &r.try_get::<String, _>("skill_languages")?)
+        .map_err(|_| corrupt("skills"))?;
+    Ok(StaffMember {
+        id: r.try_get("id")?,
+        email: Email::parse("email", &email).map_err(|_| corrupt("email"))?,
+        display_name: r.try_get("display_name")?,
+        role: Role::parse(&r.try_get::<String, _>("role")?).ok_or_else(|| corrupt("role"))?,
+        skills,
+        capacity: r.try_get("capacity")?,
+        locale: Locale::parse(&r.try_get::<String, _>("locale")?).ok_or_else(|| corrupt("locale"))?,
+        active: r.try_get::<i64, _>("active")? != 0,
+        created_at_ms: r.try_get("created_at")?,
+    })
+}

@@ -1,0 +1,220 @@
+//! The command line: `thaw serve`, `thaw migrate` and the `thaw admin …` tasks.
+
+use crate::config::{self, Config, Layer, LogFormat};
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use thaw_domain::{Locale, NewStaff, Skills};
+use thaw_services::{ServiceError, api_keys, demo, passwords, staff};
+
+#[derive(Parser, Debug)]
+#[command(name = "thaw", version, about = "Account protection and recovery desk for crypto platforms")]
+pub struct Cli {
+    /// Configuration file (default: thaw.toml if present; also $THAW_CONFIG).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Database URL: sqlite://path or postgres://user:password@host/db (also $THAW_DATABASE_URL).
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    /// Log format: human or json (also $THAW_LOG_FORMAT).
+    #[arg(long, global = true)]
+    pub log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Apply missing database migrations and exit.
+    Migrate,
+    /// Administrative tasks.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on (also $THAW_LISTEN).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Seed (idempotently) a demo world and print where and how to sign in.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create a staff member. The password is read from stdin with --password-stdin,
+    /// otherwise generated and printed once.
+    CreateStaff {
+        #[arg(long)]
+        email: String,
+        /// agent_t1, agent_t2, supervisor, compliance or admin.
+        #[arg(long)]
+        role: String,
+        /// Display name (default: the part of the email before @).
+        #[arg(long)]
+        name: Option<String>,
+        /// Case categories, comma-separated (default: all).
+        #[arg(long, default_value = "")]
+        skills: String,
+        /// Languages served, comma-separated: zh-CN, en (default: both).
+        #[arg(long, default_value = "")]
+        languages: String,
+        /// Cases at a time.
+        #[arg(long, default_value_t = 8)]
+        capacity: i64,
+        /// Language of the desk for this member: zh-CN or en.
+        #[arg(long, default_value = "en")]
+        locale: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Create a platform API key; the key is printed once, alone on the last line.
+    CreateApiKey {
+        #[arg(long)]
+        name: String,
+    },
+    /// List platform API keys (never their secrets).
+    ListApiKeys,
+    /// Revoke a platform API key by its id.
+    RevokeApiKey {
+        #[arg(long)]
+        id: String,
+    },
+}
+
+/// Loads the configuration from the file, the environment and these flags.
+pub fn configure(cli: &Cli) -> anyhow::Result<Config> {
+    let listen = match &cli.command {
+        Command::Serve(a) => a.listen.clone(),
+        _ => None,
+    };
+    let flags = Layer { listen, database_url: cli.database_url.clone(), log_format: cli.log_format, ..Default::default() };
+    let (config, unknown) = config::load(cli.config.as_deref(), std::env::vars().collect(), flags)?;
+    for name in unknown {
+        eprintln!("warning: unknown environment variable {name} ignored");
+    }
+    Ok(config)
+}
+
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("THAW_LOG").unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Human => builder.try_init(),
+    };
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = configure(&cli)?;
+    init_logging(config.log_format);
+    match cli.command {
+        Command::Serve(args) => serve(config, args.demo).await,
+        Command::Migrate => {
+            let db = thaw_store::Db::connect(&config.database_url, &Default::default()).await?;
+            let applied = db.migrate().await?;
+            println!("{}: {} migration(s) applied, schema is current", db.masked_url(), applied.len());
+            Ok(())
+        }
+        Command::Admin(cmd) => admin(config, cmd).await,
+    }
+}
+
+async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    let db = crate::open_db(&config).await?;
+    let listener = tokio::net::TcpListener::bind(&config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    if demo {
+        seed_demo(&db, &format!("http://{addr}")).await?;
+    }
+    crate::serve(config, db, listener, crate::shutdown_signal()).await
+}
+
+async fn seed_demo(db: &thaw_store::Db, base: &str) -> anyhow::Result<()> {
+    eprint!("Seeding the demo world…");
+    let report = demo::seed(db, |done, total| {
+        eprint!("\rSeeding the demo world… accounts {done}/{total}");
+        let _ = std::io::stderr().flush();
+    })
+    .await?;
+    eprintln!("\rSeeding the demo world… done: {} staff and {} accounts new.          ", report.staff_created, report.accounts_created);
+    println!();
+    println!("thaw demo is running.");
+    println!("  Security centre (account holders): {base}/");
+    println!("  Support desk (staff):              {base}/desk");
+    println!("  Staff sign-in, all with password {}:", demo::DEMO_PASSWORD);
+    for s in demo::STAFF {
+        println!("    {:<26} {}", s.email, s.role.code());
+    }
+    println!();
+    Ok(())
+}
+
+async fn admin(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
+    let db = crate::open_db(&config).await?;
+    match cmd {
+        AdminCommand::CreateStaff { email, role, name, skills, languages, capacity, locale, password_stdin } => {
+            let locale = match locale.as_str() {
+                "zh-CN" | "en" => Locale::parse(&locale).expect("canonical"),
+                _ => bail!("--locale must be zh-CN or en, not '{locale}'"),
+            };
+            let skills = Skills::parse(&skills, &languages).map_err(|e| anyhow::anyhow!("--{}: {}", e.field, e.message))?;
+            let new = NewStaff::validate(&email, name.as_deref(), &role, skills, capacity, locale)
+                .map_err(|e| anyhow::anyhow!("--{}: {}", e.field, e.message))?;
+            let (password, generated) = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
+                (line.trim_end_matches(['\r', '\n']).to_string(), false)
+            } else {
+                (passwords::generate(), true)
+            };
+            match staff::create(&db, &new, &password).await {
+                Ok(member) => {
+                    println!("Created staff member {} <{}> as {}.", member.display_name, member.email, member.role.code());
+                    if generated {
+                        println!("Password (shown once):");
+                        println!("{password}");
+                    }
+                    Ok(())
+                }
+                Err(ServiceError::Invalid(e)) => bail!("--{}: {}", e.field, e.message),
+                Err(ServiceError::Duplicate { message, .. }) => bail!("{message}; nothing was changed"),
+                Err(e) => Err(e.into()),
+            }
+        }
+        AdminCommand::CreateApiKey { name } => {
+            let created = api_keys::create(&db, &name, "cli").await.map_err(|e| match e {
+                ServiceError::Invalid(i) => anyhow::anyhow!("--{}: {}", i.field, i.message),
+                e => e.into(),
+            })?;
+            println!("Created API key {} ({}). It is shown once; store it now:", created.record.id, created.record.name);
+            println!("{}", created.plaintext);
+            Ok(())
+        }
+        AdminCommand::ListApiKeys => {
+            let keys = api_keys::list(&db).await?;
+            if keys.is_empty() {
+                println!("No API keys.");
+            }
+            for k in keys {
+                let status = if k.revoked_at_ms.is_some() { "revoked" } else { "active" };
+                println!("{}  {:<8} {}", k.id, status, k.name);
+            }
+            Ok(())
+        }
+        AdminCommand::RevokeApiKey { id } => match api_keys::revoke(&db, &id).await {
+            Ok(()) => {
+                println!("Revoked API key {id}.");
+                Ok(())
+            }
+            Err(ServiceError::NotFound(_)) => bail!("no active API key with id {id}"),
+            Err(e) => Err(e.into()),
+        },
+    }
+}

@@ -1,0 +1,283 @@
+//! Configuration, declared once: each option has a TOML key, a `THAW_*` environment variable
+//! and a default. Sources apply in order — file, then environment, then command-line flags —
+//! later ones overriding earlier. With nothing configured, thaw runs on SQLite at
+//! `./thaw-data/thaw.db`, listening on 127.0.0.1:8080.
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_CONFIG_FILE: &str = "thaw.toml";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "human" => Ok(LogFormat::Human),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("log format must be human or json, not '{other}'")),
+        }
+    }
+}
+
+/// The effective configuration of a thaw process.
+#[derive(Clone)]
+pub struct Config {
+    pub listen: String,
+    pub database_url: String,
+    pub public_url: Option<String>,
+    pub log_format: LogFormat,
+    pub body_limit_bytes: usize,
+    pub max_connections: u32,
+    pub behind_proxy: bool,
+    /// Where the configuration came from, for messages.
+    pub source: Option<PathBuf>,
+}
+
+/// Prints with the database password masked.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("database_url", &thaw_store::mask_url(&self.database_url))
+            .field("public_url", &self.public_url)
+            .field("log_format", &self.log_format)
+            .field("body_limit_bytes", &self.body_limit_bytes)
+            .field("max_connections", &self.max_connections)
+            .field("behind_proxy", &self.behind_proxy)
+            .finish()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://thaw-data/thaw.db".into(),
+            public_url: None,
+            log_format: LogFormat::Human,
+            body_limit_bytes: 1024 * 1024,
+            max_connections: 10,
+            behind_proxy: false,
+            source: None,
+        }
+    }
+}
+
+/// The options as a file or the environment may give them; every one optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Layer {
+    pub listen: Option<String>,
+    pub database_url: Option<String>,
+    pub public_url: Option<String>,
+    pub log_format: Option<LogFormat>,
+    pub body_limit_bytes: Option<usize>,
+    pub max_connections: Option<u32>,
+    pub behind_proxy: Option<bool>,
+}
+
+/// (environment variable, TOML key) of every option.
+pub const ENV_VARS: &[(&str, &str)] = &[
+    ("THAW_LISTEN", "listen"),
+    ("THAW_DATABASE_URL", "database_url"),
+    ("THAW_PUBLIC_URL", "public_url"),
+    ("THAW_LOG_FORMAT", "log_format"),
+    ("THAW_BODY_LIMIT_BYTES", "body_limit_bytes"),
+    ("THAW_MAX_CONNECTIONS", "max_connections"),
+    ("THAW_BEHIND_PROXY", "behind_proxy"),
+];
+
+/// `THAW_*` variables that are not options but are read elsewhere.
+const OTHER_ENV: &[&str] = &["THAW_CONFIG", "THAW_LOG"];
+
+impl Layer {
+    /// Reads a TOML file; an unknown key is an error naming it and the file.
+    pub fn from_file(path: &Path) -> anyhow::Result<Layer> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read configuration file {}", path.display()))?;
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("configuration file {}: {}", path.display(), e.message()))
+    }
+
+    /// Reads the `THAW_*` options from environment pairs. Returns the layer and the names of
+    /// unknown `THAW_*` variables (worth a warning: probably a typo).
+    pub fn from_env(vars: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<(Layer, Vec<String>)> {
+        let mut l = Layer::default();
+        let mut unknown = Vec::new();
+        for (name, value) in vars {
+            if !name.starts_with("THAW_") || name.starts_with("THAW_TEST_") || OTHER_ENV.contains(&name.as_str()) {
+                continue;
+            }
+            let bad = |what: &str| anyhow::anyhow!("environment variable {name}: {what}");
+            match name.as_str() {
+                "THAW_LISTEN" => l.listen = Some(value),
+                "THAW_DATABASE_URL" => l.database_url = Some(value),
+                "THAW_PUBLIC_URL" => l.public_url = Some(value),
+                "THAW_LOG_FORMAT" => l.log_format = Some(value.parse().map_err(|e: String| bad(&e))?),
+                "THAW_BODY_LIMIT_BYTES" => l.body_limit_bytes = Some(value.parse().map_err(|_| bad("expected a number of bytes"))?),
+                "THAW_MAX_CONNECTIONS" => l.max_connections = Some(value.parse().map_err(|_| bad("expected a whole number"))?),
+                "THAW_BEHIND_PROXY" => l.behind_proxy = Some(parse_bool(&value).ok_or_else(|| bad("expected true or false"))?),
+                _ => unknown.push(name),
+            }
+        }
+        Ok((l, unknown))
+    }
+
+    fn apply(self, c: &mut Config) {
+        if let Some(v) = self.listen {
+            c.listen = v;
+        }
+        if let Some(v) = self.database_url {
+            c.database_url = v;
+        }
+        if let Some(v) = self.public_url {
+            c.public_url = Some(v);
+        }
+        if let Some(v) = self.log_format {
+            c.log_format = v;
+        }
+        if let Some(v) = self.body_limit_bytes {
+            c.body_limit_bytes = v;
+        }
+        if let Some(v) = self.max_connections {
+            c.max_connections = v;
+        }
+        if let Some(v) = self.behind_proxy {
+            c.behind_proxy = v;
+        }
+    }
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// Builds the configuration: defaults, then the file (`explicit`, else `$THAW_CONFIG`, else
+/// `thaw.toml` if present), then the environment, then `flags`.
+pub fn load(explicit: Option<&Path>, env: Vec<(String, String)>, flags: Layer) -> anyhow::Result<(Config, Vec<String>)> {
+    let mut config = Config::default();
+    let from_env_var = env.iter().find(|(k, _)| k == "THAW_CONFIG").map(|(_, v)| PathBuf::from(v));
+    let file = match explicit.map(Path::to_path_buf).or(from_env_var) {
+        Some(p) => Some(p),
+        None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.exists()),
+    };
+    if let Some(path) = &file {
+        Layer::from_file(path)?.apply(&mut config);
+        config.source = Some(path.clone());
+    }
+    let (env_layer, unknown) = Layer::from_env(env)?;
+    env_layer.apply(&mut config);
+    flags.apply(&mut config);
+    validate(&config)?;
+    Ok((config, unknown))
+}
+
+fn validate(c: &Config) -> anyhow::Result<()> {
+    if c.listen.parse::<std::net::SocketAddr>().is_err() {
+        bail!("listen: '{}' is not an address like 127.0.0.1:8080", c.listen);
+    }
+    if thaw_store::backend_of(&c.database_url).is_none() {
+        bail!("database_url: '{}' must start with sqlite: or postgres://", thaw_store::mask_url(&c.database_url));
+    }
+    if let Some(u) = &c.public_url
+        && !(u.starts_with("http://") || u.starts_with("https://"))
+    {
+        bail!("public_url: '{u}' must start with http:// or https://");
+    }
+    if c.body_limit_bytes < 1024 {
+        bail!("body_limit_bytes: at least 1024");
+    }
+    if c.max_connections == 0 {
+        bail!("max_connections: at least 1");
+    }
+    Ok(())
+}
+
+impl Config {
+    pub fn http(&self) -> thaw_http::HttpConfig {
+        thaw_http::HttpConfig {
+            public_url: self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen)),
+            body_limit: self.body_limit_bytes,
+            behind_proxy: self.behind_proxy,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn temp_file(name: &str, text: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("thaw-config-test-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("thaw.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn nothing_configured_means_sqlite_in_thaw_data_on_localhost_8080() {
+        let (c, _) = load(None, vec![], Layer::default()).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite://thaw-data/thaw.db");
+        assert_eq!(c.log_format, LogFormat::Human);
+    }
+
+    #[test]
+    fn file_then_environment_then_flags_each_override_the_one_before() {
+        let path = temp_file("layers", "listen = \"127.0.0.1:9000\"\nmax_connections = 3\nlog_format = \"json\"\n");
+        let (c, _) = load(Some(&path), vec![], Layer::default()).unwrap();
+        assert_eq!((c.listen.as_str(), c.max_connections, c.log_format), ("127.0.0.1:9000", 3, LogFormat::Json));
+
+        let e = env(&[("THAW_LISTEN", "127.0.0.1:9001"), ("THAW_MAX_CONNECTIONS", "4")]);
+        let (c, _) = load(Some(&path), e.clone(), Layer::default()).unwrap();
+        assert_eq!((c.listen.as_str(), c.max_connections), ("127.0.0.1:9001", 4));
+
+        let flags = Layer { listen: Some("127.0.0.1:9002".into()), ..Default::default() };
+        let (c, _) = load(Some(&path), e, flags).unwrap();
+        assert_eq!((c.listen.as_str(), c.max_connections), ("127.0.0.1:9002", 4));
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_is_an_error_naming_key_and_file() {
+        let path = temp_file("unknown", "lisen = \"127.0.0.1:9000\"\n");
+        let err = load(Some(&path), vec![], Layer::default()).unwrap_err().to_string();
+        assert!(err.contains("lisen") && err.contains(&path.display().to_string()), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_errors_naming_the_option() {
+        let err = load(None, env(&[("THAW_MAX_CONNECTIONS", "many")]), Layer::default()).unwrap_err().to_string();
+        assert!(err.contains("THAW_MAX_CONNECTIONS"), "{err}");
+        let err = load(None, env(&[("THAW_DATABASE_URL", "mysql://u:pw@h/db")]), Layer::default()).unwrap_err().to_string();
+        assert!(err.contains("database_url") && !err.contains(":pw@"), "{err}");
+        let err = load(None, vec![], Layer { listen: Some("localhost".into()), ..Default::default() }).unwrap_err().to_string();
+        assert!(err.contains("listen"), "{err}");
+    }
+
+    #[test]
+    fn unknown_thaw_variables_are_reported_for_a_warning() {
+        let (_, unknown) = load(None, env(&[("THAW_LISTN", "x"), ("THAW_TEST_PG", "y"), ("HOME", "/root")]), Layer::default()).unwrap();
+        assert_eq!(unknown, vec!["THAW_LISTN".to_string()]);
+    }
+
+    #[test]
+    fn debug_output_masks_the_database_password() {
+        let (c, _) = load(None, env(&[("THAW_DATABASE_URL", "postgres://thaw:hunter2@db/thaw")]), Layer::default()).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}
