@@ -97,7 +97,13 @@ impl Skills {
         for l in languages.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let loc = match l {
                 "zh-CN" | "en" => Locale::parse(l).expect("canonical"),
-                _ => return Err(Invalid::new("languages", "invalid_locale", format!("unknown language '{l}' (zh-CN or en)"))),
+                _ => {
+                    return Err(Invalid::new(
+                        "languages",
+                        "invalid_locale",
+                        format!("unknown language '{l}' (zh-CN or en)"),
+                    ));
+                }
             };
             if !skills.languages.contains(&loc) {
                 skills.languages.push(loc);
@@ -155,7 +161,11 @@ impl NewStaff {
             Invalid::new("role", "invalid_role", format!("unknown role '{role}'; one of {}", all.join(", ")))
         })?;
         if !(0..=MAX_CAPACITY).contains(&capacity) {
-            return Err(Invalid::new("capacity", "out_of_range", format!("capacity must be between 0 and {MAX_CAPACITY}")));
+            return Err(Invalid::new(
+                "capacity",
+                "out_of_range",
+                format!("capacity must be between 0 and {MAX_CAPACITY}"),
+            ));
         }
         let display_name = match display_name.map(str::trim).filter(|s| !s.is_empty()) {
             Some(n) if n.chars().count() > 100 => {
@@ -213,7 +223,8 @@ mod tests {
 
     #[test]
     fn new_staff_takes_name_from_email_and_bounds_capacity() {
-        let s = NewStaff::validate("Wang.Fang@Desk.example", None, "agent_t1", Skills::default(), 8, Locale::ZhCn).unwrap();
+        let s =
+            NewStaff::validate("Wang.Fang@Desk.example", None, "agent_t1", Skills::default(), 8, Locale::ZhCn).unwrap();
         assert_eq!(s.display_name, "Wang.Fang");
         assert_eq!(
             NewStaff::validate("a@b.co", None, "admin", Skills::default(), 201, Locale::En).unwrap_err().field,

@@ -47,7 +47,11 @@ impl FromRequestParts<AppState> for Caller {
             let token = auth.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim).unwrap_or("");
             return match api_keys::authenticate(&state.db, token).await? {
                 Some(key) => Ok(Caller::ApiKey(key)),
-                None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_api_key", "the API key is malformed, unknown or revoked")),
+                None => Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_api_key",
+                    "the API key is malformed, unknown or revoked",
+                )),
             };
         }
         let Some(session) = staff_session(parts, state).await? else {
@@ -56,7 +60,11 @@ impl FromRequestParts<AppState> for Caller {
         if !is_safe(&parts.method) {
             let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
             if !same_secret(sent, &session.csrf_token) {
-                return Err(ApiError::new(StatusCode::FORBIDDEN, "csrf_failed", "a staff session writing through the API must send its X-CSRF-Token"));
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "csrf_failed",
+                    "a staff session writing through the API must send its X-CSRF-Token",
+                ));
             }
         }
         Ok(Caller::Staff(session))
@@ -114,7 +122,9 @@ impl FromRequestParts<AppState> for PageCtx {
             Err(e) => {
                 tracing::error!(error = %e, "session lookup failed");
                 let locale = negotiate(parts, None);
-                return Err(PageError::bare(locale, StatusCode::SERVICE_UNAVAILABLE, "error.unavailable").into_response());
+                return Err(
+                    PageError::bare(locale, StatusCode::SERVICE_UNAVAILABLE, "error.unavailable").into_response()
+                );
             }
         };
         let locale = negotiate(parts, session.as_ref().map(|s| s.staff.locale));
@@ -133,7 +143,13 @@ pub fn negotiate(parts: &Parts, staff_pref: Option<Locale>) -> Locale {
     cookies::get(&parts.headers, cookies::LANG)
         .and_then(|c| Locale::parse(&c))
         .or(staff_pref)
-        .or_else(|| parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Locale::from_accept_language))
+        .or_else(|| {
+            parts
+                .headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Locale::from_accept_language)
+        })
         .unwrap_or(Locale::En)
 }
 
@@ -163,7 +179,9 @@ pub fn url_encode(s: &str) -> String {
 /// A redirect target from a form or query is followed only when it is a path on this site.
 pub fn local_path(next: Option<&str>, default: &str) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains(['\r', '\n']) => n.to_string(),
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains(['\r', '\n']) => {
+            n.to_string()
+        }
         _ => default.to_string(),
     }
 }

@@ -44,7 +44,11 @@ impl ApiError {
     }
 
     pub fn unauthenticated() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "an API key (Authorization: Bearer) or a staff session is required")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "an API key (Authorization: Bearer) or a staff session is required",
+        )
     }
 
     pub fn forbidden() -> Self {
@@ -56,24 +60,42 @@ impl ApiError {
     }
 
     pub fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "something went wrong on our side; it has been logged")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "something went wrong on our side; it has been logged",
+        )
     }
 
     pub fn unavailable() -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is not reachable right now; try again shortly")
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the database is not reachable right now; try again shortly",
+        )
     }
 }
 
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
-            ServiceError::Invalid(i) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, i.code, i.message).field(i.field),
-            ServiceError::Duplicate { field, message } => ApiError::new(StatusCode::CONFLICT, "duplicate", message).field(field),
+            ServiceError::Invalid(i) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, i.code, i.message).field(i.field)
+            }
+            ServiceError::Duplicate { field, message } => {
+                ApiError::new(StatusCode::CONFLICT, "duplicate", message).field(field)
+            }
             ServiceError::NotFound(what) => ApiError::not_found(what),
-            ServiceError::BadCredentials => ApiError::new(StatusCode::UNAUTHORIZED, "bad_credentials", "wrong email or password"),
+            ServiceError::BadCredentials => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "bad_credentials", "wrong email or password")
+            }
             ServiceError::Throttled { retry_after_secs } => ApiError {
                 retry_after_secs: Some(retry_after_secs),
-                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "throttled", format!("too many attempts; try again in {retry_after_secs} s"))
+                ..ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "throttled",
+                    format!("too many attempts; try again in {retry_after_secs} s"),
+                )
             },
             ServiceError::Store(e) => {
                 tracing::error!(error = %e, "store error");
@@ -85,7 +107,8 @@ impl From<ServiceError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorDetail { code: self.code.to_string(), message: self.message, field: self.field } };
+        let body =
+            ErrorBody { error: ErrorDetail { code: self.code.to_string(), message: self.message, field: self.field } };
         let mut res = (self.status, Json(body)).into_response();
         if let Some(secs) = self.retry_after_secs {
             res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));

@@ -11,7 +11,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("common.skip", "跳到主要内容", "Skip to main content"),
     ("common.nav", "主导航", "Main navigation"),
     ("common.language", "语言", "Language"),
-    ("common.footer_safety", "thaw 的工作人员绝不会索要您的助记词、私钥、密码或验证码，也不会要求您转账到“安全账户”。", "thaw staff will never ask for your seed phrase, private key, password or verification codes, nor ask you to move funds to a “safe account”."),
+    (
+        "common.footer_safety",
+        "thaw 的工作人员绝不会索要您的助记词、私钥、密码或验证码，也不会要求您转账到“安全账户”。",
+        "thaw staff will never ask for your seed phrase, private key, password or verification codes, nor ask you to move funds to a “safe account”.",
+    ),
     ("common.minutes", "分钟", "minutes"),
     ("common.search", "搜索", "Search"),
     ("common.pages", "分页", "Pages"),
@@ -25,15 +29,27 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("desk.nav.api_keys", "API 密钥", "API keys"),
     ("desk.signout", "退出登录", "Sign out"),
     ("desk.signin.title", "工作人员登录", "Staff sign-in"),
-    ("desk.signin.lead", "使用您的工作邮箱和密码登录客服工作台。", "Sign in to the support desk with your work email and password."),
+    (
+        "desk.signin.lead",
+        "使用您的工作邮箱和密码登录客服工作台。",
+        "Sign in to the support desk with your work email and password.",
+    ),
     ("desk.signin.signed_out", "您已安全退出。", "You have been signed out."),
     ("desk.signin.retry_in", "请在以下时间后重试：", "Try again in"),
     ("desk.signin.email", "工作邮箱", "Work email"),
     ("desk.signin.password", "密码", "Password"),
     ("desk.signin.submit", "登录", "Sign in"),
-    ("desk.signin.help", "忘记密码？请联系管理员重置。连续多次输错后，本设备需稍候再试，其他同事不受影响。", "Forgot your password? Ask an administrator to reset it. After several wrong attempts this device has to wait a little; colleagues elsewhere are not affected."),
+    (
+        "desk.signin.help",
+        "忘记密码？请联系管理员重置。连续多次输错后，本设备需稍候再试，其他同事不受影响。",
+        "Forgot your password? Ask an administrator to reset it. After several wrong attempts this device has to wait a little; colleagues elsewhere are not affected.",
+    ),
     ("desk.signin.bad_credentials", "邮箱或密码不正确。", "Wrong email or password."),
-    ("desk.signin.throttled", "失败次数过多，已暂时限制从此设备登录。", "Too many failed attempts: sign-in from this device is paused."),
+    (
+        "desk.signin.throttled",
+        "失败次数过多，已暂时限制从此设备登录。",
+        "Too many failed attempts: sign-in from this device is paused.",
+    ),
     ("desk.home.title", "工作台首页", "Desk home"),
     ("desk.home.welcome", "您好", "Welcome"),
     ("desk.home.you", "我的资料", "Your profile"),
@@ -62,8 +78,16 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("desk.account.vip", "VIP 等级", "VIP level"),
     ("desk.account.synced", "最近同步", "Last synced"),
     ("desk.keys.title", "平台 API 密钥", "Platform API keys"),
-    ("desk.keys.lead", "平台后端用这些密钥调用 thaw 的 API（Authorization: Bearer）。密钥只在创建时显示一次，thaw 只保存其哈希。", "The platform's backend calls thaw's API with these keys (Authorization: Bearer). A key is shown once, when it is created; thaw keeps only its hash."),
-    ("desk.keys.created", "新密钥已创建。请立即复制保存，离开本页后将无法再次查看：", "The new key is ready. Copy it now: it will not be shown again."),
+    (
+        "desk.keys.lead",
+        "平台后端用这些密钥调用 thaw 的 API（Authorization: Bearer）。密钥只在创建时显示一次，thaw 只保存其哈希。",
+        "The platform's backend calls thaw's API with these keys (Authorization: Bearer). A key is shown once, when it is created; thaw keeps only its hash.",
+    ),
+    (
+        "desk.keys.created",
+        "新密钥已创建。请立即复制保存，离开本页后将无法再次查看：",
+        "The new key is ready. Copy it now: it will not be shown again.",
+    ),
     ("desk.keys.name", "名称", "Name"),
     ("desk.keys.name_placeholder", "例如：生产环境后端", "e.g. production backend"),
     ("desk.keys.create", "创建密钥", "Create key"),
@@ -75,32 +99,80 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("desk.keys.active", "有效", "Active"),
     ("desk.keys.revoke", "吊销", "Revoke"),
     ("desk.keys.bad_name", "请填写 1 到 100 个字符的名称。", "Give the key a name of 1 to 100 characters."),
-    ("desk.keys.revoked_notice", "密钥已吊销，使用它的请求将被拒绝。", "The key is revoked; requests using it are refused."),
+    (
+        "desk.keys.revoked_notice",
+        "密钥已吊销，使用它的请求将被拒绝。",
+        "The key is revoked; requests using it are refused.",
+    ),
     ("portal.home.title", "账户安全中心", "Account security centre"),
-    ("portal.home.lead", "在这里，您可以看到账户受限的确切原因，一键冻结自己的账户，并在安全的情况下自行解冻。", "Here you see exactly why your account is restricted, freeze it yourself in one click, and lift restrictions yourself where that is safe."),
+    (
+        "portal.home.lead",
+        "在这里，您可以看到账户受限的确切原因，一键冻结自己的账户，并在安全的情况下自行解冻。",
+        "Here you see exactly why your account is restricted, freeze it yourself in one click, and lift restrictions yourself where that is safe.",
+    ),
     ("portal.home.frozen_title", "账户被冻结或受限？", "Account frozen or restricted?"),
-    ("portal.home.frozen_body", "每一项限制都会说明原因和具体事实（时间、地点、金额、规则），以及谁可以解除、下一步怎么做。", "Every restriction states its reason and the facts behind it (time, place, amount, rule), who can lift it and what to do next."),
+    (
+        "portal.home.frozen_body",
+        "每一项限制都会说明原因和具体事实（时间、地点、金额、规则），以及谁可以解除、下一步怎么做。",
+        "Every restriction states its reason and the facts behind it (time, place, amount, rule), who can lift it and what to do next.",
+    ),
     ("portal.home.stolen_title", "怀疑账户被盗？", "Think your account is stolen?"),
-    ("portal.home.stolen_body", "立即冻结账户：提现、交易和登录都会暂停，随后由安全团队全天候跟进。每封安全提醒邮件中也有“不是我本人操作”的冻结链接。", "Freeze your account straight away: withdrawals, trading and sign-in stop, and the security team follows up around the clock. Every alert email carries a “this wasn't me” freeze link too."),
+    (
+        "portal.home.stolen_body",
+        "立即冻结账户：提现、交易和登录都会暂停，随后由安全团队全天候跟进。每封安全提醒邮件中也有“不是我本人操作”的冻结链接。",
+        "Freeze your account straight away: withdrawals, trading and sign-in stop, and the security team follows up around the clock. Every alert email carries a “this wasn't me” freeze link too.",
+    ),
     ("portal.home.scam_title", "谨防冒充客服的骗子", "Beware of fake support"),
-    ("portal.home.scam_1", "我们绝不会索要助记词、私钥、密码或短信/邮箱验证码。", "We never ask for your seed phrase, private key, password or SMS/email codes."),
-    ("portal.home.scam_2", "我们绝不会要求您把资产转到“安全账户”或安装远程控制软件。", "We never ask you to move assets to a “safe account” or to install remote-control software."),
-    ("portal.home.scam_3", "官方邮件都带有您设置的防钓鱼码；没有防钓鱼码的邮件请勿相信。", "Official emails carry the anti-phishing code you set; do not trust an email without it."),
+    (
+        "portal.home.scam_1",
+        "我们绝不会索要助记词、私钥、密码或短信/邮箱验证码。",
+        "We never ask for your seed phrase, private key, password or SMS/email codes.",
+    ),
+    (
+        "portal.home.scam_2",
+        "我们绝不会要求您把资产转到“安全账户”或安装远程控制软件。",
+        "We never ask you to move assets to a “safe account” or to install remote-control software.",
+    ),
+    (
+        "portal.home.scam_3",
+        "官方邮件都带有您设置的防钓鱼码；没有防钓鱼码的邮件请勿相信。",
+        "Official emails carry the anti-phishing code you set; do not trust an email without it.",
+    ),
     ("portal.home.staff_link", "工作人员？", "Staff?"),
     ("portal.home.staff_link_text", "进入客服工作台", "Go to the support desk"),
     ("error.back", "返回首页", "Back to the start"),
     ("error.not_found.title", "页面不存在", "Page not found"),
     ("error.not_found.body", "您要找的页面不存在或已被移除。", "The page you asked for does not exist or has moved."),
     ("error.forbidden.title", "无权访问", "Not allowed"),
-    ("error.forbidden.body", "您的角色无权查看或执行此操作。如需权限，请联系管理员。", "Your role does not allow this. Ask an administrator if you need access."),
+    (
+        "error.forbidden.body",
+        "您的角色无权查看或执行此操作。如需权限，请联系管理员。",
+        "Your role does not allow this. Ask an administrator if you need access.",
+    ),
     ("error.csrf.title", "表单已过期", "This form has expired"),
-    ("error.csrf.body", "为保护您的账户，我们拒绝了这次提交。请返回、刷新页面后重试。", "To protect your account we refused this submission. Go back, reload the page and try again."),
+    (
+        "error.csrf.body",
+        "为保护您的账户，我们拒绝了这次提交。请返回、刷新页面后重试。",
+        "To protect your account we refused this submission. Go back, reload the page and try again.",
+    ),
     ("error.bad_request.title", "请求无效", "Invalid request"),
-    ("error.bad_request.body", "提交的内容无法处理，请检查后重试。", "What was sent could not be processed; check it and try again."),
+    (
+        "error.bad_request.body",
+        "提交的内容无法处理，请检查后重试。",
+        "What was sent could not be processed; check it and try again.",
+    ),
     ("error.unavailable.title", "服务暂时不可用", "Temporarily unavailable"),
-    ("error.unavailable.body", "数据库暂时无法访问，请稍后重试。", "The database cannot be reached right now; please try again shortly."),
+    (
+        "error.unavailable.body",
+        "数据库暂时无法访问，请稍后重试。",
+        "The database cannot be reached right now; please try again shortly.",
+    ),
     ("error.internal.title", "出错了", "Something went wrong"),
-    ("error.internal.body", "我们这边出现了问题，已记录在案。请稍后重试。", "Something failed on our side and has been logged. Please try again shortly."),
+    (
+        "error.internal.body",
+        "我们这边出现了问题，已记录在案。请稍后重试。",
+        "Something failed on our side and has been logged. Please try again shortly.",
+    ),
 ];
 
 /// Shown when even the error page cannot be rendered.
@@ -112,7 +184,7 @@ fn table() -> &'static HashMap<&'static str, (&'static str, &'static str)> {
 }
 
 /// The text of `key` in `locale`. An unknown key shows itself (and a test keeps that from shipping).
-pub fn text<'a>(locale: Locale, key: &'a str) -> &'a str {
+pub fn text(locale: Locale, key: &str) -> &str {
     match table().get(key) {
         Some((zh, en)) => match locale {
             Locale::ZhCn => zh,
@@ -157,7 +229,10 @@ mod tests {
         for src in sources {
             for part in src.split('"').skip(1).step_by(2) {
                 let prefixes = ["common.", "desk.", "portal.", "error."];
-                if prefixes.iter().any(|p| part.starts_with(p)) && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_') {
+                if prefixes.iter().any(|p| part.starts_with(p))
+                    && !part.ends_with(".html")
+                    && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+                {
                     keys.push(part.to_string());
                 }
             }
@@ -170,7 +245,15 @@ mod tests {
         let keys = used_keys();
         assert!(keys.len() > 50, "found only {} keys; is the scan broken?", keys.len());
         for key in keys {
-            let is_error_kind = ["error.not_found", "error.forbidden", "error.csrf", "error.bad_request", "error.unavailable", "error.internal"].contains(&key.as_str());
+            let is_error_kind = [
+                "error.not_found",
+                "error.forbidden",
+                "error.csrf",
+                "error.bad_request",
+                "error.unavailable",
+                "error.internal",
+            ]
+            .contains(&key.as_str());
             if is_error_kind {
                 let (t, b) = error_keys(&key);
                 assert!(table().contains_key(t) && table().contains_key(b), "{key}");

@@ -24,11 +24,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             })
             .unwrap_or(false);
         if !is_json {
-            return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the body as Content-Type: application/json"));
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as Content-Type: application/json",
+            ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the request body is larger than the server accepts")
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "the request body is larger than the server accepts",
+                )
             } else {
                 ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "the request body could not be read")
             }
@@ -55,12 +63,16 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 let named = ["missing field `", "unknown field `"]
                     .iter()
                     .find_map(|prefix| message.strip_prefix(prefix).and_then(|m| m.split('`').next()));
-                let field = match named {
-                    Some(name) if path == "." => name.to_string(),
-                    Some(name) => format!("{path}.{name}"),
-                    None => path,
-                };
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", format!("{field}: {message}")).field(field)
+                let field =
+                    match named {
+                        Some(name) if path == "." || path == name || path.ends_with(&format!(".{name}")) => {
+                            if path == "." { name.to_string() } else { path }
+                        }
+                        Some(name) => format!("{path}.{name}"),
+                        None => path,
+                    };
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", format!("{field}: {message}"))
+                    .field(field)
             }
         }
     })

@@ -57,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(assets::router())
         .fallback(pages::not_found)
+        .method_not_allowed_fallback(pages::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(state.config.body_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::security_headers))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::csrf_seed))

@@ -15,7 +15,8 @@ pub struct CsrfSeed(pub String);
 /// Gives every visitor a CSRF seed cookie, so that forms shown before sign-in (sign-in itself,
 /// the language switch) are protected too.
 pub async fn csrf_seed(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let existing = cookies::get(req.headers(), cookies::CSRF_SEED).filter(|c| c.len() == 64 && c.bytes().all(|b| b.is_ascii_hexdigit()));
+    let existing = cookies::get(req.headers(), cookies::CSRF_SEED)
+        .filter(|c| c.len() == 64 && c.bytes().all(|b| b.is_ascii_hexdigit()));
     let (seed, fresh) = match existing {
         Some(s) => (s, false),
         None => (thaw_services::random_hex(32), true),
@@ -23,7 +24,11 @@ pub async fn csrf_seed(State(state): State<AppState>, mut req: Request, next: Ne
     req.extensions_mut().insert(CsrfSeed(seed.clone()));
     let secure = state.config.is_tls();
     let mut res = next.run(req).await;
-    let is_page = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
+    let is_page = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
     if fresh && is_page {
         let cookie = cookies::set(cookies::CSRF_SEED, &seed, 86_400, secure);
         res.headers_mut().append(header::SET_COOKIE, cookie.parse().expect("valid cookie"));
@@ -70,8 +75,7 @@ pub fn client_ip(headers: &HeaderMap, peer: SocketAddr, behind_proxy: bool) -> S
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .map(str::trim)
-            .filter(|s| s.parse::<std::net::IpAddr>().is_ok())
-            .last();
+            .rfind(|s| s.parse::<std::net::IpAddr>().is_ok());
         if let Some(ip) = forwarded {
             return ip.to_string();
         }

@@ -61,7 +61,8 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
 pub async fn track_metrics(req: Request, next: Next) -> Response {
     init_metrics();
     let started = Instant::now();
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route =
+        req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let method = req.method().to_string();
     let res = next.run(req).await;
     let labels = [("method", method), ("route", route), ("status", res.status().as_u16().to_string())];

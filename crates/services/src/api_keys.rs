@@ -56,5 +56,9 @@ pub async fn list(db: &Db) -> Result<Vec<ApiKeyRecord>, ServiceError> {
 
 /// Revokes a key by id; unknown or already revoked keys are reported as not found.
 pub async fn revoke(db: &Db, id: &str) -> Result<(), ServiceError> {
-    if db.conn().await?.api_keys().revoke(id, now_ms()).await? { Ok(()) } else { Err(ServiceError::NotFound("api key")) }
+    if db.conn().await?.api_keys().revoke(id, now_ms()).await? {
+        Ok(())
+    } else {
+        Err(ServiceError::NotFound("api key"))
+    }
 }

@@ -20,13 +20,69 @@ pub struct DemoStaff {
 }
 
 pub const STAFF: &[DemoStaff] = &[
-    DemoStaff { email: "admin@thaw.example", name: "Ada Admin", role: Role::Admin, categories: "", languages: "", capacity: 0, locale: Locale::En },
-    DemoStaff { email: "supervisor@thaw.example", name: "周主管 Zhou", role: Role::Supervisor, categories: "", languages: "", capacity: 10, locale: Locale::ZhCn },
-    DemoStaff { email: "compliance@thaw.example", name: "Chen Compliance", role: Role::Compliance, categories: "asset_freeze,complaint", languages: "", capacity: 10, locale: Locale::En },
-    DemoStaff { email: "agent1.zh@thaw.example", name: "李娜", role: Role::AgentT1, categories: "asset_freeze,account_access,deposit_withdrawal,verification,other", languages: "zh-CN", capacity: 8, locale: Locale::ZhCn },
-    DemoStaff { email: "agent1.en@thaw.example", name: "Sam Taylor", role: Role::AgentT1, categories: "asset_freeze,account_access,deposit_withdrawal,verification,other", languages: "en", capacity: 8, locale: Locale::En },
-    DemoStaff { email: "agent2@thaw.example", name: "王强 Wang Qiang", role: Role::AgentT2, categories: "trade_dispute,complaint,asset_freeze,deposit_withdrawal", languages: "zh-CN,en", capacity: 6, locale: Locale::ZhCn },
-    DemoStaff { email: "security@thaw.example", name: "Riley Security", role: Role::AgentT2, categories: "account_theft,phishing_report", languages: "zh-CN,en", capacity: 6, locale: Locale::En },
+    DemoStaff {
+        email: "admin@thaw.example",
+        name: "Ada Admin",
+        role: Role::Admin,
+        categories: "",
+        languages: "",
+        capacity: 0,
+        locale: Locale::En,
+    },
+    DemoStaff {
+        email: "supervisor@thaw.example",
+        name: "周主管 Zhou",
+        role: Role::Supervisor,
+        categories: "",
+        languages: "",
+        capacity: 10,
+        locale: Locale::ZhCn,
+    },
+    DemoStaff {
+        email: "compliance@thaw.example",
+        name: "Chen Compliance",
+        role: Role::Compliance,
+        categories: "asset_freeze,complaint",
+        languages: "",
+        capacity: 10,
+        locale: Locale::En,
+    },
+    DemoStaff {
+        email: "agent1.zh@thaw.example",
+        name: "李娜",
+        role: Role::AgentT1,
+        categories: "asset_freeze,account_access,deposit_withdrawal,verification,other",
+        languages: "zh-CN",
+        capacity: 8,
+        locale: Locale::ZhCn,
+    },
+    DemoStaff {
+        email: "agent1.en@thaw.example",
+        name: "Sam Taylor",
+        role: Role::AgentT1,
+        categories: "asset_freeze,account_access,deposit_withdrawal,verification,other",
+        languages: "en",
+        capacity: 8,
+        locale: Locale::En,
+    },
+    DemoStaff {
+        email: "agent2@thaw.example",
+        name: "王强 Wang Qiang",
+        role: Role::AgentT2,
+        categories: "trade_dispute,complaint,asset_freeze,deposit_withdrawal",
+        languages: "zh-CN,en",
+        capacity: 6,
+        locale: Locale::ZhCn,
+    },
+    DemoStaff {
+        email: "security@thaw.example",
+        name: "Riley Security",
+        role: Role::AgentT2,
+        categories: "account_theft,phishing_report",
+        languages: "zh-CN,en",
+        capacity: 6,
+        locale: Locale::En,
+    },
 ];
 
 pub struct DemoReport {
@@ -61,10 +117,14 @@ pub async fn seed(db: &Db, mut progress: impl FnMut(usize, usize)) -> Result<Dem
     Ok(DemoReport { staff_created, accounts_created })
 }
 
-const ZH_SURNAMES: &[&str] = &["wang", "li", "zhang", "liu", "chen", "yang", "zhao", "huang", "zhou", "wu", "xu", "sun"];
-const ZH_GIVEN: &[&str] = &["wei", "fang", "na", "min", "jing", "lei", "yang", "jie", "tao", "xiu", "hui", "qiang", "yan", "ping"];
-const EN_FIRST: &[&str] = &["alex", "sam", "jordan", "taylor", "morgan", "casey", "jamie", "robin", "chris", "pat", "lee", "drew"];
-const EN_LAST: &[&str] = &["smith", "jones", "brown", "miller", "davis", "wilson", "moore", "clark", "lewis", "walker", "hall", "young"];
+const ZH_SURNAMES: &[&str] =
+    &["wang", "li", "zhang", "liu", "chen", "yang", "zhao", "huang", "zhou", "wu", "xu", "sun"];
+const ZH_GIVEN: &[&str] =
+    &["wei", "fang", "na", "min", "jing", "lei", "yang", "jie", "tao", "xiu", "hui", "qiang", "yan", "ping"];
+const EN_FIRST: &[&str] =
+    &["alex", "sam", "jordan", "taylor", "morgan", "casey", "jamie", "robin", "chris", "pat", "lee", "drew"];
+const EN_LAST: &[&str] =
+    &["smith", "jones", "brown", "miller", "davis", "wilson", "moore", "clark", "lewis", "walker", "hall", "young"];
 
 /// A deterministic pseudo-random stream per account index, so every seeding yields the same world.
 fn mix(i: usize, salt: u64) -> u64 {
@@ -79,13 +139,20 @@ fn mix(i: usize, salt: u64) -> u64 {
 pub fn demo_account(i: usize, now_ms: i64) -> Account {
     let zh = mix(i, 1) % 10 < 6;
     let (first, last) = if zh {
-        (ZH_GIVEN[(mix(i, 2) % ZH_GIVEN.len() as u64) as usize], ZH_SURNAMES[(mix(i, 3) % ZH_SURNAMES.len() as u64) as usize])
+        (
+            ZH_GIVEN[(mix(i, 2) % ZH_GIVEN.len() as u64) as usize],
+            ZH_SURNAMES[(mix(i, 3) % ZH_SURNAMES.len() as u64) as usize],
+        )
     } else {
         (EN_FIRST[(mix(i, 2) % EN_FIRST.len() as u64) as usize], EN_LAST[(mix(i, 3) % EN_LAST.len() as u64) as usize])
     };
     let number = 10_001 + i;
     let email = format!("{last}.{first}.{number}@mail.example");
-    let phone = if zh { format!("+86138{:08}", mix(i, 4) % 100_000_000) } else { format!("+447700{:06}", mix(i, 4) % 1_000_000) };
+    let phone = if zh {
+        format!("+86138{:08}", mix(i, 4) % 100_000_000)
+    } else {
+        format!("+447700{:06}", mix(i, 4) % 1_000_000)
+    };
     let kyc = [0, 1, 1, 1, 2, 2, 2, 2, 3, 3][(mix(i, 5) % 10) as usize];
     let vip = match mix(i, 6) % 100 {
         0..=69 => 0,

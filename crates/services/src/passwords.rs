@@ -1,7 +1,7 @@
 //! Staff passwords: argon2id hashes with a random salt, PHC strings at rest.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use thaw_domain::Invalid;
 
 pub const MIN_LEN: usize = 10;
@@ -11,7 +11,11 @@ pub const MAX_LEN: usize = 256;
 pub fn check_strength(password: &str) -> Result<(), Invalid> {
     let n = password.chars().count();
     if n < MIN_LEN {
-        return Err(Invalid::new("password", "password_too_short", format!("a password needs at least {MIN_LEN} characters")));
+        return Err(Invalid::new(
+            "password",
+            "password_too_short",
+            format!("a password needs at least {MIN_LEN} characters"),
+        ));
     }
     if password.len() > MAX_LEN {
         return Err(Invalid::new("password", "password_too_long", format!("a password is at most {MAX_LEN} bytes")));

@@ -43,12 +43,20 @@ fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| passwords::hash(&random_hex(16)))
 }
 
-pub async fn sign_in(db: &Db, email: &str, password: &str, origin: &Origin<'_>, now_ms: i64) -> Result<NewSession, ServiceError> {
+pub async fn sign_in(
+    db: &Db,
+    email: &str,
+    password: &str,
+    origin: &Origin<'_>,
+    now_ms: i64,
+) -> Result<NewSession, ServiceError> {
     let email = Email::parse("email", email).map_err(|_| ServiceError::BadCredentials)?;
     let email_ip = format!("{}|{}", email.normalized(), origin.ip);
     let since = now_ms - WINDOW_MS;
     let mut conn = db.conn().await?;
-    for (scope, subject, max) in [(SCOPE_EMAIL_IP, email_ip.as_str(), MAX_FAILURES_PER_EMAIL_IP), (SCOPE_IP, origin.ip, MAX_FAILURES_PER_IP)] {
+    for (scope, subject, max) in
+        [(SCOPE_EMAIL_IP, email_ip.as_str(), MAX_FAILURES_PER_EMAIL_IP), (SCOPE_IP, origin.ip, MAX_FAILURES_PER_IP)]
+    {
         let (n, oldest) = conn.throttle().failures_since(scope, subject, since).await?;
         if n >= max {
             let frees_at = oldest.unwrap_or(now_ms) + WINDOW_MS;
@@ -82,7 +90,12 @@ pub async fn sign_in(db: &Db, email: &str, password: &str, origin: &Origin<'_>, 
     };
     conn.sessions().create(&session).await?;
     tracing::info!(staff = %credentials.member.id, session = %log_hint(&session.token_hash), "staff signed in");
-    Ok(NewSession { token, csrf_token: session.csrf_token, staff: credentials.member, expires_at_ms: session.expires_at_ms })
+    Ok(NewSession {
+        token,
+        csrf_token: session.csrf_token,
+        staff: credentials.member,
+        expires_at_ms: session.expires_at_ms,
+    })
 }
 
 /// The first characters of a token hash: enough to correlate log lines, useless to an attacker.

@@ -20,5 +20,8 @@ pub async fn create(db: &Db, new: &NewStaff, password: &str) -> Result<StaffMemb
 }
 
 fn duplicate(new: &NewStaff) -> ServiceError {
-    ServiceError::Duplicate { field: "email", message: format!("a staff member with email {} exists already", new.email) }
+    ServiceError::Duplicate {
+        field: "email",
+        message: format!("a staff member with email {} exists already", new.email),
+    }
 }

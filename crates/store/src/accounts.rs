@@ -91,7 +91,9 @@ impl Accounts<'_> {
     pub async fn list(&mut self, prefix: Option<&str>, limit: i64, offset: i64) -> Result<(Vec<Account>, i64)> {
         let Some(prefix) = prefix.filter(|p| !p.is_empty()) else {
             let total = self.count().await?;
-            let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM accounts ORDER BY created_at DESC, id LIMIT $1 OFFSET $2"));
+            let sql = sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM accounts ORDER BY created_at DESC, id LIMIT $1 OFFSET $2"
+            ));
             let rows = sqlx::query(sql).bind(limit).bind(offset).fetch_all(&mut *self.0).await?;
             return Ok((rows.iter().map(from_row).collect::<Result<_>>()?, total));
         };
@@ -103,7 +105,12 @@ impl Accounts<'_> {
             .await?
             .try_get("n")?;
         let sql = format!("SELECT {COLUMNS} FROM accounts {FILTER} ORDER BY created_at DESC, id LIMIT $2 OFFSET $3");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&pattern).bind(limit).bind(offset).fetch_all(&mut *self.0).await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&pattern)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&mut *self.0)
+            .await?;
         Ok((rows.iter().map(from_row).collect::<Result<_>>()?, total))
     }
 
@@ -121,8 +128,16 @@ fn from_row(r: &AnyRow) -> Result<Account> {
     let id: String = r.try_get("id")?;
     Ok(Account {
         id: AccountId::parse("id", &id).map_err(|_| corrupt("id"))?,
-        email: r.try_get::<Option<String>, _>("email")?.map(|e| Email::parse("email", &e)).transpose().map_err(|_| corrupt("email"))?,
-        phone: r.try_get::<Option<String>, _>("phone")?.map(|p| Phone::parse("phone", &p)).transpose().map_err(|_| corrupt("phone"))?,
+        email: r
+            .try_get::<Option<String>, _>("email")?
+            .map(|e| Email::parse("email", &e))
+            .transpose()
+            .map_err(|_| corrupt("email"))?,
+        phone: r
+            .try_get::<Option<String>, _>("phone")?
+            .map(|p| Phone::parse("phone", &p))
+            .transpose()
+            .map_err(|_| corrupt("phone"))?,
         locale: Locale::parse(&r.try_get::<String, _>("locale")?).ok_or_else(|| corrupt("locale"))?,
         kyc_level: r.try_get("kyc_level")?,
         vip_level: r.try_get("vip_level")?,

@@ -57,12 +57,14 @@ impl ApiKeys<'_> {
 
     /// Records use at most once a minute, to keep authentication from writing on every call.
     pub async fn touch(&mut self, id: &str, now_ms: i64) -> Result<()> {
-        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)")
-            .bind(now_ms)
-            .bind(id)
-            .bind(now_ms - 60_000)
-            .execute(&mut *self.0)
-            .await?;
+        sqlx::query(
+            "UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
+        )
+        .bind(now_ms)
+        .bind(id)
+        .bind(now_ms - 60_000)
+        .execute(&mut *self.0)
+        .await?;
         Ok(())
     }
 }

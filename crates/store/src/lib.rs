@@ -120,17 +120,23 @@ impl Db {
             cause: "the scheme must be sqlite: or postgres://".into(),
         })?;
         let url = match backend {
-            Backend::Sqlite => prepare_sqlite_url(url).map_err(|cause| StoreError::Unreachable { url: masked_url.clone(), cause })?,
+            Backend::Sqlite => {
+                prepare_sqlite_url(url).map_err(|cause| StoreError::Unreachable { url: masked_url.clone(), cause })?
+            }
             Backend::Postgres => url.to_string(),
         };
         let connect_options = AnyConnectOptions::from_str(&url)
             .map_err(|e| StoreError::BadUrl { url: masked_url.clone(), cause: e.to_string() })?
             .disable_statement_logging();
-        let mut pool = AnyPoolOptions::new().max_connections(options.max_connections).acquire_timeout(options.connect_timeout);
+        let mut pool =
+            AnyPoolOptions::new().max_connections(options.max_connections).acquire_timeout(options.connect_timeout);
         if backend == Backend::Sqlite {
             pool = pool.after_connect(|conn, _| {
                 Box::pin(async move {
-                    conn.execute(sqlx::raw_sql("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")).await?;
+                    conn.execute(sqlx::raw_sql(
+                        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                    ))
+                    .await?;
                     Ok(())
                 })
             });
@@ -199,7 +205,13 @@ fn prepare_sqlite_url(url: &str) -> std::result::Result<String, String> {
     if let Some(parent) = std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
     }
-    let query = if query.contains("mode=") { query.to_string() } else if query.is_empty() { "mode=rwc".into() } else { format!("{query}&mode=rwc") };
+    let query = if query.contains("mode=") {
+        query.to_string()
+    } else if query.is_empty() {
+        "mode=rwc".into()
+    } else {
+        format!("{query}&mode=rwc")
+    };
     Ok(format!("sqlite://{path}?{query}"))
 }
 

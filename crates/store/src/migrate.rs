@@ -63,7 +63,8 @@ async fn apply_locked(conn: &mut AnyConnection, backend: Backend) -> Result<Vec<
         .iter()
         .map(|r| r.try_get::<i64, _>("version"))
         .collect::<Result<_, _>>()?;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
     let mut applied = Vec::new();
     for m in MIGRATIONS.iter().filter(|m| !done.contains(&m.version)) {
         let sql = match backend {

@@ -70,10 +70,18 @@ impl Sessions<'_> {
 
     /// Ends every session of a staff member (password change, deactivation).
     pub async fn delete_for_staff(&mut self, staff_id: &str) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM staff_sessions WHERE staff_id = $1").bind(staff_id).execute(&mut *self.0).await?.rows_affected())
+        Ok(sqlx::query("DELETE FROM staff_sessions WHERE staff_id = $1")
+            .bind(staff_id)
+            .execute(&mut *self.0)
+            .await?
+            .rows_affected())
     }
 
     pub async fn delete_expired(&mut self, now_ms: i64) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM staff_sessions WHERE expires_at <= $1").bind(now_ms).execute(&mut *self.0).await?.rows_affected())
+        Ok(sqlx::query("DELETE FROM staff_sessions WHERE expires_at <= $1")
+            .bind(now_ms)
+            .execute(&mut *self.0)
+            .await?
+            .rows_affected())
     }
 }

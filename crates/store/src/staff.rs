@@ -13,8 +13,7 @@ pub struct StaffCredentials {
     pub password_hash: String,
 }
 
-const COLUMNS: &str =
-    "id, email, display_name, role, password_hash, skill_categories, skill_languages, capacity, locale, active, created_at";
+const COLUMNS: &str = "id, email, display_name, role, password_hash, skill_categories, skill_languages, capacity, locale, active, created_at";
 
 impl Staff<'_> {
     /// Creates a staff member; a second member with the same email (any case) is refused.
@@ -105,8 +104,9 @@ impl Staff<'_> {
 fn member_from_row(r: &AnyRow) -> Result<StaffMember> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("staff {what}"));
     let email: String = r.try_get("email")?;
-    let skills = Skills::parse(&r.try_get::<String, _>("skill_categories")?, &r.try_get::<String, _>("skill_languages")?)
-        .map_err(|_| corrupt("skills"))?;
+    let skills =
+        Skills::parse(&r.try_get::<String, _>("skill_categories")?, &r.try_get::<String, _>("skill_languages")?)
+            .map_err(|_| corrupt("skills"))?;
     Ok(StaffMember {
         id: r.try_get("id")?,
         email: Email::parse("email", &email).map_err(|_| corrupt("email"))?,

@@ -39,6 +39,10 @@ impl Throttle<'_> {
     }
 
     pub async fn delete_older_than(&mut self, cutoff_ms: i64) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM signin_failures WHERE at < $1").bind(cutoff_ms).execute(&mut *self.0).await?.rows_affected())
+        Ok(sqlx::query("DELETE FROM signin_failures WHERE at < $1")
+            .bind(cutoff_ms)
+            .execute(&mut *self.0)
+            .await?
+            .rows_affected())
     }
 }

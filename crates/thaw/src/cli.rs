@@ -94,7 +94,8 @@ pub fn configure(cli: &Cli) -> anyhow::Result<Config> {
         Command::Serve(a) => a.listen.clone(),
         _ => None,
     };
-    let flags = Layer { listen, database_url: cli.database_url.clone(), log_format: cli.log_format, ..Default::default() };
+    let flags =
+        Layer { listen, database_url: cli.database_url.clone(), log_format: cli.log_format, ..Default::default() };
     let (config, unknown) = config::load(cli.config.as_deref(), std::env::vars().collect(), flags)?;
     for name in unknown {
         eprintln!("warning: unknown environment variable {name} ignored");
@@ -103,7 +104,8 @@ pub fn configure(cli: &Cli) -> anyhow::Result<Config> {
 }
 
 pub fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("THAW_LOG").unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_env("THAW_LOG")
+        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
@@ -127,13 +129,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    let shutdown = crate::shutdown_signal();
     let db = crate::open_db(&config).await?;
-    let listener = tokio::net::TcpListener::bind(&config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     if demo {
         seed_demo(&db, &format!("http://{addr}")).await?;
     }
-    crate::serve(config, db, listener, crate::shutdown_signal()).await
+    crate::serve(config, db, listener, shutdown).await
 }
 
 async fn seed_demo(db: &thaw_store::Db, base: &str) -> anyhow::Result<()> {
@@ -143,7 +148,10 @@ async fn seed_demo(db: &thaw_store::Db, base: &str) -> anyhow::Result<()> {
         let _ = std::io::stderr().flush();
     })
     .await?;
-    eprintln!("\rSeeding the demo world… done: {} staff and {} accounts new.          ", report.staff_created, report.accounts_created);
+    eprintln!(
+        "\rSeeding the demo world… done: {} staff and {} accounts new.          ",
+        report.staff_created, report.accounts_created
+    );
     println!();
     println!("thaw demo is running.");
     println!("  Security centre (account holders): {base}/");
@@ -164,7 +172,8 @@ async fn admin(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
                 "zh-CN" | "en" => Locale::parse(&locale).expect("canonical"),
                 _ => bail!("--locale must be zh-CN or en, not '{locale}'"),
             };
-            let skills = Skills::parse(&skills, &languages).map_err(|e| anyhow::anyhow!("--{}: {}", e.field, e.message))?;
+            let skills =
+                Skills::parse(&skills, &languages).map_err(|e| anyhow::anyhow!("--{}: {}", e.field, e.message))?;
             let new = NewStaff::validate(&email, name.as_deref(), &role, skills, capacity, locale)
                 .map_err(|e| anyhow::anyhow!("--{}: {}", e.field, e.message))?;
             let (password, generated) = if password_stdin {
@@ -176,7 +185,12 @@ async fn admin(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
             };
             match staff::create(&db, &new, &password).await {
                 Ok(member) => {
-                    println!("Created staff member {} <{}> as {}.", member.display_name, member.email, member.role.code());
+                    println!(
+                        "Created staff member {} <{}> as {}.",
+                        member.display_name,
+                        member.email,
+                        member.role.code()
+                    );
                     if generated {
                         println!("Password (shown once):");
                         println!("{password}");
@@ -193,7 +207,10 @@ async fn admin(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
                 ServiceError::Invalid(i) => anyhow::anyhow!("--{}: {}", i.field, i.message),
                 e => e.into(),
             })?;
-            println!("Created API key {} ({}). It is shown once; store it now:", created.record.id, created.record.name);
+            println!(
+                "Created API key {} ({}). It is shown once; store it now:",
+                created.record.id, created.record.name
+            );
             println!("{}", created.plaintext);
             Ok(())
         }

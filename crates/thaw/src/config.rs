@@ -101,7 +101,8 @@ const OTHER_ENV: &[&str] = &["THAW_CONFIG", "THAW_LOG"];
 impl Layer {
     /// Reads a TOML file; an unknown key is an error naming it and the file.
     pub fn from_file(path: &Path) -> anyhow::Result<Layer> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read configuration file {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read configuration file {}", path.display()))?;
         toml::from_str(&text).map_err(|e| anyhow::anyhow!("configuration file {}: {}", path.display(), e.message()))
     }
 
@@ -120,9 +121,15 @@ impl Layer {
                 "THAW_DATABASE_URL" => l.database_url = Some(value),
                 "THAW_PUBLIC_URL" => l.public_url = Some(value),
                 "THAW_LOG_FORMAT" => l.log_format = Some(value.parse().map_err(|e: String| bad(&e))?),
-                "THAW_BODY_LIMIT_BYTES" => l.body_limit_bytes = Some(value.parse().map_err(|_| bad("expected a number of bytes"))?),
-                "THAW_MAX_CONNECTIONS" => l.max_connections = Some(value.parse().map_err(|_| bad("expected a whole number"))?),
-                "THAW_BEHIND_PROXY" => l.behind_proxy = Some(parse_bool(&value).ok_or_else(|| bad("expected true or false"))?),
+                "THAW_BODY_LIMIT_BYTES" => {
+                    l.body_limit_bytes = Some(value.parse().map_err(|_| bad("expected a number of bytes"))?)
+                }
+                "THAW_MAX_CONNECTIONS" => {
+                    l.max_connections = Some(value.parse().map_err(|_| bad("expected a whole number"))?)
+                }
+                "THAW_BEHIND_PROXY" => {
+                    l.behind_proxy = Some(parse_bool(&value).ok_or_else(|| bad("expected true or false"))?)
+                }
                 _ => unknown.push(name),
             }
         }
@@ -164,7 +171,11 @@ fn parse_bool(s: &str) -> Option<bool> {
 
 /// Builds the configuration: defaults, then the file (`explicit`, else `$THAW_CONFIG`, else
 /// `thaw.toml` if present), then the environment, then `flags`.
-pub fn load(explicit: Option<&Path>, env: Vec<(String, String)>, flags: Layer) -> anyhow::Result<(Config, Vec<String>)> {
+pub fn load(
+    explicit: Option<&Path>,
+    env: Vec<(String, String)>,
+    flags: Layer,
+) -> anyhow::Result<(Config, Vec<String>)> {
     let mut config = Config::default();
     let from_env_var = env.iter().find(|(k, _)| k == "THAW_CONFIG").map(|(_, v)| PathBuf::from(v));
     let file = match explicit.map(Path::to_path_buf).or(from_env_var) {
@@ -263,21 +274,27 @@ mod tests {
     fn bad_values_are_errors_naming_the_option() {
         let err = load(None, env(&[("THAW_MAX_CONNECTIONS", "many")]), Layer::default()).unwrap_err().to_string();
         assert!(err.contains("THAW_MAX_CONNECTIONS"), "{err}");
-        let err = load(None, env(&[("THAW_DATABASE_URL", "mysql://u:pw@h/db")]), Layer::default()).unwrap_err().to_string();
+        let err =
+            load(None, env(&[("THAW_DATABASE_URL", "mysql://u:pw@h/db")]), Layer::default()).unwrap_err().to_string();
         assert!(err.contains("database_url") && !err.contains(":pw@"), "{err}");
-        let err = load(None, vec![], Layer { listen: Some("localhost".into()), ..Default::default() }).unwrap_err().to_string();
+        let err = load(None, vec![], Layer { listen: Some("localhost".into()), ..Default::default() })
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("listen"), "{err}");
     }
 
     #[test]
     fn unknown_thaw_variables_are_reported_for_a_warning() {
-        let (_, unknown) = load(None, env(&[("THAW_LISTN", "x"), ("THAW_TEST_PG", "y"), ("HOME", "/root")]), Layer::default()).unwrap();
+        let (_, unknown) =
+            load(None, env(&[("THAW_LISTN", "x"), ("THAW_TEST_PG", "y"), ("HOME", "/root")]), Layer::default())
+                .unwrap();
         assert_eq!(unknown, vec!["THAW_LISTN".to_string()]);
     }
 
     #[test]
     fn debug_output_masks_the_database_password() {
-        let (c, _) = load(None, env(&[("THAW_DATABASE_URL", "postgres://thaw:hunter2@db/thaw")]), Layer::default()).unwrap();
+        let (c, _) =
+            load(None, env(&[("THAW_DATABASE_URL", "postgres://thaw:hunter2@db/thaw")]), Layer::default()).unwrap();
         assert!(!format!("{c:?}").contains("hunter2"));
     }
 }

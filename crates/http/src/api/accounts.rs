@@ -79,14 +79,23 @@ pub struct AccountPut {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = []), ("staff_session" = [])))]
-pub async fn put_account(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, ApiJson(body): ApiJson<AccountPut>) -> Result<Response, ApiError> {
+pub async fn put_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AccountPut>,
+) -> Result<Response, ApiError> {
     caller.require(Permission::WriteAccounts)?;
     let created_at_ms = body
         .created_at
         .map(|s| {
-            s.parse::<jiff::Timestamp>()
-                .map(|t| t.as_millisecond())
-                .map_err(|_| Invalid::new("created_at", "invalid_time", "created_at must be an RFC 3339 time, e.g. 2024-03-01T08:00:00Z"))
+            s.parse::<jiff::Timestamp>().map(|t| t.as_millisecond()).map_err(|_| {
+                Invalid::new(
+                    "created_at",
+                    "invalid_time",
+                    "created_at must be an RFC 3339 time, e.g. 2024-03-01T08:00:00Z",
+                )
+            })
         })
         .transpose()
         .map_err(thaw_services::ServiceError::from)?;
@@ -108,7 +117,11 @@ pub async fn put_account(State(state): State<AppState>, caller: Caller, Path(id)
     params(("id" = String, Path, description = "The platform's user id")),
     responses((status = 200, body = AccountBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = []), ("staff_session" = [])))]
-pub async fn get_account(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<AccountBody>, ApiError> {
+pub async fn get_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<AccountBody>, ApiError> {
     caller.require(Permission::ReadAccounts)?;
     Ok(Json(accounts::get(&state.db, &id).await?.into()))
 }
@@ -134,15 +147,22 @@ pub struct AccountPage {
 #[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts", params(ListParams),
     responses((status = 200, body = AccountPage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = []), ("staff_session" = [])))]
-pub async fn list_accounts(State(state): State<AppState>, caller: Caller, params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>) -> Result<Json<AccountPage>, ApiError> {
+pub async fn list_accounts(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<AccountPage>, ApiError> {
     caller.require(Permission::ReadAccounts)?;
-    let Query(p) = params.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", e.body_text()))?;
+    let Query(p) =
+        params.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", e.body_text()))?;
     let limit = p.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "out_of_range", "limit must be between 1 and 200").field("limit"));
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "out_of_range", "limit must be between 1 and 200")
+            .field("limit"));
     }
     if p.offset.is_some_and(|o| o < 0) {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "out_of_range", "offset must not be negative").field("offset"));
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "out_of_range", "offset must not be negative")
+            .field("offset"));
     }
     let (items, total) = accounts::list(&state.db, p.q.as_deref(), limit, p.offset.unwrap_or(0)).await?;
     Ok(Json(AccountPage { items: items.into_iter().map(AccountBody::from).collect(), total }))

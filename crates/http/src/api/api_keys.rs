@@ -65,7 +65,11 @@ pub async fn list_keys(State(state): State<AppState>, caller: Caller) -> Result<
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "api-keys", request_body = NewKey,
     responses((status = 201, body = ApiKeyBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("staff_session" = [])))]
-pub async fn create_key(State(state): State<AppState>, caller: Caller, ApiJson(body): ApiJson<NewKey>) -> Result<Response, ApiError> {
+pub async fn create_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewKey>,
+) -> Result<Response, ApiError> {
     caller.require(Permission::ManageApiKeys)?;
     let created = api_keys::create(&state.db, &body.name, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(ApiKeyBody::new(created.record, Some(created.plaintext)))).into_response())
@@ -76,7 +80,11 @@ pub async fn create_key(State(state): State<AppState>, caller: Caller, ApiJson(b
     params(("id" = String, Path, description = "The key's id (the part after `thaw_`)")),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("staff_session" = [])))]
-pub async fn revoke_key(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     caller.require(Permission::ManageApiKeys)?;
     api_keys::revoke(&state.db, &id).await?;
     Ok(StatusCode::NO_CONTENT)

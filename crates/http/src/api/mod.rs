@@ -31,8 +31,14 @@ struct Security;
 impl Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("api_key", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
-        components.add_security_scheme("staff_session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("thaw_session"))));
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "staff_session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("thaw_session"))),
+        );
     }
 }
 
@@ -95,7 +101,12 @@ pub struct Whoami {
 async fn whoami(caller: Caller) -> Response {
     let me = match caller {
         Caller::ApiKey(k) => Whoami { kind: "api_key".into(), id: k.id, name: k.name, role: None },
-        Caller::Staff(s) => Whoami { kind: "staff".into(), id: s.staff.id, name: s.staff.display_name, role: Some(s.staff.role.code().into()) },
+        Caller::Staff(s) => Whoami {
+            kind: "staff".into(),
+            id: s.staff.id,
+            name: s.staff.display_name,
+            role: Some(s.staff.role.code().into()),
+        },
     };
     Json(me).into_response()
 }

@@ -124,14 +124,19 @@ struct CsrfForm {
     csrf: String,
 }
 
-async fn sign_out(State(state): State<AppState>, ctx: PageCtx, Form(form): Form<CsrfForm>) -> Result<Response, PageError> {
+async fn sign_out(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
     let Some(session) = &ctx.session else {
         return Ok(Redirect::to("/desk/sign-in").into_response());
     };
     ctx.check_csrf(&form.csrf)?;
     signin::sign_out(&state.db, session).await.map_err(|e| PageError::from_service(&ctx, e))?;
     let mut res = Redirect::to("/desk/sign-in?signed_out=1").into_response();
-    res.headers_mut().append(header::SET_COOKIE, cookies::set(cookies::SESSION, "", 0, ctx.secure).parse().expect("valid cookie"));
+    res.headers_mut()
+        .append(header::SET_COOKIE, cookies::set(cookies::SESSION, "", 0, ctx.secure).parse().expect("valid cookie"));
     Ok(res)
 }
 
@@ -203,12 +208,17 @@ struct ListQuery {
 
 const PAGE_SIZE: i64 = 25;
 
-async fn account_list(State(state): State<AppState>, StaffCtx(ctx, _): StaffCtx, Query(q): Query<ListQuery>) -> Result<Response, PageError> {
+async fn account_list(
+    State(state): State<AppState>,
+    StaffCtx(ctx, _): StaffCtx,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, PageError> {
     ctx.require(Permission::ReadAccounts)?;
     let page = q.page.unwrap_or(1).max(1);
     let prefix = Some(q.q.trim()).filter(|s| !s.is_empty());
-    let (accounts, total) =
-        accounts::list(&state.db, prefix, PAGE_SIZE, (page - 1) * PAGE_SIZE).await.map_err(|e| PageError::from_service(&ctx, e))?;
+    let (accounts, total) = accounts::list(&state.db, prefix, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+        .await
+        .map_err(|e| PageError::from_service(&ctx, e))?;
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let link = |p: i64| format!("/desk/accounts?q={}&page={p}", url_encode(q.q.trim()));
     let view = AccountList {
@@ -231,7 +241,11 @@ struct AccountDetail {
     account: AccountView,
 }
 
-async fn account_detail(State(state): State<AppState>, StaffCtx(ctx, _): StaffCtx, Path(id): Path<String>) -> Result<Response, PageError> {
+async fn account_detail(
+    State(state): State<AppState>,
+    StaffCtx(ctx, _): StaffCtx,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
     ctx.require(Permission::ReadAccounts)?;
     let account = accounts::get(&state.db, &id).await.map_err(|e| PageError::from_service(&ctx, e))?;
     Ok(render(StatusCode::OK, &AccountDetail { shell: Shell::new(&ctx, "desk", "accounts"), account: account.into() }))
@@ -290,7 +304,11 @@ struct KeyForm {
     csrf: String,
 }
 
-async fn key_create(State(state): State<AppState>, StaffCtx(ctx, session): StaffCtx, Form(form): Form<KeyForm>) -> Result<Response, PageError> {
+async fn key_create(
+    State(state): State<AppState>,
+    StaffCtx(ctx, session): StaffCtx,
+    Form(form): Form<KeyForm>,
+) -> Result<Response, PageError> {
     ctx.require(Permission::ManageApiKeys)?;
     ctx.check_csrf(&form.csrf)?;
     match api_keys::create(&state.db, &form.name, &format!("staff:{}", session.staff.id)).await {

@@ -58,7 +58,10 @@ impl Shell {
     }
 
     pub fn lang_options(&self) -> Vec<LangOption> {
-        Locale::ALL.iter().map(|l| LangOption { code: l.code(), name: l.native_name(), current: *l == self.locale }).collect()
+        Locale::ALL
+            .iter()
+            .map(|l| LangOption { code: l.code(), name: l.native_name(), current: *l == self.locale })
+            .collect()
     }
 
     pub fn role_name(&self, role: &Role) -> &'static str {
@@ -75,7 +78,9 @@ impl Shell {
 
     /// A UTC time as shown on pages: `2026-11-21 08:30 UTC`.
     pub fn time(ms: i64) -> String {
-        jiff::Timestamp::from_millisecond(ms).map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|_| "—".into())
+        jiff::Timestamp::from_millisecond(ms)
+            .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_else(|_| "—".into())
     }
 }
 
@@ -123,7 +128,9 @@ impl PageError {
         use thaw_services::ServiceError as E;
         match e {
             E::NotFound(_) => PageError::new(ctx, StatusCode::NOT_FOUND, "error.not_found"),
-            E::Store(s) if s.is_unavailable() => PageError::new(ctx, StatusCode::SERVICE_UNAVAILABLE, "error.unavailable"),
+            E::Store(s) if s.is_unavailable() => {
+                PageError::new(ctx, StatusCode::SERVICE_UNAVAILABLE, "error.unavailable")
+            }
             other => {
                 tracing::error!(error = %other, "page failed");
                 PageError::new(ctx, StatusCode::INTERNAL_SERVER_ERROR, "error.internal")
@@ -135,7 +142,8 @@ impl PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (title, body) = i18n::error_keys(self.key);
-        let shell = Shell { locale: self.locale, csrf: self.csrf, path: self.path, staff: None, area: "portal", section: "" };
+        let shell =
+            Shell { locale: self.locale, csrf: self.csrf, path: self.path, staff: None, area: "portal", section: "" };
         render(self.status, &ErrorPage { shell, status: self.status.as_u16(), title, body })
     }
 }
@@ -146,6 +154,19 @@ pub async fn not_found(uri: Uri, ctx: PageCtx) -> Response {
         return crate::error::ApiError::not_found("route").into_response();
     }
     PageError::new(&ctx, StatusCode::NOT_FOUND, "error.not_found").into_response()
+}
+
+/// A known path with another method: JSON under `/api`, a friendly page elsewhere.
+pub async fn method_not_allowed(uri: Uri, ctx: PageCtx) -> Response {
+    if uri.path().starts_with("/api/") {
+        return crate::error::ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this route does not accept that method",
+        )
+        .into_response();
+    }
+    PageError::new(&ctx, StatusCode::METHOD_NOT_ALLOWED, "error.bad_request").into_response()
 }
 
 #[derive(serde::Deserialize)]
@@ -159,14 +180,21 @@ pub struct LangForm {
 
 /// Switches the page language: remembered in a cookie, and in the staff member's profile when
 /// signed in. Goes back to the page the switch was pressed on.
-async fn switch_language(State(state): State<AppState>, ctx: PageCtx, Form(form): Form<LangForm>) -> Result<Response, PageError> {
+async fn switch_language(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Form(form): Form<LangForm>,
+) -> Result<Response, PageError> {
     ctx.check_csrf(&form.csrf)?;
     let Some(locale) = Locale::parse(&form.lang) else {
         return Err(PageError::new(&ctx, StatusCode::UNPROCESSABLE_ENTITY, "error.bad_request"));
     };
     if let Some(session) = &ctx.session {
         let mut conn = state.db.conn().await.map_err(|e| PageError::from_service(&ctx, e.into()))?;
-        conn.staff().set_locale(&session.staff.id, locale, now_ms()).await.map_err(|e| PageError::from_service(&ctx, e.into()))?;
+        conn.staff()
+            .set_locale(&session.staff.id, locale, now_ms())
+            .await
+            .map_err(|e| PageError::from_service(&ctx, e.into()))?;
     }
     let mut res = Redirect::to(&local_path(form.next.as_deref(), "/")).into_response();
     let cookie = cookies::set(cookies::LANG, locale.code(), 365 * 86_400, ctx.secure);

@@ -1,1 +1,10 @@
+//! The integration tests of thaw: the real server started in-process on a free port (through
+//! `thaw::launch`) and the real binary, driven as a client would, on SQLite and on PostgreSQL.
+//! Tests that touch the database run once per backend: `…::sqlite` and `…::postgres`.
 
+mod support;
+
+mod cli;
+mod http_api;
+mod http_pages;
+mod store;

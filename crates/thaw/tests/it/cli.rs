@@ -1,0 +1,134 @@
+//! The real `thaw` binary, as an operator runs it.
+
+use crate::on_both_backends;
+use crate::support::*;
+use std::process::{Command, Stdio};
+
+fn thaw(dir: &std::path::Path, database_url: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_thaw"))
+        .current_dir(dir)
+        .env("THAW_DATABASE_URL", database_url)
+        .env("NO_COLOR", "1")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(out: &std::process::Output) -> (String, String) {
+    (String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+}
+
+on_both_backends! {
+    async fn admin_commands_create_staff_and_keys_and_refuse_bad_input(b) {
+        let dir = temp_dir("cli");
+        let url = fresh_database_url(b).await;
+        let out = thaw(&dir, &url, &["migrate"]);
+        assert!(out.status.success(), "{:?}", text(&out));
+
+        let out = thaw(&dir, &url, &["admin", "create-staff", "--email", "ops@desk.example", "--role", "admin"]);
+        let (stdout, _) = text(&out);
+        assert!(out.status.success(), "{stdout}");
+        let password = stdout.lines().last().unwrap().trim().to_string();
+        assert_eq!(password.len(), 20, "a generated password is printed once: {stdout}");
+
+        let again = thaw(&dir, &url, &["admin", "create-staff", "--email", "OPS@desk.example", "--role", "agent_t1"]);
+        let (_, stderr) = text(&again);
+        assert!(!again.status.success() && stderr.contains("exists already") && stderr.contains("nothing was changed"), "{stderr}");
+
+        let bad_role = thaw(&dir, &url, &["admin", "create-staff", "--email", "x@desk.example", "--role", "root"]);
+        assert!(!bad_role.status.success() && text(&bad_role).1.contains("--role"), "{:?}", text(&bad_role));
+        let bad_email = thaw(&dir, &url, &["admin", "create-staff", "--email", "not-an-email", "--role", "admin"]);
+        assert!(!bad_email.status.success() && text(&bad_email).1.contains("--email"), "{:?}", text(&bad_email));
+
+        let mut child = Command::new(env!("CARGO_BIN_EXE_thaw"))
+            .current_dir(&dir)
+            .env("THAW_DATABASE_URL", &url)
+            .args(["admin", "create-staff", "--email", "li@desk.example", "--role", "agent_t1", "--password-stdin", "--locale", "zh-CN"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(b"a-chosen-password\n").unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        assert!(!text(&out).0.contains("a-chosen-password"), "a chosen password is not echoed");
+
+        let db = thaw_store::Db::connect(&url, &Default::default()).await.unwrap();
+        let origin = thaw_services::signin::Origin { ip: "127.0.0.1", user_agent: "test" };
+        let now = thaw_services::now_ms();
+        assert!(thaw_services::signin::sign_in(&db, "ops@desk.example", &password, &origin, now).await.is_ok());
+        assert!(thaw_services::signin::sign_in(&db, "li@desk.example", "a-chosen-password", &origin, now).await.is_ok());
+
+        let out = thaw(&dir, &url, &["admin", "create-api-key", "--name", "platform"]);
+        let (stdout, _) = text(&out);
+        let key = stdout.lines().last().unwrap().to_string();
+        assert!(key.starts_with("thaw_") && !key.contains(' '), "the key alone on the last line: {stdout}");
+        let record = thaw_services::api_keys::authenticate(&db, &key).await.unwrap().expect("the printed key works");
+        let stored: String = sqlx::Row::try_get(&sqlx::query("SELECT secret_hash FROM api_keys").fetch_one(db.pool()).await.unwrap(), "secret_hash").unwrap();
+        assert!(!key.contains(&stored) && !stored.contains(&key[22..]), "stored hashed");
+
+        let listed = text(&thaw(&dir, &url, &["admin", "list-api-keys"])).0;
+        assert!(listed.contains(&record.id) && listed.contains("active") && !listed.contains(&key));
+        assert!(thaw(&dir, &url, &["admin", "revoke-api-key", "--id", &record.id]).status.success());
+        assert!(thaw_services::api_keys::authenticate(&db, &key).await.unwrap().is_none(), "revoked");
+        let twice = thaw(&dir, &url, &["admin", "revoke-api-key", "--id", &record.id]);
+        assert!(!twice.status.success());
+    }
+}
+
+#[test]
+fn an_unknown_configuration_key_is_named_with_its_file() {
+    let dir = temp_dir("cfg");
+    std::fs::write(dir.join("thaw.toml"), "listen = \"127.0.0.1:0\"\ndatabse_url = \"sqlite://x.db\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_thaw")).current_dir(&dir).args(["migrate"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("databse_url") && stderr.contains("thaw.toml"), "{stderr}");
+}
+
+#[test]
+fn an_unreachable_database_fails_with_the_masked_url_and_the_cause() {
+    let dir = temp_dir("unreachable");
+    let out = thaw(&dir, "postgres://thaw:topsecret@127.0.0.1:1/thaw", &["migrate"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("postgres://thaw:***@127.0.0.1:1/thaw"), "{stderr}");
+    assert!(!stderr.contains("topsecret"), "{stderr}");
+    assert!(stderr.to_lowercase().contains("refused") || stderr.contains("unreachable"), "{stderr}");
+}
+
+#[test]
+fn serve_with_no_configuration_uses_sqlite_in_thaw_data_and_stops_cleanly_on_sigterm() {
+    let dir = temp_dir("serve");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(env!("CARGO_BIN_EXE_thaw"))
+        .current_dir(&dir)
+        .env_remove("THAW_DATABASE_URL")
+        .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut up = false;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            up = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(up, "thaw serve came up");
+    assert!(dir.join("thaw-data/thaw.db").exists(), "SQLite created at ./thaw-data/thaw.db");
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "exit after SIGTERM: {:?}", out.status);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("/desk")
+            && stdout.contains("admin@thaw.example")
+            && stdout.contains(thaw_services::demo::DEMO_PASSWORD),
+        "{stdout}"
+    );
+}

@@ -1,0 +1,136 @@
+//! The store on both backends: migrations, and each capability's queries.
+
+use crate::on_both_backends;
+use crate::support::*;
+use thaw_domain::{AccountId, AccountInput, Locale, NewStaff, Skills};
+use thaw_store::accounts::Upserted;
+use thaw_store::{Capabilities, Db, SessionRecord, StoreError};
+
+fn account(id: &str, email: &str, now: i64) -> thaw_domain::Account {
+    AccountInput { email: Some(email.into()), locale: Some("zh-CN".into()), kyc_level: Some(2), ..Default::default() }
+        .validate(AccountId::parse("id", id).unwrap(), now)
+        .unwrap()
+}
+
+on_both_backends! {
+    async fn migrations_run_once_even_when_processes_start_together(b) {
+        let url = fresh_database_url(b).await;
+        let mut handles = Vec::new();
+        for _ in 0..4 {
+            let url = url.clone();
+            handles.push(tokio::spawn(async move {
+                let db = Db::connect(&url, &Default::default()).await.unwrap();
+                db.migrate().await.unwrap()
+            }));
+        }
+        let mut applied = Vec::new();
+        for h in handles {
+            applied.extend(h.await.unwrap());
+        }
+        assert_eq!(applied, vec![1], "exactly one starter applies migration 1");
+        let db = Db::connect(&url, &Default::default()).await.unwrap();
+        assert!(db.migrate().await.unwrap().is_empty(), "a later start applies nothing");
+        let n: i64 = sqlx::Row::try_get(&sqlx::query("SELECT COUNT(*) AS n FROM schema_migrations").fetch_one(db.pool()).await.unwrap(), "n").unwrap();
+        assert_eq!(n, 1);
+    }
+}
+
+on_both_backends! {
+    async fn account_upsert_creates_then_replaces_the_copy(b) {
+        let db = fresh_db(b).await;
+        let mut c = db.conn().await.unwrap();
+        assert_eq!(c.accounts().upsert(&account("u-1", "Li@Example.com", 1_000)).await.unwrap(), Upserted::Created);
+        let mut changed = account("u-1", "wei@example.com", 2_000);
+        changed.vip_level = 7;
+        assert_eq!(c.accounts().upsert(&changed).await.unwrap(), Upserted::Updated);
+        let got = c.accounts().get(&AccountId::parse("id", "u-1").unwrap()).await.unwrap().unwrap();
+        assert_eq!(got, changed);
+        assert_eq!(c.accounts().count().await.unwrap(), 1);
+        assert!(!c.accounts().insert_if_absent(&account("u-1", "x@example.com", 3_000)).await.unwrap());
+        assert_eq!(c.accounts().get(&AccountId::parse("id", "u-1").unwrap()).await.unwrap().unwrap().vip_level, 7, "insert_if_absent keeps what exists");
+    }
+}
+
+on_both_backends! {
+    async fn account_search_matches_prefixes_and_treats_wildcards_literally(b) {
+        let db = fresh_db(b).await;
+        let mut c = db.conn().await.unwrap();
+        for (i, (id, email)) in [("alice-1", "alice@example.com"), ("bob-2", "bob@example.com"), ("carol_3", "c%rol@example.com")].iter().enumerate() {
+            c.accounts().upsert(&account(id, email, 1_000 + i as i64)).await.unwrap();
+        }
+        let (page, total) = c.accounts().list(Some("ALI"), 10, 0).await.unwrap();
+        assert_eq!((total, page.len(), page[0].id.as_str()), (1, 1, "alice-1"));
+        let (_, total) = c.accounts().list(Some("%"), 10, 0).await.unwrap();
+        assert_eq!(total, 0, "% is not a wildcard");
+        let (_, total) = c.accounts().list(Some("c%"), 10, 0).await.unwrap();
+        assert_eq!(total, 1, "matches the email that really starts with c%");
+        let (page, total) = c.accounts().list(None, 2, 0).await.unwrap();
+        assert_eq!((total, page.len(), page[0].id.as_str()), (3, 2, "carol_3"), "newest first");
+        let (page, _) = c.accounts().list(None, 2, 2).await.unwrap();
+        assert_eq!(page.len(), 1);
+    }
+}
+
+on_both_backends! {
+    async fn staff_emails_are_unique_whatever_their_case(b) {
+        let db = fresh_db(b).await;
+        let mut c = db.conn().await.unwrap();
+        let new = NewStaff::validate("Wang@Desk.example", None, "agent_t1", Skills::default(), 5, Locale::ZhCn).unwrap();
+        c.staff().create("s1", &new, "hash", 1).await.unwrap();
+        let again = NewStaff::validate("wang@desk.EXAMPLE", None, "admin", Skills::default(), 5, Locale::En).unwrap();
+        let err = c.staff().create("s2", &again, "hash", 2).await.unwrap_err();
+        assert!(matches!(err, StoreError::Duplicate("email")), "{err:?}");
+        let all = c.staff().list().await.unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].role, thaw_domain::Role::AgentT1, "the first member is unchanged");
+        assert_eq!(all[0].skills, Skills::parse("", "").unwrap());
+    }
+}
+
+on_both_backends! {
+    async fn sessions_are_found_by_hash_until_they_expire(b) {
+        let db = fresh_db(b).await;
+        let mut c = db.conn().await.unwrap();
+        let new = NewStaff::validate("a@desk.example", None, "admin", Skills::default(), 5, Locale::En).unwrap();
+        c.staff().create("s1", &new, "hash", 1).await.unwrap();
+        let record = SessionRecord { token_hash: "h1".into(), staff_id: "s1".into(), csrf_token: "c".into(), created_at_ms: 100, expires_at_ms: 200, ip: "127.0.0.1".into(), user_agent: "ua".into() };
+        c.sessions().create(&record).await.unwrap();
+        assert_eq!(c.sessions().live("h1", 150).await.unwrap().unwrap().staff_id, "s1");
+        assert!(c.sessions().live("h1", 200).await.unwrap().is_none(), "expired at its expiry time");
+        assert!(c.sessions().live("h2", 150).await.unwrap().is_none());
+        assert_eq!(c.sessions().delete_expired(250).await.unwrap(), 1);
+        assert!(c.sessions().live("h1", 150).await.unwrap().is_none(), "swept");
+    }
+}
+
+on_both_backends! {
+    async fn sign_in_failures_are_counted_per_subject_within_the_window(b) {
+        let db = fresh_db(b).await;
+        let mut c = db.conn().await.unwrap();
+        for at in [100, 200, 300] {
+            c.throttle().record_failure("s", "a|1.1.1.1", at).await.unwrap();
+        }
+        c.throttle().record_failure("s", "b|1.1.1.1", 300).await.unwrap();
+        assert_eq!(c.throttle().failures_since("s", "a|1.1.1.1", 150).await.unwrap(), (2, Some(200)));
+        assert_eq!(c.throttle().failures_since("s", "a|1.1.1.1", 0).await.unwrap(), (3, Some(100)));
+        assert_eq!(c.throttle().failures_since("s", "nobody", 0).await.unwrap(), (0, None));
+        c.throttle().clear("s", "a|1.1.1.1").await.unwrap();
+        assert_eq!(c.throttle().failures_since("s", "a|1.1.1.1", 0).await.unwrap().0, 0);
+        assert_eq!(c.throttle().failures_since("s", "b|1.1.1.1", 0).await.unwrap().0, 1, "other subjects untouched");
+        assert_eq!(thaw_jobs::sweep(&db, 300 + 24 * 3600 * 1000 + 1).await.unwrap(), (0, 1));
+    }
+}
+
+on_both_backends! {
+    async fn demo_seeding_is_idempotent(b) {
+        let db = fresh_db(b).await;
+        let first = thaw_services::demo::seed(&db, |_, _| {}).await.unwrap();
+        assert_eq!((first.staff_created, first.accounts_created), (thaw_services::demo::STAFF.len(), thaw_services::demo::DEMO_ACCOUNTS));
+        let second = thaw_services::demo::seed(&db, |_, _| {}).await.unwrap();
+        assert_eq!((second.staff_created, second.accounts_created), (0, 0));
+        let mut c = db.conn().await.unwrap();
+        assert_eq!(c.accounts().count().await.unwrap(), thaw_services::demo::DEMO_ACCOUNTS as i64);
+        let zh = c.accounts().list(None, 500, 0).await.unwrap().0.iter().filter(|a| a.locale == Locale::ZhCn).count();
+        assert!(zh > 50 && zh < 250, "both languages present: {zh} zh-CN");
+    }
+}
