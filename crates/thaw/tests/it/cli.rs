@@ -78,6 +78,18 @@ on_both_backends! {
 }
 
 #[test]
+fn logs_are_json_lines_when_asked() {
+    let dir = temp_dir("jsonlog");
+    let url = format!("sqlite://{}/thaw.db", dir.display());
+    let out = thaw(&dir, &url, &["migrate", "--log-format", "json"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr.lines().find(|l| l.contains("applied migration")).expect("a log line");
+    let parsed: serde_json::Value = serde_json::from_str(line).expect("JSON");
+    assert_eq!(parsed["level"], "INFO");
+}
+
+#[test]
 fn an_unknown_configuration_key_is_named_with_its_file() {
     let dir = temp_dir("cfg");
     std::fs::write(dir.join("thaw.toml"), "listen = \"127.0.0.1:0\"\ndatabse_url = \"sqlite://x.db\"\n").unwrap();

@@ -222,3 +222,19 @@ on_both_backends! {
         assert!(tokio::net::TcpStream::connect(s.addr).await.is_err(), "no longer listening");
     }
 }
+
+on_both_backends! {
+    async fn launch_opens_migrates_and_serves_on_the_listener_it_is_given(b) {
+        let config = thaw::config::Config { database_url: fresh_database_url(b).await, ..Default::default() };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(thaw::launch(config, listener, async move {
+            let _ = stopped.await;
+        }));
+        let res = client().get(format!("http://{addr}/readyz")).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        stop.send(()).unwrap();
+        server.await.unwrap().unwrap();
+    }
+}

@@ -155,6 +155,9 @@ on_both_backends! {
 on_both_backends! {
     async fn pages_escape_what_they_show_and_send_security_headers(b) {
         let s = TestServer::start_with(b, |c| c.public_url = Some("https://desk.example".into())).await;
+        let (email, password) = s.staff("agent_t2").await;
+        let res = sign_in(&s, &browser(), &email, &password, "").await;
+        assert!(set_cookies(&res).iter().any(|c| c.starts_with("thaw_session=") && c.contains("; Secure")), "Secure over TLS");
         let key = s.api_key().await;
         client().put(s.url("/api/v1/accounts/xss-1")).bearer_auth(&key)
             .json(&serde_json::json!({"email": "a\"><script>alert(1)</script>@x.example"})).send().await.unwrap();

@@ -134,3 +134,15 @@ on_both_backends! {
         assert!(zh > 50 && zh < 250, "both languages present: {zh} zh-CN");
     }
 }
+
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode_with_a_busy_timeout() {
+    let db = fresh_db(Backend::Sqlite).await;
+    let mut c = db.conn().await.unwrap();
+    let mode: String =
+        sqlx::Row::try_get(&sqlx::query("PRAGMA journal_mode").fetch_one(&mut *c).await.unwrap(), 0).unwrap();
+    assert_eq!(mode, "wal");
+    let timeout: i64 =
+        sqlx::Row::try_get(&sqlx::query("PRAGMA busy_timeout").fetch_one(&mut *c).await.unwrap(), 0).unwrap();
+    assert!(timeout >= 5000, "busy timeout {timeout} ms");
+}
