@@ -137,10 +137,8 @@ impl AccountInput {
         let phone = self.phone.filter(|p| !p.trim().is_empty()).map(|p| Phone::parse("phone", &p)).transpose()?;
         let locale = match self.locale {
             None => Locale::En,
-            Some(l) => match l.as_str() {
-                "zh-CN" | "en" => Locale::parse(&l).expect("canonical codes parse"),
-                _ => return Err(Invalid::new("locale", "invalid_locale", "locale must be zh-CN or en")),
-            },
+            Some(l) => Locale::parse_canonical(&l)
+                .ok_or_else(|| Invalid::new("locale", "invalid_locale", "locale must be zh-CN or en"))?,
         };
         let level = |field: &str, v: Option<i64>, max: i64| match v {
             None => Ok(0),

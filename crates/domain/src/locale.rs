@@ -41,6 +41,11 @@ impl Locale {
         }
     }
 
+    /// Only the canonical codes `zh-CN` and `en`, as stored and as the API accepts them.
+    pub fn parse_canonical(s: &str) -> Option<Locale> {
+        Locale::ALL.into_iter().find(|l| l.code() == s)
+    }
+
     /// The best supported language of an `Accept-Language` header, by quality, ties by order.
     pub fn from_accept_language(header: &str) -> Option<Locale> {
         let mut best: Option<(f32, usize, Locale)> = None;
@@ -88,6 +93,8 @@ mod tests {
         }
         assert_eq!(Locale::parse("fr"), None);
         assert_eq!(Locale::parse(""), None);
+        assert_eq!(Locale::parse_canonical("zh-CN"), Some(Locale::ZhCn));
+        assert_eq!(Locale::parse_canonical("zh"), None);
     }
 
     #[test]

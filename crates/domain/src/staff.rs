@@ -95,16 +95,9 @@ impl Skills {
             }
         }
         for l in languages.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let loc = match l {
-                "zh-CN" | "en" => Locale::parse(l).expect("canonical"),
-                _ => {
-                    return Err(Invalid::new(
-                        "languages",
-                        "invalid_locale",
-                        format!("unknown language '{l}' (zh-CN or en)"),
-                    ));
-                }
-            };
+            let loc = Locale::parse_canonical(l).ok_or_else(|| {
+                Invalid::new("languages", "invalid_locale", format!("unknown language '{l}' (zh-CN or en)"))
+            })?;
             if !skills.languages.contains(&loc) {
                 skills.languages.push(loc);
             }

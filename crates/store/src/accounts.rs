@@ -19,35 +19,16 @@ const COLUMNS: &str = "id, email, phone, locale, kyc_level, vip_level, created_a
 impl Accounts<'_> {
     /// Stores the platform's copy of an account, creating or replacing it.
     pub async fn upsert(&mut self, a: &Account) -> Result<Upserted> {
-        let email = a.email.as_ref().map(|e| e.as_str().to_string());
-        let email_norm = a.email.as_ref().map(|e| e.normalized());
-        let phone = a.phone.as_ref().map(|p| p.as_str().to_string());
-        let inserted = sqlx::query(
-            "INSERT INTO accounts (id, email, email_normalized, phone, locale, kyc_level, vip_level, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(a.id.as_str())
-        .bind(email.clone())
-        .bind(email_norm.clone())
-        .bind(phone.clone())
-        .bind(a.locale.code())
-        .bind(a.kyc_level)
-        .bind(a.vip_level)
-        .bind(a.created_at_ms)
-        .bind(a.updated_at_ms)
-        .execute(&mut *self.0)
-        .await?
-        .rows_affected();
-        if inserted == 1 {
+        if self.insert_if_absent(a).await? {
             return Ok(Upserted::Created);
         }
         sqlx::query(
             "UPDATE accounts SET email = $1, email_normalized = $2, phone = $3, locale = $4, kyc_level = $5,
              vip_level = $6, created_at = $7, updated_at = $8 WHERE id = $9",
         )
-        .bind(email)
-        .bind(email_norm)
-        .bind(phone)
+        .bind(a.email.as_ref().map(|e| e.as_str().to_string()))
+        .bind(a.email.as_ref().map(|e| e.normalized()))
+        .bind(a.phone.as_ref().map(|p| p.as_str().to_string()))
         .bind(a.locale.code())
         .bind(a.kyc_level)
         .bind(a.vip_level)

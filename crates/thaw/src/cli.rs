@@ -168,9 +168,8 @@ async fn admin(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
     let db = crate::open_db(&config).await?;
     match cmd {
         AdminCommand::CreateStaff { email, role, name, skills, languages, capacity, locale, password_stdin } => {
-            let locale = match locale.as_str() {
-                "zh-CN" | "en" => Locale::parse(&locale).expect("canonical"),
-                _ => bail!("--locale must be zh-CN or en, not '{locale}'"),
+            let Some(locale) = Locale::parse_canonical(&locale) else {
+                bail!("--locale must be zh-CN or en, not '{locale}'");
             };
             let skills =
                 Skills::parse(&skills, &languages).map_err(|e| anyhow::anyhow!("--{}: {}", e.field, e.message))?;
