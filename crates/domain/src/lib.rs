@@ -5,6 +5,7 @@ pub mod account;
 pub mod category;
 pub mod error;
 pub mod locale;
+pub mod risk;
 pub mod staff;
 
 pub use account::{Account, AccountId, AccountInput, Email, Phone};

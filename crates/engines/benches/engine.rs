@@ -1,0 +1,90 @@
+//! Benchmark (not a test): risk-engine evaluations per second on one core, every built-in
+//! detector on, over realistic account state and a realistic mix of events.
+//! Run: `cargo bench -p thaw-engines --bench engine`. Prints the median of 7 runs.
+
+use std::time::Instant;
+use thaw_domain::risk::{Event, EventInput, Geo};
+use thaw_engines::risk::{AccountState, Engine, Policy, Profile};
+
+const ACCOUNTS: usize = 10_000;
+const EVENTS: usize = 1_000_000;
+const T0: i64 = 1_800_000_000_000;
+
+const CITIES: &[(&str, &str, f64, f64)] = &[
+    ("CN", "Shanghai", 31.23, 121.47),
+    ("CN", "Beijing", 39.90, 116.40),
+    ("SG", "Singapore", 1.35, 103.82),
+    ("DE", "Frankfurt", 50.11, 8.68),
+    ("GB", "London", 51.51, -0.13),
+    ("US", "New York", 40.71, -74.01),
+];
+
+fn event(i: usize, account: usize, at: i64) -> Event {
+    let r = (i.wrapping_mul(2654435761)) % 100;
+    let (kind, amount) = match r {
+        0..=39 => ("login_succeeded", None),
+        40..=49 => ("login_failed", None),
+        50..=64 => ("trade", Some("250.5")),
+        65..=79 => ("deposit", Some("1200")),
+        80..=94 => ("withdrawal_requested", Some(if r.is_multiple_of(7) { "9500" } else { "300" })),
+        95..=97 => ("address_added", None),
+        _ => ("password_changed", None),
+    };
+    let city = CITIES[if r.is_multiple_of(23) { (i / 7) % CITIES.len() } else { account % 2 }];
+    let input = EventInput {
+        id: Some(format!("e{i}")),
+        account_id: Some(format!("u{account}")),
+        kind: Some(kind.into()),
+        occurred_at_ms: Some(at),
+        ip: Some(format!("10.{}.{}.{}", account % 250, (i / 250) % 250, i % 250)),
+        device_id: Some(format!("dev-{}", if r.is_multiple_of(31) { i % 5 } else { account % 3 })),
+        geo: Some(Geo {
+            country: Some(city.0.into()),
+            city: Some(city.1.into()),
+            lat: Some(city.2),
+            lon: Some(city.3),
+        }),
+        amount: amount.map(String::from),
+        asset: amount.map(|_| "USDT".into()),
+        address: matches!(kind, "withdrawal_requested" | "address_added").then(|| format!("0x{:040x}", account)),
+        network: Some("ETH".into()),
+        ..Default::default()
+    };
+    input.validate(at).expect("valid")
+}
+
+fn main() {
+    let engine = Engine::new(Policy::default_policy());
+    let profile = Profile { kyc_level: 2, vip_level: 1, created_at_ms: T0 - 400 * 86_400_000 };
+    let mut states: Vec<AccountState> = vec![AccountState::default(); ACCOUNTS];
+    // Warm the states with a month of history so detectors work on realistic data.
+    for i in 0..(ACCOUNTS * 20) {
+        let a = i % ACCOUNTS;
+        let e = event(i, a, T0 - 30 * 86_400_000 + (i as i64) * 1_000);
+        engine.evaluate(&e, &profile, &mut states[a], e.occurred_at_ms);
+    }
+    let events: Vec<(usize, Event)> = (0..EVENTS)
+        .map(|i| {
+            let a = (i.wrapping_mul(7919)) % ACCOUNTS;
+            (a, event(i + 10_000_000, a, T0 + (i as i64) * 50))
+        })
+        .collect();
+    let mut rates = Vec::new();
+    let mut actions = [0usize; 4];
+    for _ in 0..7 {
+        let mut s = states.clone();
+        let start = Instant::now();
+        for (a, e) in &events {
+            let o = engine.evaluate(e, &profile, &mut s[*a], e.occurred_at_ms);
+            actions[o.action as usize] += 1;
+        }
+        rates.push(EVENTS as f64 / start.elapsed().as_secs_f64());
+    }
+    rates.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!("risk engine, every built-in detector on, {ACCOUNTS} accounts, {EVENTS} events per run, 7 runs, one core");
+    println!("  evaluations/s: median {:.0}, min {:.0}, max {:.0}", rates[3], rates[0], rates[6]);
+    println!(
+        "  decisions over all runs: allow {}, challenge {}, hold {}, block {}",
+        actions[0], actions[1], actions[2], actions[3]
+    );
+}
