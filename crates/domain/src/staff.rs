@@ -28,6 +28,18 @@ pub enum Permission {
     ManageStaff,
     /// Read the API description.
     ReadApiDocs,
+    /// Send the platform's events to the risk engine.
+    IngestEvents,
+    /// See holds, decisions and the enforcement status.
+    ReadHolds,
+    /// Place a hold by hand.
+    PlaceHolds,
+    /// Ask to lift a hold (the hold's release policy decides).
+    ReleaseHolds,
+    /// Register webhook endpoints and see their deliveries.
+    ManageWebhooks,
+    /// See and reload the risk policy.
+    ManagePolicy,
 }
 
 impl Role {
@@ -63,8 +75,15 @@ impl Role {
 
     pub fn can(self, p: Permission) -> bool {
         match p {
-            Permission::ReadAccounts | Permission::ReadApiDocs => true,
-            Permission::WriteAccounts | Permission::ManageApiKeys | Permission::ManageStaff => self == Role::Admin,
+            Permission::ReadAccounts | Permission::ReadApiDocs | Permission::ReadHolds => true,
+            Permission::WriteAccounts
+            | Permission::ManageApiKeys
+            | Permission::ManageStaff
+            | Permission::ManageWebhooks
+            | Permission::ManagePolicy => self == Role::Admin,
+            Permission::PlaceHolds => matches!(self, Role::AgentT2 | Role::Supervisor | Role::Compliance),
+            Permission::ReleaseHolds => self != Role::Admin,
+            Permission::IngestEvents => false,
         }
     }
 }
@@ -72,7 +91,16 @@ impl Role {
 /// What a platform API key may do: the platform syncs and reads its users and reads the API
 /// description; it never manages thaw's own staff or keys.
 pub fn platform_key_can(p: Permission) -> bool {
-    matches!(p, Permission::ReadAccounts | Permission::WriteAccounts | Permission::ReadApiDocs)
+    matches!(
+        p,
+        Permission::ReadAccounts
+            | Permission::WriteAccounts
+            | Permission::ReadApiDocs
+            | Permission::IngestEvents
+            | Permission::ReadHolds
+            | Permission::PlaceHolds
+            | Permission::ReleaseHolds
+    )
 }
 
 /// What a staff member can work on: case categories and languages.

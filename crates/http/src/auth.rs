@@ -30,6 +30,14 @@ impl Caller {
         if allowed { Ok(()) } else { Err(ApiError::forbidden()) }
     }
 
+    /// The caller as an actor asking to lift a hold.
+    pub fn as_actor(&self) -> thaw_domain::risk::Actor {
+        match self {
+            Caller::ApiKey(_) => thaw_domain::risk::Actor::Platform,
+            Caller::Staff(s) => thaw_domain::risk::Actor::Staff { id: s.staff.id.clone(), role: s.staff.role },
+        }
+    }
+
     /// Who did it, for records: `api_key:<id>` or `staff:<id>`.
     pub fn actor(&self) -> String {
         match self {

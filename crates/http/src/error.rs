@@ -97,6 +97,11 @@ impl From<ServiceError> for ApiError {
                     format!("too many attempts; try again in {retry_after_secs} s"),
                 )
             },
+            ServiceError::Conflict { code, message } => ApiError::new(StatusCode::CONFLICT, code, message),
+            ServiceError::Refused { code, message } => ApiError::new(StatusCode::FORBIDDEN, code, message),
+            ServiceError::Store(thaw_store::StoreError::Duplicate(what)) => {
+                ApiError::new(StatusCode::CONFLICT, "duplicate", format!("a record with this {what} exists already"))
+            }
             ServiceError::Store(e) => {
                 tracing::error!(error = %e, "store error");
                 if e.is_unavailable() { ApiError::unavailable() } else { ApiError::internal() }

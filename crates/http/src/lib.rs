@@ -46,6 +46,7 @@ impl Default for HttpConfig {
 pub struct AppState {
     pub db: Db,
     pub config: Arc<HttpConfig>,
+    pub risk: Arc<thaw_services::risk::RiskRuntime>,
 }
 
 /// The whole application: pages, API, assets and operations, with the middleware stack.

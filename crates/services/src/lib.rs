@@ -4,9 +4,14 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod demo;
+pub mod events;
+pub mod holds;
+pub mod outbox;
 pub mod passwords;
+pub mod risk;
 pub mod signin;
 pub mod staff;
+pub mod webhooks;
 
 use thaw_domain::Invalid;
 use thaw_store::StoreError;
@@ -24,6 +29,12 @@ pub enum ServiceError {
     BadCredentials,
     #[error("too many failed attempts; try again in {retry_after_secs} s")]
     Throttled { retry_after_secs: i64 },
+    /// The request contradicts what is stored (e.g. an event id reused with another body).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// The caller is known but may not do this (e.g. lift a hold beyond their authority).
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -57,4 +68,9 @@ pub fn same_secret(a: &str, b: &str) -> bool {
 
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
+}
+
+/// A UTC time in RFC 3339, as the API and webhooks show it.
+pub fn rfc3339(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms).map(|t| t.to_string()).unwrap_or_default()
 }

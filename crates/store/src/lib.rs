@@ -5,21 +5,33 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod holds;
+pub mod jobs;
 mod migrate;
+pub mod risk;
 pub mod sessions;
 pub mod staff;
 pub mod throttle;
+pub mod webhooks;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyConnection, AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyPool, ConnectOptions, Executor};
 use std::str::FromStr;
 use std::time::Duration;
 
 pub use accounts::Accounts;
+/// A connection or transaction, for callers that combine capabilities in one transaction.
+pub use sqlx::AnyConnection;
+/// A write transaction from [`Db::begin_write`].
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
 pub use api_keys::{ApiKeyRecord, ApiKeys};
+pub use holds::{HoldChange, Holds};
+pub use jobs::{Job, Jobs};
+pub use risk::Risk;
 pub use sessions::{SessionRecord, Sessions};
 pub use staff::{Staff, StaffCredentials};
 pub use throttle::Throttle;
+pub use webhooks::{Delivery, Endpoint, Webhooks};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -173,7 +185,7 @@ impl Db {
 
     /// A transaction that will write: on SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so that it never fails half-way on a lock upgrade.
-    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+    pub async fn begin_write(&self) -> Result<Tx> {
         Ok(match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
@@ -222,6 +234,10 @@ pub trait Capabilities {
     fn sessions(&mut self) -> Sessions<'_>;
     fn api_keys(&mut self) -> ApiKeys<'_>;
     fn throttle(&mut self) -> Throttle<'_>;
+    fn risk(&mut self) -> Risk<'_>;
+    fn holds(&mut self) -> Holds<'_>;
+    fn jobs(&mut self) -> Jobs<'_>;
+    fn webhooks(&mut self) -> Webhooks<'_>;
 }
 
 impl Capabilities for AnyConnection {
@@ -240,6 +256,23 @@ impl Capabilities for AnyConnection {
     fn throttle(&mut self) -> Throttle<'_> {
         Throttle(self)
     }
+    fn risk(&mut self) -> Risk<'_> {
+        Risk(self)
+    }
+    fn holds(&mut self) -> Holds<'_> {
+        Holds(self)
+    }
+    fn jobs(&mut self) -> Jobs<'_> {
+        Jobs(self)
+    }
+    fn webhooks(&mut self) -> Webhooks<'_> {
+        Webhooks(self)
+    }
+}
+
+/// Whether this connection talks to PostgreSQL (for the few statements that differ).
+pub(crate) fn is_postgres(c: &AnyConnection) -> bool {
+    c.backend_name() == "PostgreSQL"
 }
 
 /// Maps a unique-constraint violation to [`StoreError::Duplicate`] naming what was duplicated.

@@ -11,12 +11,20 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "foundation",
-    sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
-    postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "foundation",
+        sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
+        postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "risk",
+        sqlite: include_str!("../migrations/sqlite/0002_risk.sql"),
+        postgres: include_str!("../migrations/postgres/0002_risk.sql"),
+    },
+];
 
 /// Arbitrary constant naming thaw's migration lock among PostgreSQL advisory locks.
 const PG_LOCK_KEY: i64 = 0x7468_6177_6d69_6772;

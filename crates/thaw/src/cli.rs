@@ -33,6 +33,17 @@ pub enum Command {
     /// Administrative tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Risk policy tools.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PolicyCommand {
+    /// Check a policy file; prints every mistake with its line number (exit 1 if any).
+    Check { file: PathBuf },
+    /// Print the shipped default policy (a starting point for your own).
+    Default,
 }
 
 #[derive(Args, Debug)]
@@ -114,6 +125,9 @@ pub fn init_logging(format: LogFormat) {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Policy(cmd) = &cli.command {
+        return policy(cmd);
+    }
     let config = configure(&cli)?;
     init_logging(config.log_format);
     match cli.command {
@@ -125,11 +139,41 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin(cmd) => admin(config, cmd).await,
+        Command::Policy(_) => unreachable!("handled before configuration"),
+    }
+}
+
+fn policy(cmd: &PolicyCommand) -> anyhow::Result<()> {
+    match cmd {
+        PolicyCommand::Default => {
+            print!("{}", thaw_engines::risk::policy::DEFAULT_POLICY);
+            Ok(())
+        }
+        PolicyCommand::Check { file } => match thaw_services::risk::load_policy_file(file) {
+            Ok(p) => {
+                println!(
+                    "{}: valid — {} rule(s), {} sanctioned address(es), {} deny-listed address(es)",
+                    file.display(),
+                    p.rules.len(),
+                    p.lists.sanctioned.len(),
+                    p.lists.deny_addresses.len()
+                );
+                Ok(())
+            }
+            Err(errors) => {
+                for e in &errors {
+                    println!("{}:{}: {}", file.display(), e.line, e.message);
+                }
+                bail!("{} error(s) in {}", errors.len(), file.display())
+            }
+        },
     }
 }
 
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let shutdown = crate::shutdown_signal();
+    let risk = crate::load_risk(&config)?;
+    crate::reload_on_sighup(risk.clone());
     let db = crate::open_db(&config).await?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
@@ -138,7 +182,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     if demo {
         seed_demo(&db, &format!("http://{addr}")).await?;
     }
-    crate::serve(config, db, listener, shutdown).await
+    crate::serve_with(config, db, risk, listener, shutdown).await
 }
 
 async fn seed_demo(db: &thaw_store::Db, base: &str) -> anyhow::Result<()> {

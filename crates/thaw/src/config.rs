@@ -37,6 +37,10 @@ pub struct Config {
     pub body_limit_bytes: usize,
     pub max_connections: u32,
     pub behind_proxy: bool,
+    /// The risk policy file; the shipped default policy without one.
+    pub policy_file: Option<PathBuf>,
+    /// First retry delay of a failed webhook delivery, in milliseconds (doubles per attempt).
+    pub webhook_retry_base_ms: i64,
     /// Where the configuration came from, for messages.
     pub source: Option<PathBuf>,
 }
@@ -52,6 +56,8 @@ impl std::fmt::Debug for Config {
             .field("body_limit_bytes", &self.body_limit_bytes)
             .field("max_connections", &self.max_connections)
             .field("behind_proxy", &self.behind_proxy)
+            .field("policy_file", &self.policy_file)
+            .field("webhook_retry_base_ms", &self.webhook_retry_base_ms)
             .finish()
     }
 }
@@ -66,6 +72,8 @@ impl Default for Config {
             body_limit_bytes: 1024 * 1024,
             max_connections: 10,
             behind_proxy: false,
+            policy_file: None,
+            webhook_retry_base_ms: 5_000,
             source: None,
         }
     }
@@ -82,6 +90,8 @@ pub struct Layer {
     pub body_limit_bytes: Option<usize>,
     pub max_connections: Option<u32>,
     pub behind_proxy: Option<bool>,
+    pub policy_file: Option<PathBuf>,
+    pub webhook_retry_base_ms: Option<i64>,
 }
 
 /// (environment variable, TOML key) of every option.
@@ -93,6 +103,8 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("THAW_BODY_LIMIT_BYTES", "body_limit_bytes"),
     ("THAW_MAX_CONNECTIONS", "max_connections"),
     ("THAW_BEHIND_PROXY", "behind_proxy"),
+    ("THAW_POLICY_FILE", "policy_file"),
+    ("THAW_WEBHOOK_RETRY_BASE_MS", "webhook_retry_base_ms"),
 ];
 
 /// `THAW_*` variables that are not options but are read elsewhere.
@@ -158,6 +170,12 @@ impl Layer {
         if let Some(v) = self.behind_proxy {
             c.behind_proxy = v;
         }
+        if let Some(v) = self.policy_file {
+            c.policy_file = Some(v);
+        }
+        if let Some(v) = self.webhook_retry_base_ms {
+            c.webhook_retry_base_ms = v;
+        }
     }
 }
 
@@ -183,7 +201,14 @@ pub fn load(
         None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.exists()),
     };
     if let Some(path) = &file {
-        Layer::from_file(path)?.apply(&mut config);
+        let mut layer = Layer::from_file(path)?;
+        // A policy file named in the configuration file is relative to that file.
+        if let (Some(p), Some(dir)) = (&layer.policy_file, path.parent())
+            && p.is_relative()
+        {
+            layer.policy_file = Some(dir.join(p));
+        }
+        layer.apply(&mut config);
         config.source = Some(path.clone());
     }
     let (env_layer, unknown) = Layer::from_env(env)?;
@@ -211,13 +236,20 @@ fn validate(c: &Config) -> anyhow::Result<()> {
     if c.max_connections == 0 {
         bail!("max_connections: at least 1");
     }
+    if c.webhook_retry_base_ms < 10 {
+        bail!("webhook_retry_base_ms: at least 10");
+    }
     Ok(())
 }
 
 impl Config {
+    pub fn public_url(&self) -> String {
+        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
     pub fn http(&self) -> thaw_http::HttpConfig {
         thaw_http::HttpConfig {
-            public_url: self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen)),
+            public_url: self.public_url(),
             body_limit: self.body_limit_bytes,
             behind_proxy: self.behind_proxy,
         }

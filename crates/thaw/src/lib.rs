@@ -8,7 +8,9 @@ use anyhow::Context;
 use config::Config;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
+use thaw_services::risk::RiskRuntime;
 use thaw_store::{Db, DbOptions};
 use tokio::net::TcpListener;
 
@@ -21,14 +23,25 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
 }
 
 /// Runs thaw on `listener` until `shutdown` completes; requests in flight then finish before
-/// it returns. The database is opened and migrated first.
+/// it returns. The policy is checked and the database opened and migrated first.
 pub async fn launch(
     config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let risk = load_risk(&config)?;
     let db = open_db(&config).await?;
-    serve(config, db, listener, shutdown).await
+    serve_with(config, db, risk, listener, shutdown).await
+}
+
+/// The risk engine of `config`: its policy file, or the shipped default. An invalid policy is
+/// an error listing every mistake with its line: the server refuses to start on it.
+pub fn load_risk(config: &Config) -> anyhow::Result<Arc<RiskRuntime>> {
+    RiskRuntime::load(config.policy_file.as_deref(), &config.public_url()).map(Arc::new).map_err(|errors| {
+        let file = config.policy_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+        let lines: Vec<String> = errors.iter().map(|e| format!("  {file}:{}: {}", e.line, e.message)).collect();
+        anyhow::anyhow!("the risk policy is invalid:\n{}", lines.join("\n"))
+    })
 }
 
 /// As [`launch`], on a database already open.
@@ -38,10 +51,24 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let risk = load_risk(&config)?;
+    serve_with(config, db, risk, listener, shutdown).await
+}
+
+/// As [`serve`], with the risk engine given (so that the caller can reload it).
+pub async fn serve_with(
+    config: Config,
+    db: Db,
+    risk: Arc<RiskRuntime>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     thaw_http::ops::init_metrics();
     let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
-    let sweeper = tokio::spawn(thaw_jobs::run_sweeper(db.clone(), Duration::from_secs(600), jobs_stopped));
-    let state = thaw_http::AppState { db: db.clone(), config: std::sync::Arc::new(config.http()) };
+    let sweeper = tokio::spawn(thaw_jobs::run_sweeper(db.clone(), Duration::from_secs(600), jobs_stopped.clone()));
+    let settings = thaw_jobs::RunnerSettings { retry_base_ms: config.webhook_retry_base_ms, ..Default::default() };
+    let runner = tokio::spawn(thaw_jobs::run_jobs(db.clone(), risk.clone(), settings, jobs_stopped));
+    let state = thaw_http::AppState { db: db.clone(), config: Arc::new(config.http()), risk };
     let app = thaw_http::router(state);
     tracing::info!(addr = %listener.local_addr()?, database = db.masked_url(), "thaw is listening");
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
@@ -49,9 +76,33 @@ pub async fn serve(
         .await?;
     let _ = stop_jobs.send(true);
     let _ = sweeper.await;
+    let _ = runner.await;
     db.close().await;
     tracing::info!("thaw stopped");
     Ok(())
+}
+
+/// Reloads the risk policy on every SIGHUP, keeping the old one when the file is invalid.
+pub fn reload_on_sighup(risk: Arc<RiskRuntime>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else { return };
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                match risk.reload() {
+                    Ok(rules) => tracing::info!(rules, "SIGHUP: risk policy reloaded"),
+                    Err(errors) => {
+                        for e in errors {
+                            tracing::error!(line = e.line, "SIGHUP: policy not reloaded: {}", e.message);
+                        }
+                    }
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = risk;
 }
 
 /// Completes on Ctrl-C or SIGTERM. The handlers are installed when this is called, not when

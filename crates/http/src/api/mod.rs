@@ -3,6 +3,10 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod events;
+pub mod holds;
+pub mod policy;
+pub mod webhooks;
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -22,7 +26,9 @@ use utoipa_axum::routes;
     info(title = "thaw API", description = "Account protection and recovery desk: the platform's interface. Authenticate with `Authorization: Bearer <API key>`, or with a staff session cookie plus `X-CSRF-Token` on writes. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`."),
     modifiers(&Security),
     components(schemas(ErrorBody)),
-    tags((name = "health", description = "Liveness"), (name = "accounts", description = "The platform's users, mirrored"), (name = "api-keys", description = "Platform API keys (admins)"))
+    tags((name = "health", description = "Liveness"), (name = "accounts", description = "The platform's users, mirrored"),
+        (name = "risk", description = "Events in, decisions out; the risk policy"), (name = "holds", description = "Holds and the enforcement status"),
+        (name = "webhooks", description = "Signed webhooks to the platform (admins)"), (name = "api-keys", description = "Platform API keys (admins)"))
 )]
 struct ApiDoc;
 
@@ -51,6 +57,18 @@ pub fn router() -> (Router<AppState>, Arc<utoipa::openapi::OpenApi>) {
         .routes(routes!(api_keys::list_keys, api_keys::create_key))
         .routes(routes!(api_keys::revoke_key))
         .routes(routes!(whoami))
+        .routes(routes!(events::post_event))
+        .routes(routes!(events::post_batch))
+        .routes(routes!(holds::status))
+        .routes(routes!(holds::list, holds::place))
+        .routes(routes!(holds::get))
+        .routes(routes!(holds::release))
+        .routes(routes!(holds::decisions))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::remove))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(policy::show))
+        .routes(routes!(policy::reload))
         .split_for_parts();
     let doc = Arc::new(doc);
     let served = doc.clone();

@@ -1,0 +1,74 @@
+//! `/api/v1/policy`: admins see the risk policy in force and reload it from its file.
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use thaw_domain::Permission;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PolicySummary {
+    /// The policy file, or `default` for the shipped policy.
+    source: String,
+    /// Built-in detectors and whether each is on.
+    detectors: Vec<(String, bool)>,
+    /// Codes of the operators' rules in force.
+    rules: Vec<String>,
+    sanctioned_addresses: usize,
+}
+
+fn summary(state: &AppState) -> PolicySummary {
+    let engine = state.risk.engine();
+    let p = &engine.policy;
+    PolicySummary {
+        source: state.risk.policy_file().map(|f| f.display().to_string()).unwrap_or_else(|| "default".into()),
+        detectors: vec![
+            ("failed_logins".into(), p.failed_logins.enabled),
+            ("new_device".into(), p.new_device),
+            ("new_country".into(), p.new_country),
+            ("impossible_travel".into(), p.impossible_travel.enabled),
+            ("credential_change".into(), p.credential_change.0),
+            ("listed_address".into(), p.listed_address),
+            ("unusual_amount".into(), p.unusual_amount.enabled),
+            ("structuring".into(), p.structuring.enabled),
+            ("dormant_account".into(), p.dormant.0),
+            ("risky_device".into(), p.risky_device.0),
+            ("inactivity".into(), p.inactivity.0),
+        ],
+        rules: p.rules.iter().map(|r| r.code.clone()).collect(),
+        sanctioned_addresses: p.lists.sanctioned.len(),
+    }
+}
+
+/// The policy in force.
+#[utoipa::path(get, path = "/api/v1/policy", tag = "risk",
+    responses((status = 200, body = PolicySummary), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("staff_session" = [])))]
+pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Json<PolicySummary>, ApiError> {
+    caller.require(Permission::ManagePolicy)?;
+    Ok(Json(summary(&state)))
+}
+
+/// Reloads the policy file (also done on SIGHUP). An invalid file changes nothing: 422 with
+/// every error and its line.
+#[utoipa::path(post, path = "/api/v1/policy/reload", tag = "risk",
+    responses((status = 200, body = PolicySummary), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("staff_session" = [])))]
+pub async fn reload(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    caller.require(Permission::ManagePolicy)?;
+    match state.risk.reload() {
+        Ok(_) => Ok(Json(summary(&state)).into_response()),
+        Err(errors) => {
+            let message = errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ");
+            Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_policy",
+                format!("the policy was not reloaded: {message}"),
+            ))
+        }
+    }
+}

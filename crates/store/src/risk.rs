@@ -1,0 +1,135 @@
+//! Events, their decisions and each account's risk state. An event and its decision are
+//! written in the same transaction as the state they changed.
+
+use crate::{Result, duplicate_as, is_postgres};
+use sqlx::{AnyConnection, Row};
+
+pub struct Risk<'c>(pub(crate) &'c mut AnyConnection);
+
+/// An event already received: its body hash (to tell a replay from a conflict) and the decision
+/// answered then.
+pub struct StoredEvent {
+    pub body_hash: String,
+    pub decision_body: String,
+}
+
+pub struct EventRecord<'a> {
+    pub id: &'a str,
+    pub account_id: &'a str,
+    pub kind: &'a str,
+    pub occurred_at_ms: i64,
+    pub received_at_ms: i64,
+    pub body_hash: &'a str,
+    pub body: &'a str,
+    pub decision_id: &'a str,
+    pub action: &'a str,
+    pub decision_body: &'a str,
+}
+
+impl Risk<'_> {
+    pub async fn stored_event(&mut self, id: &str) -> Result<Option<StoredEvent>> {
+        let row = sqlx::query(
+            "SELECT e.body_hash, d.body FROM events e JOIN decisions d ON d.id = e.decision_id WHERE e.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *self.0)
+        .await?;
+        row.map(|r| Ok(StoredEvent { body_hash: r.try_get("body_hash")?, decision_body: r.try_get("body")? }))
+            .transpose()
+    }
+
+    /// Stores an event with its decision. A second event with the same id is `Duplicate("event id")`.
+    pub async fn insert_event(&mut self, e: &EventRecord<'_>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO events (id, account_id, kind, occurred_at, received_at, body_hash, body, decision_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(e.id)
+        .bind(e.account_id)
+        .bind(e.kind)
+        .bind(e.occurred_at_ms)
+        .bind(e.received_at_ms)
+        .bind(e.body_hash)
+        .bind(e.body)
+        .bind(e.decision_id)
+        .execute(&mut *self.0)
+        .await
+        .map_err(duplicate_as("event id"))?;
+        sqlx::query("INSERT INTO decisions (id, event_id, account_id, action, body, decided_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(e.decision_id)
+            .bind(e.id)
+            .bind(e.account_id)
+            .bind(e.action)
+            .bind(e.decision_body)
+            .bind(e.received_at_ms)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+
+    /// The account's risk state as JSON, locking its row until the transaction ends (PostgreSQL;
+    /// SQLite's write transaction holds the whole database). None for an account never seen.
+    pub async fn lock_state(&mut self, account_id: &str, now_ms: i64) -> Result<Option<String>> {
+        sqlx::query(
+            "INSERT INTO risk_states (account_id, state, last_activity_at, updated_at) VALUES ($1, '', NULL, $2)
+             ON CONFLICT (account_id) DO NOTHING",
+        )
+        .bind(account_id)
+        .bind(now_ms)
+        .execute(&mut *self.0)
+        .await?;
+        let sql = if is_postgres(self.0) {
+            "SELECT state FROM risk_states WHERE account_id = $1 FOR UPDATE"
+        } else {
+            "SELECT state FROM risk_states WHERE account_id = $1"
+        };
+        let state: String = sqlx::query(sql).bind(account_id).fetch_one(&mut *self.0).await?.try_get("state")?;
+        Ok(Some(state).filter(|s| !s.is_empty()))
+    }
+
+    pub async fn save_state(
+        &mut self,
+        account_id: &str,
+        state: &str,
+        last_activity_at: Option<i64>,
+        now_ms: i64,
+    ) -> Result<()> {
+        sqlx::query("UPDATE risk_states SET state = $1, last_activity_at = $2, updated_at = $3 WHERE account_id = $4")
+            .bind(state)
+            .bind(last_activity_at)
+            .bind(now_ms)
+            .bind(account_id)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+
+    /// Decisions of an account, newest first, as answered.
+    pub async fn decisions(&mut self, account_id: &str, since_ms: i64, limit: i64) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT body FROM decisions WHERE account_id = $1 AND decided_at >= $2 ORDER BY decided_at DESC LIMIT $3",
+        )
+        .bind(account_id)
+        .bind(since_ms)
+        .bind(limit)
+        .fetch_all(&mut *self.0)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get("body")?)).collect()
+    }
+
+    /// Accounts whose last activity is before `cutoff_ms`, for the inactivity sweep.
+    pub async fn inactive_since(&mut self, cutoff_ms: i64, limit: i64) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT account_id, last_activity_at FROM risk_states WHERE last_activity_at < $1 ORDER BY last_activity_at LIMIT $2",
+        )
+        .bind(cutoff_ms)
+        .bind(limit)
+        .fetch_all(&mut *self.0)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get("account_id")?, r.try_get("last_activity_at")?))).collect()
+    }
+
+    pub async fn count_events(&mut self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM events").fetch_one(&mut *self.0).await?.try_get("n")?)
+    }
+}
