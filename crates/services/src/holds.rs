@@ -194,18 +194,12 @@ pub async fn release(
     id: &str,
     actor: &Actor,
     actor_label: &str,
-    account_scope: Option<&str>,
     note: &str,
     now_ms: i64,
 ) -> Result<Hold, ServiceError> {
     let engine = risk.engine();
     let mut tx = db.begin_write().await?;
-    let hold = tx
-        .holds()
-        .get(id)
-        .await?
-        .filter(|h| account_scope.is_none_or(|a| a == h.account_id))
-        .ok_or(ServiceError::NotFound("hold"))?;
+    let hold = tx.holds().get(id).await?.ok_or(ServiceError::NotFound("hold"))?;
     if let Err(refusal) = hold.check_release(actor, now_ms, &engine.policy.authority) {
         return Err(ServiceError::Refused { code: refusal.code(), message: refusal.message() });
     }

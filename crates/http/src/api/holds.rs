@@ -283,7 +283,7 @@ pub async fn release(
         if body.iter().all(u8::is_ascii_whitespace) { ReleaseBody::default() } else { crate::json::parse(&body)? };
     let note = body.note.unwrap_or_default();
     let hold =
-        holds::release(&state.db, &state.risk, &id, &caller.as_actor(), &caller.actor(), None, &note, now_ms()).await?;
+        holds::release(&state.db, &state.risk, &id, &caller.as_actor(), &caller.actor(), &note, now_ms()).await?;
     Ok(Json(hold_json(&hold)))
 }
 

@@ -172,6 +172,20 @@ on_both_backends! {
             ("/api/v1/api-keys", "get"),
             ("/api/v1/api-keys", "post"),
             ("/api/v1/api-keys/{id}", "delete"),
+            ("/api/v1/events", "post"),
+            ("/api/v1/events/batch", "post"),
+            ("/api/v1/accounts/{id}/status", "get"),
+            ("/api/v1/accounts/{id}/holds", "get"),
+            ("/api/v1/accounts/{id}/holds", "post"),
+            ("/api/v1/accounts/{id}/decisions", "get"),
+            ("/api/v1/holds/{id}", "get"),
+            ("/api/v1/holds/{id}/release", "post"),
+            ("/api/v1/webhooks", "get"),
+            ("/api/v1/webhooks", "post"),
+            ("/api/v1/webhooks/{id}", "delete"),
+            ("/api/v1/webhooks/{id}/deliveries", "get"),
+            ("/api/v1/policy", "get"),
+            ("/api/v1/policy/reload", "post"),
         ];
         for (path, method) in expected {
             assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing");

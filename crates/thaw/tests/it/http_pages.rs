@@ -104,16 +104,7 @@ on_both_backends! {
         let first = TestServer::start(b).await;
         let (client, _) = first.signed_in("supervisor").await;
         // A second server on the same database.
-        let url = match b {
-            Backend::Sqlite => first.db.masked_url().to_string(),
-            Backend::Postgres => {
-                let row = sqlx::query("SELECT current_database()::text AS d").fetch_one(first.db.pool()).await.unwrap();
-                let name: String = sqlx::Row::try_get(&row, "d").unwrap();
-                let mut u = url::Url::parse(&postgres_admin_url().unwrap()).unwrap();
-                u.set_path(&format!("/{name}"));
-                u.to_string()
-            }
-        };
+        let url = first.database_url.clone();
         let second = TestServer::start_with(b, |c| c.database_url = url).await;
         let page = client.get(second.url("/desk")).send().await.unwrap();
         assert_eq!(page.status(), 200, "the cookie from the first process opens the second");

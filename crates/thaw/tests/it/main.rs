@@ -7,4 +7,5 @@ mod support;
 mod cli;
 mod http_api;
 mod http_pages;
+mod risk;
 mod store;

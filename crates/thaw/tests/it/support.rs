@@ -99,6 +99,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub base: String,
     pub db: Db,
+    /// The database URL, password included, for a second server on the same database.
+    pub database_url: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -115,11 +117,12 @@ impl TestServer {
         let addr = listener.local_addr().unwrap();
         config.listen = addr.to_string();
         let db = thaw::open_db(&config).await.unwrap();
+        let database_url = config.database_url.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let handle = tokio::spawn(thaw::serve(config, db.clone(), listener, async move {
             let _ = stopped.await;
         }));
-        TestServer { addr, base: format!("http://{addr}"), db, stop: Some(stop), handle: Some(handle) }
+        TestServer { addr, base: format!("http://{addr}"), db, database_url, stop: Some(stop), handle: Some(handle) }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,0 +1,364 @@
+//! The risk engine through the API, on both backends: events and their decisions, idempotency,
+//! bad input, holds and the enforcement call, release policies, expiry, webhooks.
+
+use crate::on_both_backends;
+use crate::support::*;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+fn ago(ms: i64) -> String {
+    thaw_services::rfc3339(thaw_services::now_ms() - ms)
+}
+
+async fn post(s: &TestServer, key: &str, path: &str, body: &Value) -> (u16, Value, reqwest::header::HeaderMap) {
+    let res = client().post(s.url(path)).bearer_auth(key).json(body).send().await.unwrap();
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    (status, res.json().await.unwrap_or(Value::Null), headers)
+}
+
+async fn get(s: &TestServer, key: &str, path: &str) -> Value {
+    client().get(s.url(path)).bearer_auth(key).send().await.unwrap().json().await.unwrap()
+}
+
+/// A sign-in from `place`: (city, country, latitude, longitude).
+fn login(id: &str, account: &str, at: &str, ip: &str, place: (&str, &str, f64, f64)) -> Value {
+    let (city, country, lat, lon) = place;
+    json!({"id": id, "account_id": account, "kind": "login_succeeded", "occurred_at": at, "ip": ip, "device_id": "phone-1",
+           "geo": {"country": country, "city": city, "lat": lat, "lon": lon}})
+}
+
+async fn count(s: &TestServer, table: &str) -> i64 {
+    let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+    sqlx::Row::try_get(&sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_one(s.db.pool()).await.unwrap(), "n").unwrap()
+}
+
+/// An impossible-travel takeover: Shanghai, then Frankfurt 25 minutes later.
+async fn takeover(s: &TestServer, key: &str, account: &str) -> Value {
+    let (st, _, _) = post(
+        s,
+        key,
+        "/api/v1/events",
+        &login(
+            &format!("{account}-a"),
+            account,
+            &ago(30 * 60_000),
+            "101.80.1.1",
+            ("Shanghai", "CN", 31.2304, 121.4737),
+        ),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let (st, d, _) = post(
+        s,
+        key,
+        "/api/v1/events",
+        &login(&format!("{account}-b"), account, &ago(5 * 60_000), "46.4.1.1", ("Frankfurt", "DE", 50.1109, 8.6821)),
+    )
+    .await;
+    assert_eq!(st, 200, "{d}");
+    d
+}
+
+on_both_backends! {
+    async fn an_event_gets_an_explained_decision_stored_once(b) {
+        let s = TestServer::start(b).await;
+        let key = s.api_key().await;
+        let d = takeover(&s, &key, "u-travel").await;
+        assert_eq!(d["action"], "hold");
+        let reason = d["reasons"].as_array().unwrap().iter().find(|r| r["code"] == "impossible_travel").expect("reason");
+        assert_eq!(reason["facts"]["distance_km"], 8_820);
+        assert_eq!(reason["facts"]["minutes"], 25);
+        assert_eq!(reason["explanation"]["zh-CN"], "登录地点从Shanghai变为Frankfurt，相距 8,820 公里，间隔 25 分钟");
+        assert_eq!(d["holds"][0]["scopes"], json!(["trade", "withdraw"]));
+        assert_eq!(count(&s, "events").await, 2);
+        assert_eq!(count(&s, "decisions").await, 2);
+        let account = get(&s, &key, "/api/v1/accounts/u-travel").await;
+        assert_eq!(account["id"], "u-travel", "the unknown account was created from the event");
+        let decisions = get(&s, &key, "/api/v1/accounts/u-travel/decisions").await;
+        assert_eq!(decisions[0]["id"], d["id"], "the stored decision is the one answered");
+    }
+}
+
+on_both_backends! {
+    async fn the_same_event_again_gets_the_same_answer_and_a_changed_body_409(b) {
+        let s = TestServer::start(b).await;
+        let key = s.api_key().await;
+        let e = json!({"id": "evt-1", "account_id": "u-1", "kind": "withdrawal_requested", "occurred_at": ago(0),
+                       "amount": "60000", "asset": "USDT", "address": "0xabc", "network": "ETH"});
+        let (st, first, h) = post(&s, &key, "/api/v1/events", &e).await;
+        assert_eq!((st, first["action"].as_str()), (200, Some("hold")));
+        assert!(h.get("idempotent-replayed").is_none());
+        let holds_after_first = count(&s, "holds").await;
+        assert_eq!(holds_after_first, first["holds"].as_array().unwrap().len() as i64);
+        let mut reordered = serde_json::Map::new();
+        for (k, v) in e.as_object().unwrap().iter().rev() {
+            reordered.insert(k.clone(), v.clone());
+        }
+        let (st, again, h) = post(&s, &key, "/api/v1/events", &Value::Object(reordered)).await;
+        assert_eq!((st, &again), (200, &first), "same answer, whatever the key order");
+        assert_eq!(h["idempotent-replayed"], "true");
+        assert_eq!(count(&s, "holds").await, holds_after_first, "no second effect");
+        let mut changed = e.clone();
+        changed["amount"] = json!("70000");
+        let (st, err, _) = post(&s, &key, "/api/v1/events", &changed).await;
+        assert_eq!((st, err["error"]["code"].as_str()), (409, Some("event_id_reused")));
+        assert_eq!((count(&s, "events").await, count(&s, "holds").await), (1, holds_after_first));
+    }
+}
+
+on_both_backends! {
+    async fn bad_events_are_refused_naming_the_field_and_write_nothing(b) {
+        let s = TestServer::start(b).await;
+        let key = s.api_key().await;
+        let ok = json!({"id": "e", "account_id": "u-1", "kind": "deposit", "occurred_at": ago(0), "amount": "10", "asset": "USDT"});
+        let with = |k: &str, v: Value| { let mut e = ok.clone(); e[k] = v; e };
+        let without = |k: &str| { let mut e = ok.clone(); e.as_object_mut().unwrap().remove(k); e };
+        let cases = vec![
+            (with("kind", json!("logged_in")), "kind", "unknown_kind"),
+            (without("account_id"), "account_id", "invalid_field"),
+            (with("amount", json!(10.5)), "amount", "invalid_field"),
+            (with("amount", json!("ten")), "amount", "invalid_amount"),
+            (with("occurred_at", json!(thaw_services::rfc3339(thaw_services::now_ms() + 10 * 60_000))), "occurred_at", "in_future"),
+            (with("occurred_at", json!("yesterday")), "occurred_at", "invalid_time"),
+            (with("ip", json!("300.1.1.1")), "ip", "invalid_ip"),
+            (with("geo", json!({"lat": 100, "lon": 0})), "geo.lat", "out_of_range"),
+            (with("surprise", json!(1)), "surprise", "invalid_field"),
+        ];
+        for (body, field, code) in cases {
+            let (st, e, _) = post(&s, &key, "/api/v1/events", &body).await;
+            assert_eq!((st, e["error"]["field"].as_str(), e["error"]["code"].as_str()), (422, Some(field), Some(code)), "{body}");
+        }
+        assert_eq!((count(&s, "events").await, count(&s, "accounts").await), (0, 0), "nothing written");
+
+        let batch = json!({"events": [ok.clone(), with("kind", json!("nope")), with("id", json!("e2"))]});
+        let (st, answer, _) = post(&s, &key, "/api/v1/events/batch", &batch).await;
+        assert_eq!(st, 200);
+        let r = answer["results"].as_array().unwrap();
+        assert_eq!((r[0]["status"].as_u64(), r[1]["status"].as_u64(), r[2]["status"].as_u64()), (Some(200), Some(422), Some(200)));
+        assert_eq!(r[1]["error"]["field"], "events[1].kind");
+        assert_eq!(count(&s, "events").await, 2);
+        let big = json!({"events": vec![ok.clone(); 1_001]});
+        let (st, e, _) = post(&s, &key, "/api/v1/events/batch", &big).await;
+        assert_eq!((st, e["error"]["field"].as_str()), (422, Some("events")));
+        assert_eq!(count(&s, "events").await, 2, "an oversized batch writes nothing");
+        // Only the platform sends events.
+        let (staff, csrf) = s.signed_in("admin").await;
+        let res = staff.post(s.url("/api/v1/events")).header("x-csrf-token", csrf).json(&ok).send().await.unwrap();
+        assert_eq!(res.status(), 403);
+    }
+}
+
+on_both_backends! {
+    async fn the_enforcement_call_follows_hold_release_and_cool_down(b) {
+        let s = TestServer::start(b).await;
+        let key = s.api_key().await;
+        let status = |s: &TestServer, key: &str| { let (s, key) = (s.url("/api/v1/accounts/u-t/status"), key.to_string()); async move { client().get(s).bearer_auth(key).send().await.unwrap().json::<Value>().await.unwrap() } };
+        let st = status(&s, &key).await;
+        assert_eq!((st["login"].as_str(), st["withdraw"].as_str()), (Some("allowed"), Some("allowed")));
+        let d = takeover(&s, &key, "u-t").await;
+        let hold_id = d["holds"][0]["id"].as_str().unwrap().to_string();
+        let st = status(&s, &key).await;
+        assert_eq!((st["login"].as_str(), st["trade"].as_str(), st["withdraw"].as_str()), (Some("allowed"), Some("held"), Some("held")));
+        assert_eq!(st["holds"][0]["reason_code"], "impossible_travel");
+
+        let (agent, csrf) = s.signed_in("agent_t1").await;
+        let res = agent.post(s.url(&format!("/api/v1/holds/{hold_id}/release"))).header("x-csrf-token", &csrf)
+            .json(&json!({"note": "owner confirmed by phone, travelling with a VPN"})).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let st = status(&s, &key).await;
+        assert_eq!((st["trade"].as_str(), st["withdraw"].as_str()), (Some("allowed"), Some("held")), "withdrawals cool down");
+        assert_eq!(st["holds"][0]["reason_code"], "cooldown_after_release");
+        let history = get(&s, &key, &format!("/api/v1/holds/{hold_id}")).await;
+        let changes: Vec<&str> = history["history"].as_array().unwrap().iter().map(|h| h["change"].as_str().unwrap()).collect();
+        assert_eq!(changes, vec!["created", "released"]);
+        assert!(history["history"][1]["actor"].as_str().unwrap().starts_with("staff:"));
+        assert_eq!(history["history"][1]["note"], "owner confirmed by phone, travelling with a VPN");
+        let res = agent.post(s.url(&format!("/api/v1/holds/{hold_id}/release"))).header("x-csrf-token", &csrf).send().await.unwrap();
+        assert_eq!(res.status(), 403, "released once");
+    }
+}
+
+on_both_backends! {
+    async fn compliance_holds_refuse_agents_and_cool_downs_refuse_everyone(b) {
+        let s = TestServer::start(b).await;
+        let key = s.api_key().await;
+        let (st, d, _) = post(&s, &key, "/api/v1/events", &json!({"id": "w1", "account_id": "u-c", "kind": "withdrawal_requested",
+            "occurred_at": ago(0), "amount": "900", "asset": "USDT", "address": "0x01E2919679362DFBC9EE1644BA9C6DA6D6245BB1", "network": "ETH"})).await;
+        assert_eq!((st, d["action"].as_str()), (200, Some("block")));
+        let hold = d["holds"][0]["id"].as_str().unwrap().to_string();
+        assert_eq!(d["holds"][0]["release_policy"], "compliance_only");
+        for role in ["agent_t2", "supervisor"] {
+            let (c, csrf) = s.signed_in(role).await;
+            let res = c.post(s.url(&format!("/api/v1/holds/{hold}/release"))).header("x-csrf-token", csrf).send().await.unwrap();
+            assert_eq!(res.status(), 403, "{role}");
+            assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], "compliance_only");
+        }
+        let (st, e, _) = post(&s, &key, &format!("/api/v1/holds/{hold}/release"), &json!({})).await;
+        assert_eq!((st, e["error"]["code"].as_str()), (403, Some("compliance_only")), "nor the platform");
+        let (officer, csrf) = s.signed_in("compliance").await;
+        let res = officer.post(s.url(&format!("/api/v1/holds/{hold}/release"))).header("x-csrf-token", csrf).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+
+        post(&s, &key, "/api/v1/events", &json!({"id": "pw", "account_id": "u-c", "kind": "password_changed", "occurred_at": ago(60_000)})).await;
+        let (_, d, _) = post(&s, &key, "/api/v1/events", &json!({"id": "w2", "account_id": "u-c", "kind": "withdrawal_requested",
+            "occurred_at": ago(0), "amount": "10", "asset": "USDT", "address": "0xabc"})).await;
+        let hold = d["holds"].as_array().unwrap().iter().find(|h| h["reason"]["code"] == "withdrawal_after_credential_change").expect("cool-down hold");
+        let id = hold["id"].as_str().unwrap();
+        let (sup, csrf) = s.signed_in("supervisor").await;
+        let res = sup.post(s.url(&format!("/api/v1/holds/{id}/release"))).header("x-csrf-token", csrf).send().await.unwrap();
+        assert_eq!(res.json::<Value>().await.unwrap()["error"]["code"], "release_only_by_expiry");
+    }
+}
+
+on_both_backends! {
+    async fn expiring_holds_stop_counting_on_time_and_are_marked_expired(b) {
+        let s = TestServer::start(b).await;
+        let key = s.api_key().await;
+        // A password change 24 h minus 2 s ago: the withdrawal hold expires in 2 s.
+        post(&s, &key, "/api/v1/events", &json!({"id": "pw", "account_id": "u-e", "kind": "password_changed", "occurred_at": ago(86_400_000 - 2_000)})).await;
+        let (_, d, _) = post(&s, &key, "/api/v1/events", &json!({"id": "w", "account_id": "u-e", "kind": "withdrawal_requested",
+            "occurred_at": ago(0), "amount": "10", "asset": "USDT", "address": "0xabc"})).await;
+        let id = d["holds"][0]["id"].as_str().unwrap().to_string();
+        assert_eq!(get(&s, &key, "/api/v1/accounts/u-e/status").await["withdraw"], "held");
+        tokio::time::sleep(Duration::from_millis(2_200)).await;
+        assert_eq!(get(&s, &key, "/api/v1/accounts/u-e/status").await["withdraw"], "allowed", "exactly on time");
+        let mut status = String::new();
+        for _ in 0..40 {
+            status = get(&s, &key, &format!("/api/v1/holds/{id}")).await["hold"]["status"].as_str().unwrap().to_string();
+            if status == "expired" { break; }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(status, "expired", "the expiry job ran");
+        let h = get(&s, &key, &format!("/api/v1/holds/{id}")).await;
+        assert_eq!(h["history"][1]["change"], "expired");
+    }
+}
+
+on_both_backends! {
+    async fn a_passed_challenge_lifts_what_the_owner_may_lift(b) {
+        let s = TestServer::start(b).await;
+        let key = s.api_key().await;
+        takeover(&s, &key, "u-ch").await;
+        let (_, d, _) = post(&s, &key, "/api/v1/events", &json!({"id": "cp", "account_id": "u-ch", "kind": "challenge_passed", "occurred_at": ago(0), "device_id": "phone-1"})).await;
+        assert_eq!(d["released_holds"].as_array().map(|a| a.len()), Some(1));
+        let st = get(&s, &key, "/api/v1/accounts/u-ch/status").await;
+        assert_eq!((st["trade"].as_str(), st["withdraw"].as_str()), (Some("allowed"), Some("held")), "then the cool-down");
+    }
+}
+
+on_both_backends! {
+    async fn holds_placed_by_hand_follow_their_policy(b) {
+        let s = TestServer::start(b).await;
+        let key = s.api_key().await;
+        let (st, h, _) = post(&s, &key, "/api/v1/accounts/u-p/holds", &json!({"scopes": ["login", "withdraw"], "reason_code": "chargeback_review",
+            "explanation": {"zh-CN": "订单 {order} 正在处理拒付", "en": "Chargeback on order {order} under review"}, "facts": {"order": "A-77"},
+            "amount": "300", "asset": "USDT"})).await;
+        assert_eq!((st, h["origin"].as_str()), (201, Some("platform")));
+        assert_eq!(h["reason"]["explanation"]["en"], "Chargeback on order A-77 under review");
+        assert_eq!(get(&s, &key, "/api/v1/accounts/u-p/status").await["login"], "held");
+        let (st, e, _) = post(&s, &key, "/api/v1/accounts/u-p/holds", &json!({"scopes": ["everything"], "reason_code": "x"})).await;
+        assert_eq!((st, e["error"]["field"].as_str()), (422, Some("scopes")));
+        let (st, e, _) = post(&s, &key, "/api/v1/accounts/u-p/holds", &json!({"scopes": ["login"], "reason_code": "x", "release_policy": "expiry_only"})).await;
+        assert_eq!((st, e["error"]["field"].as_str()), (422, Some("expires_at")));
+        let (agent1, csrf) = s.signed_in("agent_t1").await;
+        let res = agent1.post(s.url("/api/v1/accounts/u-p/holds")).header("x-csrf-token", csrf).json(&json!({"scopes": ["login"], "reason_code": "x"})).send().await.unwrap();
+        assert_eq!(res.status(), 403, "tier-1 agents do not place holds");
+        let (st, _, _) = post(&s, &key, &format!("/api/v1/holds/{}/release", h["id"].as_str().unwrap()), &json!({"note": "chargeback withdrawn"})).await;
+        assert_eq!(st, 200, "the platform lifts its own hold");
+    }
+}
+
+on_both_backends! {
+    async fn webhooks_are_signed_retried_and_delivered_once_across_processes(b) {
+        let dir = temp_dir("hooks");
+        let log = dir.join("received.jsonl");
+        let secret = "whsec_test_secret_0123456789";
+        let mut receiver = tokio::process::Command::new("python3")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/webhooks/receiver.py"))
+            .args([secret, log.to_str().unwrap(), "2"])
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("python3 runs the webhook receiver");
+        let mut line = String::new();
+        use tokio::io::AsyncBufReadExt;
+        tokio::io::BufReader::new(receiver.stdout.take().unwrap()).read_line(&mut line).await.unwrap();
+        let port: u16 = line.trim().parse().unwrap();
+
+        let s = TestServer::start_with(b, |c| c.webhook_retry_base_ms = 100).await;
+        let url = s.database_url.clone();
+        let second = TestServer::start_with(b, |c| { c.database_url = url; c.webhook_retry_base_ms = 100; }).await;
+        let (admin, csrf) = s.signed_in("admin").await;
+        let res = admin.post(s.url("/api/v1/webhooks")).header("x-csrf-token", &csrf)
+            .json(&json!({"url": format!("http://127.0.0.1:{port}/thaw"), "event_types": ["hold.created", "decision.made"], "secret": secret}))
+            .send().await.unwrap();
+        assert_eq!(res.status(), 201);
+        let endpoint: Value = res.json().await.unwrap();
+        assert_eq!(endpoint["secret"], secret, "shown once, at registration");
+        let key = s.api_key().await;
+        takeover(&s, &key, "u-hook").await;
+        // One decision.made and one hold.created to deliver; the receiver fails its first two requests.
+        for _ in 0..100 {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let delivered = text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).filter(|e| e["status"] == 200).count();
+            if delivered >= 2 { break; }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let all: Vec<Value> = std::fs::read_to_string(&log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let ok: Vec<&Value> = all.iter().filter(|e| e["status"] == 200).collect();
+        assert_eq!(ok.len(), 2, "each delivered once: {all:?}");
+        assert!(all.iter().all(|e| e["valid"] == true), "every signature verifies with Python's hmac");
+        let mut ids: Vec<&str> = ok.iter().map(|e| e["delivery"].as_str().unwrap()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 2, "no double delivery");
+        let mut types: Vec<&str> = ok.iter().map(|e| e["event"].as_str().unwrap()).collect();
+        types.sort();
+        assert_eq!(types, vec!["decision.made", "hold.created"]);
+        assert_eq!(all.len(), 4, "two failed attempts, then two deliveries");
+        let log_api: Value = admin.get(second.url(&format!("/api/v1/webhooks/{}/deliveries", endpoint["id"].as_str().unwrap()))).send().await.unwrap().json().await.unwrap();
+        let attempts: i64 = log_api.as_array().unwrap().iter().map(|d| d["attempts"].as_i64().unwrap()).sum();
+        assert_eq!(attempts, 4);
+        assert!(log_api.as_array().unwrap().iter().all(|d| d["status"] == "delivered"));
+        drop(second);
+        let _ = receiver.kill().await;
+    }
+}
+
+on_both_backends! {
+    async fn an_operators_rule_fires_after_a_reload_and_a_bad_file_changes_nothing(b) {
+        let dir = temp_dir("policy");
+        let file = dir.join("policy.toml");
+        std::fs::write(&file, thaw_engines::risk::policy::DEFAULT_POLICY).unwrap();
+        let s = TestServer::start_with(b, |c| c.policy_file = Some(file.clone())).await;
+        let key = s.api_key().await;
+        let (admin, csrf) = s.signed_in("admin").await;
+        let rule = r#"
+[[rules]]
+code = "vip_trade_from_tor"
+action = "challenge"
+explanation."zh-CN" = "VIP {vip_level} 级账户从 IP {ip} 交易"
+explanation.en = "Trade by a VIP {vip_level} account from IP {ip}"
+when = { all = [ { field = "event.kind", op = "eq", value = "trade" }, { field = "event.ip", op = "in_cidr", value = ["185.220.0.0/16"] } ] }
+"#;
+        std::fs::write(&file, format!("{}{rule}", thaw_engines::risk::policy::DEFAULT_POLICY)).unwrap();
+        let res = admin.post(s.url("/api/v1/policy/reload")).header("x-csrf-token", &csrf).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(res.json::<Value>().await.unwrap()["rules"].as_array().unwrap().iter().any(|r| r == "vip_trade_from_tor"));
+        let (_, d, _) = post(&s, &key, "/api/v1/events", &json!({"id": "t1", "account_id": "u-r", "kind": "trade", "occurred_at": ago(0),
+            "ip": "185.220.101.4", "amount": "5", "asset": "BTC"})).await;
+        assert_eq!(d["action"], "challenge");
+        assert_eq!(d["reasons"][0]["explanation"]["en"], "Trade by a VIP 0 account from IP 185.220.101.4");
+        assert!(d["challenge_url"].as_str().unwrap().ends_with(&format!("/security/challenge/{}", d["id"].as_str().unwrap())));
+
+        std::fs::write(&file, "[detectors.failed_logins]\nwindow = \"soon\"\n").unwrap();
+        let res = admin.post(s.url("/api/v1/policy/reload")).header("x-csrf-token", &csrf).send().await.unwrap();
+        assert_eq!(res.status(), 422);
+        assert!(res.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().contains("line 2"));
+        let (_, d, _) = post(&s, &key, "/api/v1/events", &json!({"id": "t2", "account_id": "u-r", "kind": "trade", "occurred_at": ago(0),
+            "ip": "185.220.101.4", "amount": "5", "asset": "BTC"})).await;
+        assert_eq!(d["action"], "challenge", "the previous policy stays in force");
+    }
+}
