@@ -245,7 +245,22 @@ fn a_withdrawal_soon_after_a_credential_change_is_held_until_the_window_ends() {
     assert_eq!((h.release, h.expires_at_ms), (ReleasePolicy::ExpiryOnly, Some(T0 + DAY)));
     assert_eq!(fact(&o, "withdrawal_after_credential_change", "hours_since"), 3);
     assert_eq!(fact(&o, "withdrawal_after_credential_change", "change"), "password_changed");
-    assert!(o.reasons[0].explanation.zh_cn.contains("修改了密码"));
+    assert!(
+        o.reasons[0].explanation.zh_cn.contains("修改了密码，3 小时后申请提现"),
+        "{}",
+        o.reasons[0].explanation.zh_cn
+    );
+    let mut soon = settled();
+    run(&e, &mut soon, ev("mfa_changed", T0));
+    let o = run(&e, &mut soon, ev("withdrawal_requested", T0 + 25 * MIN).money("100", "USDT").to("0xabc"));
+    assert!(
+        o.reasons[0]
+            .explanation
+            .en
+            .starts_with("Withdrawal 25 minutes after the two-factor authentication was changed"),
+        "{}",
+        o.reasons[0].explanation.en
+    );
     let o = run(&e, &mut s, ev("withdrawal_requested", T0 + 25 * HOUR).money("100", "USDT").to("0xabc"));
     assert!(!codes(&o).contains(&"withdrawal_after_credential_change"));
 }

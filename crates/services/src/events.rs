@@ -98,6 +98,8 @@ async fn decide_and_store(
     let mut decision = serde_json::json!({
         "id": decision_id,
         "event_id": event.id,
+        "event_kind": event.kind.code(),
+        "occurred_at": rfc3339(event.occurred_at_ms),
         "account_id": account_id,
         "action": outcome.action.code(),
         "reasons": outcome.reasons,

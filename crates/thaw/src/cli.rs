@@ -180,12 +180,12 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     if demo {
-        seed_demo(&db, &format!("http://{addr}")).await?;
+        seed_demo(&db, &risk, &format!("http://{addr}")).await?;
     }
     crate::serve_with(config, db, risk, listener, shutdown).await
 }
 
-async fn seed_demo(db: &thaw_store::Db, base: &str) -> anyhow::Result<()> {
+async fn seed_demo(db: &thaw_store::Db, risk: &thaw_services::risk::RiskRuntime, base: &str) -> anyhow::Result<()> {
     eprint!("Seeding the demo world…");
     let report = demo::seed(db, |done, total| {
         eprint!("\rSeeding the demo world… accounts {done}/{total}");
@@ -196,6 +196,14 @@ async fn seed_demo(db: &thaw_store::Db, base: &str) -> anyhow::Result<()> {
         "\rSeeding the demo world… done: {} staff and {} accounts new.          ",
         report.staff_created, report.accounts_created
     );
+    let events = demo::day::seed(db, risk, thaw_services::now_ms(), |done, total| {
+        eprint!("\rPlaying a day of platform events through the risk engine… {done}/{total}");
+        let _ = std::io::stderr().flush();
+    })
+    .await?;
+    if events > 0 {
+        eprintln!("\rPlaying a day of platform events through the risk engine… done: {events} events.");
+    }
     println!();
     println!("thaw demo is running.");
     println!("  Security centre (account holders): {base}/");

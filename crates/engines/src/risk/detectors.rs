@@ -207,14 +207,21 @@ pub fn credential_change(out: &mut Outcome, p: &Policy, event: &Event, state: &A
         ("change", fact_str(change.kind.code())),
         ("changed_at", fact_str(fmt_utc(change.at))),
         ("hours_since", fact_int(since / HOUR)),
+        ("minutes_since", fact_int(since / MINUTE)),
         ("until", fact_str(fmt_utc(until))),
     ]);
+    // Within two hours the minutes say more than "0 hours".
+    let (zh_gap, en_gap) = if since < 2 * HOUR {
+        ("{minutes_since} 分钟", "{minutes_since} minutes")
+    } else {
+        ("{hours_since} 小时", "{hours_since} hours")
+    };
     let reason = Reason::new(
         "withdrawal_after_credential_change",
         f,
-        &format!("{{changed_at}} 修改了{zh}，{{hours_since}} 小时后申请提现；为防盗号，提现暂停至 {{until}}"),
+        &format!("{{changed_at}} 修改了{zh}，{zh_gap}后申请提现；为防盗号，提现暂停至 {{until}}"),
         &format!(
-            "Withdrawal {{hours_since}} hours after the {en} was changed at {{changed_at}}; withdrawals are paused until {{until}}"
+            "Withdrawal {en_gap} after the {en} was changed at {{changed_at}}; withdrawals are paused until {{until}}"
         ),
     );
     let plan = HoldPlan {

@@ -12,7 +12,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use std::net::SocketAddr;
-use thaw_domain::{Account, Permission, StaffMember};
+use thaw_domain::risk::{Hold, HoldStatus};
+use thaw_domain::{Account, Locale, Permission, StaffMember};
 use thaw_services::signin::{self, Origin};
 use thaw_services::{ServiceError, accounts, api_keys, now_ms};
 use thaw_store::Capabilities;
@@ -239,6 +240,73 @@ async fn account_list(
 struct AccountDetail {
     shell: Shell,
     account: AccountView,
+    holds: Vec<HoldView>,
+    decisions: Vec<DecisionView>,
+}
+
+/// A hold as a row on the desk: its explanation in the page's language.
+struct HoldView {
+    scopes: String,
+    code: String,
+    explanation: String,
+    release_key: &'static str,
+    status_key: &'static str,
+    in_force: bool,
+    created: String,
+    expires: String,
+}
+
+impl HoldView {
+    fn new(h: Hold, locale: Locale, now: i64) -> HoldView {
+        HoldView {
+            in_force: h.in_force(now),
+            scopes: h.scopes.scopes().iter().map(|s| s.code()).collect::<Vec<_>>().join(", "),
+            explanation: match locale {
+                Locale::ZhCn => h.reason.explanation.zh_cn,
+                Locale::En => h.reason.explanation.en,
+            },
+            code: h.reason.code,
+            release_key: match h.release.code() {
+                "owner_one_factor" => "desk.release.owner_one_factor",
+                "owner_two_factors" => "desk.release.owner_two_factors",
+                "expiry_only" => "desk.release.expiry_only",
+                "agent" => "desk.release.agent",
+                _ => "desk.release.compliance_only",
+            },
+            status_key: match h.status {
+                HoldStatus::Active if h.expires_at_ms.is_some_and(|e| e <= now) => "desk.hold.expired",
+                HoldStatus::Active => "desk.hold.active",
+                HoldStatus::Released => "desk.hold.released",
+                HoldStatus::Expired => "desk.hold.expired",
+            },
+            created: Shell::time(h.created_at_ms),
+            expires: h.expires_at_ms.map(Shell::time).unwrap_or_else(|| "—".into()),
+        }
+    }
+}
+
+struct DecisionView {
+    at: String,
+    kind: String,
+    action: String,
+    explanations: Vec<String>,
+}
+
+impl DecisionView {
+    fn new(d: &serde_json::Value, locale: Locale) -> DecisionView {
+        let at = d["occurred_at"].as_str().or(d["decided_at"].as_str()).unwrap_or_default();
+        DecisionView {
+            at: format!("{} UTC", at.replace('T', " ").chars().take(16).collect::<String>()),
+            kind: d["event_kind"].as_str().unwrap_or_default().to_string(),
+            action: d["action"].as_str().unwrap_or_default().to_string(),
+            explanations: d["reasons"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|r| r["explanation"][locale.code()].as_str().unwrap_or_default().to_string())
+                .collect(),
+        }
+    }
 }
 
 async fn account_detail(
@@ -247,8 +315,18 @@ async fn account_detail(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     ctx.require(Permission::ReadAccounts)?;
-    let account = accounts::get(&state.db, &id).await.map_err(|e| PageError::from_service(&ctx, e))?;
-    Ok(render(StatusCode::OK, &AccountDetail { shell: Shell::new(&ctx, "desk", "accounts"), account: account.into() }))
+    let fail = |e| PageError::from_service(&ctx, e);
+    let account = accounts::get(&state.db, &id).await.map_err(fail)?;
+    let now = now_ms();
+    let holds = thaw_services::holds::list(&state.db, &id, false, now).await.map_err(fail)?;
+    let decisions = thaw_services::events::decisions(&state.db, &id, now - 7 * 86_400_000, 50).await.map_err(fail)?;
+    let page = AccountDetail {
+        shell: Shell::new(&ctx, "desk", "accounts"),
+        account: account.into(),
+        holds: holds.into_iter().map(|h| HoldView::new(h, ctx.locale, now)).collect(),
+        decisions: decisions.iter().map(|d| DecisionView::new(d, ctx.locale)).collect(),
+    };
+    Ok(render(StatusCode::OK, &page))
 }
 
 struct KeyView {

@@ -362,3 +362,31 @@ when = { all = [ { field = "event.kind", op = "eq", value = "trade" }, { field =
         assert_eq!(d["action"], "challenge", "the previous policy stays in force");
     }
 }
+
+on_both_backends! {
+    async fn the_demo_day_leaves_holds_with_real_reasons(b) {
+        let s = TestServer::start(b).await;
+        let risk = thaw_services::risk::RiskRuntime::load(None, &s.base).unwrap();
+        thaw_services::demo::seed(&s.db, |_, _| {}).await.unwrap();
+        let n = thaw_services::demo::day::seed(&s.db, &risk, thaw_services::now_ms(), |_, _| {}).await.unwrap();
+        assert!(n > 1_000);
+        let key = s.api_key().await;
+        let reasons = |account: &'static str| {
+            let s = &s;
+            let key = key.clone();
+            async move {
+                let holds = get(s, &key, &format!("/api/v1/accounts/{account}/holds?state=all")).await;
+                holds.as_array().unwrap().iter().map(|h| h["reason"]["code"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+            }
+        };
+        assert!(reasons("demo-10004").await.contains(&"failed_logins".to_string()), "credential stuffing");
+        let takeover = reasons("demo-10008").await;
+        assert!(takeover.contains(&"impossible_travel".to_string()) && takeover.contains(&"withdrawal_after_credential_change".to_string()), "{takeover:?}");
+        assert!(reasons("demo-10013").await.contains(&"listed_address".to_string()));
+        assert!(reasons("demo-10021").await.contains(&"structuring".to_string()));
+        assert!(reasons("demo-10042").await.contains(&"unusual_amount".to_string()));
+        let dormant = get(&s, &key, "/api/v1/accounts/demo-10033/decisions").await;
+        assert!(dormant.as_array().unwrap().iter().any(|d| d["reasons"].as_array().unwrap().iter().any(|r| r["code"] == "dormant_account")));
+        assert_eq!(thaw_services::demo::day::seed(&s.db, &risk, thaw_services::now_ms(), |_, _| {}).await.unwrap(), 0, "idempotent");
+    }
+}
