@@ -47,6 +47,8 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<HttpConfig>,
     pub risk: Arc<thaw_services::risk::RiskRuntime>,
+    /// Commits concurrent events together.
+    pub ingestor: thaw_services::events::Ingestor,
 }
 
 /// The whole application: pages, API, assets and operations, with the middleware stack.

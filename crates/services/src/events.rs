@@ -1,13 +1,18 @@
 //! Taking in the platform's events: idempotent by the platform's id, decided by the engine,
 //! and stored durably — event, decision, new state, holds, history and webhooks in one
 //! transaction — before the answer is sent.
+//!
+//! Concurrent requests are committed together ([`Ingestor`]): one writer per process gathers
+//! the events that arrive while the previous transaction commits and writes them in the next,
+//! so that the cost of a commit (an fsync) is shared instead of paid per event.
 
 use crate::holds::{from_plan, hold_json, insert, release_in};
 use crate::risk::RiskRuntime;
 use crate::{ServiceError, new_id, outbox, rfc3339, secret_digest};
 use thaw_domain::risk::{Action, Actor, Event, HoldOrigin, ReleasePolicy};
-use thaw_engines::risk::{AccountState, Profile};
-use thaw_store::{Capabilities, Db, StoreError};
+use thaw_engines::risk::{AccountState, Engine, Profile};
+use thaw_store::{AnyConnection, Capabilities, Db, StoreError};
+use tokio::sync::{mpsc, oneshot};
 
 /// The answer to an event: the decision as stored, and whether this was a replay of an event
 /// already decided.
@@ -21,6 +26,7 @@ pub fn body_hash(canonical_body: &str) -> String {
     secret_digest(canonical_body)
 }
 
+/// Decides and stores one event in its own transaction.
 pub async fn ingest(
     db: &Db,
     risk: &RiskRuntime,
@@ -29,16 +35,29 @@ pub async fn ingest(
     now_ms: i64,
 ) -> Result<Ingested, ServiceError> {
     let hash = body_hash(canonical_body);
-    // A replay answers from what is stored, without taking the write lock.
     if let Some(done) = replay(db, &event.id, &hash).await? {
         return Ok(done);
     }
-    match decide_and_store(db, risk, event, canonical_body, &hash, now_ms).await {
-        Err(ServiceError::Store(StoreError::Duplicate(_))) => {
-            // Another request with the same id won the race: answer as it did, or 409.
-            replay(db, &event.id, &hash).await?.ok_or(ServiceError::Store(StoreError::Duplicate("event id")))
+    let engine = risk.engine();
+    let mut tx = db.begin_write().await?;
+    let step = decide_in(&mut tx, &engine, &risk.public_url, event, canonical_body, &hash, now_ms).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    finish(db, &event.id, &hash, step).await
+}
+
+/// What deciding an event inside a transaction came to.
+enum Step {
+    Decided(serde_json::Value),
+    /// Another request stored this id first: answer from what it stored, after commit.
+    AlreadyStored,
+}
+
+async fn finish(db: &Db, id: &str, hash: &str, step: Step) -> Result<Ingested, ServiceError> {
+    match step {
+        Step::Decided(decision) => Ok(Ingested { decision, replayed: false }),
+        Step::AlreadyStored => {
+            replay(db, id, hash).await?.ok_or(ServiceError::Store(StoreError::Duplicate("event id")))
         }
-        other => other,
     }
 }
 
@@ -54,18 +73,35 @@ async fn replay(db: &Db, id: &str, hash: &str) -> Result<Option<Ingested>, Servi
     Ok(Some(Ingested { decision, replayed: true }))
 }
 
-async fn decide_and_store(
-    db: &Db,
-    risk: &RiskRuntime,
+async fn decide_in(
+    conn: &mut AnyConnection,
+    engine: &Engine,
+    public_url: &str,
     event: &Event,
     canonical_body: &str,
     hash: &str,
     now_ms: i64,
-) -> Result<Ingested, ServiceError> {
-    let engine = risk.engine();
-    let mut tx = db.begin_write().await?;
-    let account = crate::holds::ensure_account(&mut tx, &event.account_id, event.occurred_at_ms, now_ms).await?;
-    let mut state: AccountState = match tx.risk().lock_state(account.id.as_str(), now_ms).await? {
+) -> Result<Step, ServiceError> {
+    let decision_id = new_id();
+    let account_id = event.account_id.as_str();
+    let claimed = conn
+        .risk()
+        .claim_event(&thaw_store::risk::EventRecord {
+            id: &event.id,
+            account_id,
+            kind: event.kind.code(),
+            occurred_at_ms: event.occurred_at_ms,
+            received_at_ms: now_ms,
+            body_hash: hash,
+            body: canonical_body,
+            decision_id: &decision_id,
+        })
+        .await?;
+    if !claimed {
+        return Ok(Step::AlreadyStored);
+    }
+    let account = crate::holds::ensure_account(conn, &event.account_id, event.occurred_at_ms, now_ms).await?;
+    let mut state: AccountState = match conn.risk().lock_state(account_id, now_ms).await? {
         Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("risk state: {e}")))?,
         None => AccountState::default(),
     };
@@ -73,25 +109,21 @@ async fn decide_and_store(
         Profile { kyc_level: account.kyc_level, vip_level: account.vip_level, created_at_ms: account.created_at_ms };
     let outcome = engine.evaluate(event, &profile, &mut state, now_ms);
 
-    let decision_id = new_id();
-    let account_id = account.id.as_str();
     let mut holds = Vec::with_capacity(outcome.holds.len());
     for plan in outcome.holds {
         let hold = from_plan(plan, account_id, Some(&decision_id), now_ms);
-        insert(&mut tx, &hold, "thaw", &format!("event {}", event.id), now_ms).await?;
+        insert(conn, &hold, "thaw", &format!("event {}", event.id), now_ms).await?;
         holds.push(hold);
     }
     // A passed challenge is the owner verifying with one factor: lift what that may lift.
     let mut released = Vec::new();
     if outcome.owner_verified {
-        for h in tx.holds().in_force(account_id, now_ms).await? {
+        for h in conn.holds().in_force(account_id, now_ms).await? {
             let owner_kind = matches!(h.origin, HoldOrigin::Risk | HoldOrigin::Inactivity);
-            if owner_kind
-                && matches!(h.release, ReleasePolicy::Owner { .. })
-                && h.check_release(&Actor::Owner { factors: 1 }, now_ms, &engine.policy.authority).is_ok()
-            {
+            let allowed = h.check_release(&Actor::Owner { factors: 1 }, now_ms, &engine.policy.authority).is_ok();
+            if owner_kind && matches!(h.release, ReleasePolicy::Owner { .. }) && allowed {
                 let note = format!("owner passed a challenge (event {})", event.id);
-                released.push(release_in(&mut tx, &h, "owner", &note, now_ms).await?.id);
+                released.push(release_in(conn, &h, "owner", &note, now_ms).await?.id);
             }
         }
     }
@@ -107,33 +139,19 @@ async fn decide_and_store(
         "decided_at": rfc3339(now_ms),
     });
     if outcome.action == Action::Challenge {
-        decision["challenge_url"] = format!("{}/security/challenge/{decision_id}", risk.public_url).into();
+        decision["challenge_url"] = format!("{public_url}/security/challenge/{decision_id}").into();
     }
     if !released.is_empty() {
         decision["released_holds"] = released.into();
     }
-    let decision_body = decision.to_string();
-    tx.risk()
-        .insert_event(&thaw_store::risk::EventRecord {
-            id: &event.id,
-            account_id,
-            kind: event.kind.code(),
-            occurred_at_ms: event.occurred_at_ms,
-            received_at_ms: now_ms,
-            body_hash: hash,
-            body: canonical_body,
-            decision_id: &decision_id,
-            action: outcome.action.code(),
-            decision_body: &decision_body,
-        })
-        .await?;
+    let body = decision.to_string();
+    conn.risk().insert_decision(&decision_id, &event.id, account_id, outcome.action.code(), &body, now_ms).await?;
     let state_json = serde_json::to_string(&state).expect("state serialises");
-    tx.risk().save_state(account_id, &state_json, state.last_activity_at, now_ms).await?;
+    conn.risk().save_state(account_id, &state_json, state.last_activity_at, now_ms).await?;
     if outcome.action != Action::Allow {
-        outbox::enqueue(&mut tx, "decision.made", &decision, now_ms).await?;
+        outbox::enqueue(conn, "decision.made", &decision, now_ms).await?;
     }
-    tx.commit().await.map_err(StoreError::from)?;
-    Ok(Ingested { decision, replayed: false })
+    Ok(Step::Decided(decision))
 }
 
 /// Recent decisions of an account (for the desk and the API).
@@ -145,4 +163,90 @@ pub async fn decisions(
 ) -> Result<Vec<serde_json::Value>, ServiceError> {
     let bodies = db.conn().await?.risk().decisions(account_id, since_ms, limit).await?;
     Ok(bodies.iter().filter_map(|b| serde_json::from_str(b).ok()).collect())
+}
+
+/// Most events committed in one transaction.
+const MAX_GROUP: usize = 256;
+
+struct Pending {
+    event: Event,
+    body: String,
+    hash: String,
+    now_ms: i64,
+    reply: oneshot::Sender<Result<Ingested, ServiceError>>,
+}
+
+/// The group committer of one process: [`Ingestor::submit`] answers once the event is durable.
+#[derive(Clone)]
+pub struct Ingestor {
+    queue: mpsc::Sender<Pending>,
+    db: Db,
+}
+
+impl Ingestor {
+    /// Starts the writer task; it ends when every `Ingestor` clone is dropped.
+    pub fn start(db: Db, risk: std::sync::Arc<RiskRuntime>) -> Ingestor {
+        let (queue, rx) = mpsc::channel(4 * MAX_GROUP);
+        tokio::spawn(writer(db.clone(), risk, rx));
+        Ingestor { queue, db }
+    }
+
+    /// Decides and stores `event`, committed together with whatever else is waiting.
+    pub async fn submit(&self, event: Event, canonical_body: String, now_ms: i64) -> Result<Ingested, ServiceError> {
+        let hash = body_hash(&canonical_body);
+        // Replays are answered from what is stored, without waiting for the writer.
+        if let Some(done) = replay(&self.db, &event.id, &hash).await? {
+            return Ok(done);
+        }
+        let (reply, answer) = oneshot::channel();
+        let pending = Pending { event, body: canonical_body, hash, now_ms, reply };
+        self.queue
+            .send(pending)
+            .await
+            .map_err(|_| ServiceError::Store(StoreError::Corrupt("the event writer stopped".into())))?;
+        answer.await.map_err(|_| ServiceError::Store(StoreError::Corrupt("the event writer stopped".into())))?
+    }
+}
+
+async fn writer(db: Db, risk: std::sync::Arc<RiskRuntime>, mut rx: mpsc::Receiver<Pending>) {
+    while let Some(first) = rx.recv().await {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(p) => group.push(p),
+                Err(_) => break,
+            }
+        }
+        // One account's events keep their order; accounts are taken in id order so that
+        // transactions of several processes lock account rows in the same order.
+        group.sort_by(|a, b| a.event.account_id.as_str().cmp(b.event.account_id.as_str()));
+        let engine = risk.engine();
+        match write_group(&db, &engine, &risk.public_url, &group).await {
+            Ok(steps) => {
+                for (p, step) in group.into_iter().zip(steps) {
+                    let answer = finish(&db, &p.event.id, &p.hash, step).await;
+                    let _ = p.reply.send(answer);
+                }
+            }
+            Err(e) => {
+                // Something in the group failed: try each event on its own, so one bad apple
+                // spoils only itself.
+                tracing::warn!(error = %e, events = group.len(), "group commit failed; retrying one by one");
+                for p in group {
+                    let answer = ingest(&db, &risk, &p.event, &p.body, p.now_ms).await;
+                    let _ = p.reply.send(answer);
+                }
+            }
+        }
+    }
+}
+
+async fn write_group(db: &Db, engine: &Engine, public_url: &str, group: &[Pending]) -> Result<Vec<Step>, ServiceError> {
+    let mut tx = db.begin_write().await?;
+    let mut steps = Vec::with_capacity(group.len());
+    for p in group {
+        steps.push(decide_in(&mut tx, engine, public_url, &p.event, &p.body, &p.hash, p.now_ms).await?);
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(steps)
 }

@@ -1,7 +1,7 @@
 //! Events, their decisions and each account's risk state. An event and its decision are
 //! written in the same transaction as the state they changed.
 
-use crate::{Result, duplicate_as, is_postgres};
+use crate::{Result, is_postgres};
 use sqlx::{AnyConnection, Row};
 
 pub struct Risk<'c>(pub(crate) &'c mut AnyConnection);
@@ -22,8 +22,6 @@ pub struct EventRecord<'a> {
     pub body_hash: &'a str,
     pub body: &'a str,
     pub decision_id: &'a str,
-    pub action: &'a str,
-    pub decision_body: &'a str,
 }
 
 impl Risk<'_> {
@@ -38,11 +36,12 @@ impl Risk<'_> {
             .transpose()
     }
 
-    /// Stores an event with its decision. A second event with the same id is `Duplicate("event id")`.
-    pub async fn insert_event(&mut self, e: &EventRecord<'_>) -> Result<()> {
-        sqlx::query(
+    /// Claims the event's id: stores the event unless one with this id exists (committed, or in
+    /// a transaction that then commits). Returns whether this call stored it.
+    pub async fn claim_event(&mut self, e: &EventRecord<'_>) -> Result<bool> {
+        let n = sqlx::query(
             "INSERT INTO events (id, account_id, kind, occurred_at, received_at, body_hash, body, decision_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
         )
         .bind(e.id)
         .bind(e.account_id)
@@ -53,15 +52,27 @@ impl Risk<'_> {
         .bind(e.body)
         .bind(e.decision_id)
         .execute(&mut *self.0)
-        .await
-        .map_err(duplicate_as("event id"))?;
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    pub async fn insert_decision(
+        &mut self,
+        id: &str,
+        event_id: &str,
+        account_id: &str,
+        action: &str,
+        body: &str,
+        at_ms: i64,
+    ) -> Result<()> {
         sqlx::query("INSERT INTO decisions (id, event_id, account_id, action, body, decided_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(e.decision_id)
-            .bind(e.id)
-            .bind(e.account_id)
-            .bind(e.action)
-            .bind(e.decision_body)
-            .bind(e.received_at_ms)
+            .bind(id)
+            .bind(event_id)
+            .bind(account_id)
+            .bind(action)
+            .bind(body)
+            .bind(at_ms)
             .execute(&mut *self.0)
             .await?;
         Ok(())

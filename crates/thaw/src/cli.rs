@@ -36,6 +36,20 @@ pub enum Command {
     /// Risk policy tools.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Benchmarks (not tests): figures for BENCHMARKS.md.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Load thaw's event API from this process and compare with a bare axum handler.
+    Load(crate::load::LoadArgs),
+    /// The bare axum handler used as the ceiling by `bench load`.
+    Ceiling {
+        #[arg(long)]
+        listen: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -125,8 +139,11 @@ pub fn init_logging(format: LogFormat) {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::Policy(cmd) = &cli.command {
-        return policy(cmd);
+    match cli.command {
+        Command::Policy(cmd) => return policy(&cmd),
+        Command::Bench(BenchCommand::Load(args)) => return crate::load::run(args).await,
+        Command::Bench(BenchCommand::Ceiling { listen }) => return crate::load::ceiling(&listen).await,
+        _ => {}
     }
     let config = configure(&cli)?;
     init_logging(config.log_format);
@@ -139,7 +156,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin(cmd) => admin(config, cmd).await,
-        Command::Policy(_) => unreachable!("handled before configuration"),
+        Command::Policy(_) | Command::Bench(_) => unreachable!("handled before configuration"),
     }
 }
 

@@ -118,34 +118,28 @@ impl Layer {
         toml::from_str(&text).map_err(|e| anyhow::anyhow!("configuration file {}: {}", path.display(), e.message()))
     }
 
-    /// Reads the `THAW_*` options from environment pairs. Returns the layer and the names of
-    /// unknown `THAW_*` variables (worth a warning: probably a typo).
-    pub fn from_env(vars: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<(Layer, Vec<String>)> {
-        let mut l = Layer::default();
+    /// Reads the `THAW_*` options from environment pairs, each parsed as its TOML key would be
+    /// (so both sources accept the same values). Returns one layer per variable, and the names
+    /// of unknown `THAW_*` variables (worth a warning: probably a typo).
+    pub fn from_env(vars: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<(Vec<Layer>, Vec<String>)> {
+        let mut layers = Vec::new();
         let mut unknown = Vec::new();
         for (name, value) in vars {
             if !name.starts_with("THAW_") || name.starts_with("THAW_TEST_") || OTHER_ENV.contains(&name.as_str()) {
                 continue;
             }
-            let bad = |what: &str| anyhow::anyhow!("environment variable {name}: {what}");
-            match name.as_str() {
-                "THAW_LISTEN" => l.listen = Some(value),
-                "THAW_DATABASE_URL" => l.database_url = Some(value),
-                "THAW_PUBLIC_URL" => l.public_url = Some(value),
-                "THAW_LOG_FORMAT" => l.log_format = Some(value.parse().map_err(|e: String| bad(&e))?),
-                "THAW_BODY_LIMIT_BYTES" => {
-                    l.body_limit_bytes = Some(value.parse().map_err(|_| bad("expected a number of bytes"))?)
-                }
-                "THAW_MAX_CONNECTIONS" => {
-                    l.max_connections = Some(value.parse().map_err(|_| bad("expected a whole number"))?)
-                }
-                "THAW_BEHIND_PROXY" => {
-                    l.behind_proxy = Some(parse_bool(&value).ok_or_else(|| bad("expected true or false"))?)
-                }
-                _ => unknown.push(name),
-            }
+            let Some((_, key)) = ENV_VARS.iter().find(|(env, _)| *env == name) else {
+                unknown.push(name);
+                continue;
+            };
+            // A number or true/false as such, anything else as a string.
+            let quoted = toml::Value::String(value.clone()).to_string();
+            let layer = toml::from_str::<Layer>(&format!("{key} = {value}"))
+                .or_else(|_| toml::from_str::<Layer>(&format!("{key} = {quoted}")))
+                .map_err(|e| anyhow::anyhow!("environment variable {name}: {}", e.message()))?;
+            layers.push(layer);
         }
-        Ok((l, unknown))
+        Ok((layers, unknown))
     }
 
     fn apply(self, c: &mut Config) {
@@ -179,14 +173,6 @@ impl Layer {
     }
 }
 
-fn parse_bool(s: &str) -> Option<bool> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Some(true),
-        "0" | "false" | "no" | "off" => Some(false),
-        _ => None,
-    }
-}
-
 /// Builds the configuration: defaults, then the file (`explicit`, else `$THAW_CONFIG`, else
 /// `thaw.toml` if present), then the environment, then `flags`.
 pub fn load(
@@ -211,8 +197,10 @@ pub fn load(
         layer.apply(&mut config);
         config.source = Some(path.clone());
     }
-    let (env_layer, unknown) = Layer::from_env(env)?;
-    env_layer.apply(&mut config);
+    let (env_layers, unknown) = Layer::from_env(env)?;
+    for layer in env_layers {
+        layer.apply(&mut config);
+    }
     flags.apply(&mut config);
     validate(&config)?;
     Ok((config, unknown))
@@ -313,6 +301,35 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("listen"), "{err}");
+    }
+
+    #[test]
+    fn every_option_can_come_from_the_environment() {
+        let e = env(&[
+            ("THAW_LISTEN", "127.0.0.1:7000"),
+            ("THAW_DATABASE_URL", "postgres://u@h/db"),
+            ("THAW_PUBLIC_URL", "https://desk.example"),
+            ("THAW_LOG_FORMAT", "json"),
+            ("THAW_BODY_LIMIT_BYTES", "4096"),
+            ("THAW_MAX_CONNECTIONS", "7"),
+            ("THAW_BEHIND_PROXY", "true"),
+            ("THAW_POLICY_FILE", "/etc/thaw/policy.toml"),
+            ("THAW_WEBHOOK_RETRY_BASE_MS", "250"),
+        ]);
+        assert_eq!(e.len(), ENV_VARS.len(), "this test names every option");
+        let (c, unknown) = load(None, e, Layer::default()).unwrap();
+        assert!(unknown.is_empty());
+        assert_eq!(c.listen, "127.0.0.1:7000");
+        assert_eq!(c.database_url, "postgres://u@h/db");
+        assert_eq!(c.public_url.as_deref(), Some("https://desk.example"));
+        assert_eq!(
+            (c.log_format, c.body_limit_bytes, c.max_connections, c.behind_proxy),
+            (LogFormat::Json, 4096, 7, true)
+        );
+        assert_eq!(c.policy_file, Some(PathBuf::from("/etc/thaw/policy.toml")));
+        assert_eq!(c.webhook_retry_base_ms, 250);
+        let err = load(None, env(&[("THAW_BEHIND_PROXY", "maybe")]), Layer::default()).unwrap_err().to_string();
+        assert!(err.contains("THAW_BEHIND_PROXY"), "{err}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod load;
 
 use anyhow::Context;
 use config::Config;
@@ -68,7 +69,8 @@ pub async fn serve_with(
     let sweeper = tokio::spawn(thaw_jobs::run_sweeper(db.clone(), Duration::from_secs(600), jobs_stopped.clone()));
     let settings = thaw_jobs::RunnerSettings { retry_base_ms: config.webhook_retry_base_ms, ..Default::default() };
     let runner = tokio::spawn(thaw_jobs::run_jobs(db.clone(), risk.clone(), settings, jobs_stopped));
-    let state = thaw_http::AppState { db: db.clone(), config: Arc::new(config.http()), risk };
+    let ingestor = thaw_services::events::Ingestor::start(db.clone(), risk.clone());
+    let state = thaw_http::AppState { db: db.clone(), config: Arc::new(config.http()), risk, ingestor };
     let app = thaw_http::router(state);
     tracing::info!(addr = %listener.local_addr()?, database = db.masked_url(), "thaw is listening");
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())

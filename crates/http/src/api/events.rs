@@ -133,7 +133,7 @@ async fn decide(state: &AppState, body: &EventBody) -> Result<events::Ingested, 
     let now = now_ms();
     let event = body.to_input().and_then(|i| i.validate(now)).map_err(ServiceError::from)?;
     let canonical = serde_json::to_string(body).expect("serialisable");
-    Ok(events::ingest(&state.db, &state.risk, &event, &canonical, now).await?)
+    Ok(state.ingestor.submit(event, canonical, now).await?)
 }
 
 /// Decides on one event. The decision is stored before it is answered; the same id again

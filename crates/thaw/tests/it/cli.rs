@@ -144,3 +144,35 @@ fn serve_with_no_configuration_uses_sqlite_in_thaw_data_and_stops_cleanly_on_sig
         "{stdout}"
     );
 }
+
+#[test]
+fn policy_check_prints_each_mistake_with_its_line_and_serve_refuses_a_bad_policy() {
+    let dir = temp_dir("policycheck");
+    let file = dir.join("policy.toml");
+    std::fs::write(&file, "[detectors.failed_logins]\nwindow = \"15 minutes\"\n\n[[rules]]\ncode = \"r\"\naction = \"freeze\"\nexplanation.\"zh-CN\" = \"x\"\nexplanation.en = \"y\"\nwhen = { field = \"event.kind\", op = \"eq\", value = \"trade\" }\n").unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_thaw")).args(["policy", "check", file.to_str().unwrap()]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(stdout.contains("policy.toml:2:") && stdout.contains("15 minutes"), "{stdout}");
+    assert!(stdout.contains("policy.toml:6:") && stdout.contains("freeze"), "{stdout}");
+
+    let good = dir.join("good.toml");
+    let default = Command::new(env!("CARGO_BIN_EXE_thaw")).args(["policy", "default"]).output().unwrap();
+    std::fs::write(&good, &default.stdout).unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_thaw")).args(["policy", "check", good.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("valid"));
+
+    let out = Command::new(env!("CARGO_BIN_EXE_thaw"))
+        .current_dir(&dir)
+        .env("THAW_POLICY_FILE", &file)
+        .env("THAW_DATABASE_URL", format!("sqlite://{}/thaw.db", dir.display()))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "refuses to start");
+    assert!(stderr.contains(":2:") && stderr.contains("risk policy is invalid"), "{stderr}");
+}
