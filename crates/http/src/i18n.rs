@@ -81,6 +81,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("desk.account.no_holds", "该账户没有任何限制。", "This account has no holds."),
     ("desk.account.decisions", "近 7 天的风控决策", "Risk decisions of the last 7 days"),
     ("desk.account.no_decisions", "近 7 天没有需要处理的事件。", "No events in the last 7 days."),
+    ("desk.account.place_from", "地点由 IP 查得：", "Place looked up from the IP:"),
     ("desk.hold.scopes", "范围", "Scopes"),
     ("desk.hold.reason", "原因", "Reason"),
     ("desk.hold.release", "谁可以解除", "Who can lift it"),

@@ -40,7 +40,7 @@ pub async fn ingest(
     }
     let engine = risk.engine();
     let mut tx = db.begin_write().await?;
-    let step = decide_in(&mut tx, &engine, &risk.public_url, event, canonical_body, &hash, now_ms).await?;
+    let step = decide_in(&mut tx, risk, &engine, event, canonical_body, &hash, now_ms).await?;
     tx.commit().await.map_err(StoreError::from)?;
     finish(db, &event.id, &hash, step).await
 }
@@ -75,14 +75,23 @@ async fn replay(db: &Db, id: &str, hash: &str) -> Result<Option<Ingested>, Servi
 
 async fn decide_in(
     conn: &mut AnyConnection,
+    risk: &RiskRuntime,
     engine: &Engine,
-    public_url: &str,
     event: &Event,
     canonical_body: &str,
     hash: &str,
     now_ms: i64,
 ) -> Result<Step, ServiceError> {
     let decision_id = new_id();
+    // An event without a place gets one from the city database, when one is configured.
+    let mut located = None;
+    if event.geo.is_none() && event.ip.is_some() && risk.geo.is_some() {
+        let mut copy = event.clone();
+        if let Some(attribution) = risk.locate(&mut copy) {
+            located = Some((copy, attribution.to_string()));
+        }
+    }
+    let event = located.as_ref().map(|(e, _)| e).unwrap_or(event);
     let account_id = event.account_id.as_str();
     let claimed = conn
         .risk()
@@ -139,10 +148,14 @@ async fn decide_in(
         "decided_at": rfc3339(now_ms),
     });
     if outcome.action == Action::Challenge {
-        decision["challenge_url"] = format!("{public_url}/security/challenge/{decision_id}").into();
+        decision["challenge_url"] = format!("{}/security/challenge/{decision_id}", risk.public_url).into();
     }
     if !released.is_empty() {
         decision["released_holds"] = released.into();
+    }
+    if let (Some((_, attribution)), Some(geo)) = (&located, &event.geo) {
+        decision["geo_lookup"] =
+            serde_json::json!({ "country": geo.country, "city": geo.city, "attribution": attribution });
     }
     let body = decision.to_string();
     conn.risk().insert_decision(&decision_id, &event.id, account_id, outcome.action.code(), &body, now_ms).await?;
@@ -180,24 +193,20 @@ struct Pending {
 #[derive(Clone)]
 pub struct Ingestor {
     queue: mpsc::Sender<Pending>,
-    db: Db,
 }
 
 impl Ingestor {
     /// Starts the writer task; it ends when every `Ingestor` clone is dropped.
     pub fn start(db: Db, risk: std::sync::Arc<RiskRuntime>) -> Ingestor {
         let (queue, rx) = mpsc::channel(4 * MAX_GROUP);
-        tokio::spawn(writer(db.clone(), risk, rx));
-        Ingestor { queue, db }
+        tokio::spawn(writer(db, risk, rx));
+        Ingestor { queue }
     }
 
-    /// Decides and stores `event`, committed together with whatever else is waiting.
+    /// Decides and stores `event`, committed together with whatever else is waiting. A replay
+    /// is recognised by the writer when it claims the id, and answered from what is stored.
     pub async fn submit(&self, event: Event, canonical_body: String, now_ms: i64) -> Result<Ingested, ServiceError> {
         let hash = body_hash(&canonical_body);
-        // Replays are answered from what is stored, without waiting for the writer.
-        if let Some(done) = replay(&self.db, &event.id, &hash).await? {
-            return Ok(done);
-        }
         let (reply, answer) = oneshot::channel();
         let pending = Pending { event, body: canonical_body, hash, now_ms, reply };
         self.queue
@@ -221,7 +230,7 @@ async fn writer(db: Db, risk: std::sync::Arc<RiskRuntime>, mut rx: mpsc::Receive
         // transactions of several processes lock account rows in the same order.
         group.sort_by(|a, b| a.event.account_id.as_str().cmp(b.event.account_id.as_str()));
         let engine = risk.engine();
-        match write_group(&db, &engine, &risk.public_url, &group).await {
+        match write_group(&db, &risk, &engine, &group).await {
             Ok(steps) => {
                 for (p, step) in group.into_iter().zip(steps) {
                     let answer = finish(&db, &p.event.id, &p.hash, step).await;
@@ -241,11 +250,16 @@ async fn writer(db: Db, risk: std::sync::Arc<RiskRuntime>, mut rx: mpsc::Receive
     }
 }
 
-async fn write_group(db: &Db, engine: &Engine, public_url: &str, group: &[Pending]) -> Result<Vec<Step>, ServiceError> {
+async fn write_group(
+    db: &Db,
+    risk: &RiskRuntime,
+    engine: &Engine,
+    group: &[Pending],
+) -> Result<Vec<Step>, ServiceError> {
     let mut tx = db.begin_write().await?;
     let mut steps = Vec::with_capacity(group.len());
     for p in group {
-        steps.push(decide_in(&mut tx, engine, public_url, &p.event, &p.body, &p.hash, p.now_ms).await?);
+        steps.push(decide_in(&mut tx, risk, engine, &p.event, &p.body, &p.hash, p.now_ms).await?);
     }
     tx.commit().await.map_err(StoreError::from)?;
     Ok(steps)

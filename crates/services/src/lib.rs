@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod api_keys;
 pub mod demo;
 pub mod events;
+pub mod geo;
 pub mod holds;
 pub mod outbox;
 pub mod passwords;

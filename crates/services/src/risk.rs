@@ -8,6 +8,8 @@ use thaw_engines::risk::{Engine, Policy, PolicyError};
 pub struct RiskRuntime {
     engine: RwLock<Arc<Engine>>,
     policy_file: Option<PathBuf>,
+    /// Places for events that do not say where they happened.
+    pub geo: Option<crate::geo::GeoDb>,
     /// Where holders pass challenges: `<public_url>/security/challenge/<decision id>`.
     pub public_url: String,
 }
@@ -30,8 +32,26 @@ impl RiskRuntime {
         Ok(RiskRuntime {
             engine: RwLock::new(Arc::new(Engine::new(policy))),
             policy_file: policy_file.map(Path::to_path_buf),
+            geo: None,
             public_url: public_url.trim_end_matches('/').to_string(),
         })
+    }
+
+    /// Looks places up in `geo` for events without one.
+    pub fn with_geo(mut self, geo: crate::geo::GeoDb) -> RiskRuntime {
+        self.geo = Some(geo);
+        self
+    }
+
+    /// Fills in the place of an event that has an IP but no place, from the city database.
+    /// Returns the attribution to show when it did.
+    pub fn locate(&self, event: &mut thaw_domain::risk::Event) -> Option<&str> {
+        let db = self.geo.as_ref()?;
+        if event.geo.is_some() {
+            return None;
+        }
+        event.geo = Some(db.lookup(event.ip?)?);
+        Some(&db.attribution)
     }
 
     /// The engine in force; evaluations in flight keep the one they started with.

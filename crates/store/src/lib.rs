@@ -113,11 +113,15 @@ pub fn backend_of(url: &str) -> Option<Backend> {
 pub struct DbOptions {
     pub max_connections: u32,
     pub connect_timeout: Duration,
+    /// SQLite only: `FULL` (default) syncs every commit to disk, surviving power loss;
+    /// `NORMAL` (in WAL mode) survives a killed process but may lose the last commits on power
+    /// loss or an operating-system crash, and is several times faster.
+    pub sqlite_synchronous_full: bool,
 }
 
 impl Default for DbOptions {
     fn default() -> Self {
-        Self { max_connections: 10, connect_timeout: Duration::from_secs(5) }
+        Self { max_connections: 10, connect_timeout: Duration::from_secs(5), sqlite_synchronous_full: true }
     }
 }
 
@@ -143,12 +147,14 @@ impl Db {
         let mut pool =
             AnyPoolOptions::new().max_connections(options.max_connections).acquire_timeout(options.connect_timeout);
         if backend == Backend::Sqlite {
-            pool = pool.after_connect(|conn, _| {
+            let pragmas: &'static str = if options.sqlite_synchronous_full {
+                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
+            } else {
+                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
+            };
+            pool = pool.after_connect(move |conn, _| {
                 Box::pin(async move {
-                    conn.execute(sqlx::raw_sql(
-                        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
-                    ))
-                    .await?;
+                    conn.execute(sqlx::raw_sql(pragmas)).await?;
                     Ok(())
                 })
             });

@@ -81,6 +81,16 @@ impl Risk<'_> {
     /// The account's risk state as JSON, locking its row until the transaction ends (PostgreSQL;
     /// SQLite's write transaction holds the whole database). None for an account never seen.
     pub async fn lock_state(&mut self, account_id: &str, now_ms: i64) -> Result<Option<String>> {
+        let sql = if is_postgres(self.0) {
+            "SELECT state FROM risk_states WHERE account_id = $1 FOR UPDATE"
+        } else {
+            "SELECT state FROM risk_states WHERE account_id = $1"
+        };
+        if let Some(row) = sqlx::query(sql).bind(account_id).fetch_optional(&mut *self.0).await? {
+            let state: String = row.try_get("state")?;
+            return Ok(Some(state).filter(|s| !s.is_empty()));
+        }
+        // First event of the account: create its row (another process may just have), then lock it.
         sqlx::query(
             "INSERT INTO risk_states (account_id, state, last_activity_at, updated_at) VALUES ($1, '', NULL, $2)
              ON CONFLICT (account_id) DO NOTHING",
@@ -89,11 +99,6 @@ impl Risk<'_> {
         .bind(now_ms)
         .execute(&mut *self.0)
         .await?;
-        let sql = if is_postgres(self.0) {
-            "SELECT state FROM risk_states WHERE account_id = $1 FOR UPDATE"
-        } else {
-            "SELECT state FROM risk_states WHERE account_id = $1"
-        };
         let state: String = sqlx::query(sql).bind(account_id).fetch_one(&mut *self.0).await?.try_get("state")?;
         Ok(Some(state).filter(|s| !s.is_empty()))
     }

@@ -41,6 +41,13 @@ pub struct Config {
     pub policy_file: Option<PathBuf>,
     /// First retry delay of a failed webhook delivery, in milliseconds (doubles per attempt).
     pub webhook_retry_base_ms: i64,
+    /// SQLite's `synchronous`: `full` (every commit on disk) or `normal` (survives a killed
+    /// process, may lose the last commits on power loss; faster).
+    pub sqlite_synchronous: String,
+    /// A MaxMind-format city database for events that carry an IP but no place.
+    pub geoip_db: Option<PathBuf>,
+    /// The credit its licence asks for, shown wherever looked-up places are displayed.
+    pub geoip_attribution: String,
     /// Where the configuration came from, for messages.
     pub source: Option<PathBuf>,
 }
@@ -58,6 +65,9 @@ impl std::fmt::Debug for Config {
             .field("behind_proxy", &self.behind_proxy)
             .field("policy_file", &self.policy_file)
             .field("webhook_retry_base_ms", &self.webhook_retry_base_ms)
+            .field("sqlite_synchronous", &self.sqlite_synchronous)
+            .field("geoip_db", &self.geoip_db)
+            .field("geoip_attribution", &self.geoip_attribution)
             .finish()
     }
 }
@@ -74,6 +84,9 @@ impl Default for Config {
             behind_proxy: false,
             policy_file: None,
             webhook_retry_base_ms: 5_000,
+            sqlite_synchronous: "full".into(),
+            geoip_db: None,
+            geoip_attribution: "IP geolocation by DB-IP.com (CC BY 4.0)".into(),
             source: None,
         }
     }
@@ -92,6 +105,9 @@ pub struct Layer {
     pub behind_proxy: Option<bool>,
     pub policy_file: Option<PathBuf>,
     pub webhook_retry_base_ms: Option<i64>,
+    pub sqlite_synchronous: Option<String>,
+    pub geoip_db: Option<PathBuf>,
+    pub geoip_attribution: Option<String>,
 }
 
 /// (environment variable, TOML key) of every option.
@@ -105,6 +121,9 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("THAW_BEHIND_PROXY", "behind_proxy"),
     ("THAW_POLICY_FILE", "policy_file"),
     ("THAW_WEBHOOK_RETRY_BASE_MS", "webhook_retry_base_ms"),
+    ("THAW_SQLITE_SYNCHRONOUS", "sqlite_synchronous"),
+    ("THAW_GEOIP_DB", "geoip_db"),
+    ("THAW_GEOIP_ATTRIBUTION", "geoip_attribution"),
 ];
 
 /// `THAW_*` variables that are not options but are read elsewhere.
@@ -170,6 +189,15 @@ impl Layer {
         if let Some(v) = self.webhook_retry_base_ms {
             c.webhook_retry_base_ms = v;
         }
+        if let Some(v) = self.sqlite_synchronous {
+            c.sqlite_synchronous = v;
+        }
+        if let Some(v) = self.geoip_db {
+            c.geoip_db = Some(v);
+        }
+        if let Some(v) = self.geoip_attribution {
+            c.geoip_attribution = v;
+        }
     }
 }
 
@@ -188,11 +216,13 @@ pub fn load(
     };
     if let Some(path) = &file {
         let mut layer = Layer::from_file(path)?;
-        // A policy file named in the configuration file is relative to that file.
-        if let (Some(p), Some(dir)) = (&layer.policy_file, path.parent())
-            && p.is_relative()
-        {
-            layer.policy_file = Some(dir.join(p));
+        // Files named in the configuration file are relative to that file.
+        if let Some(dir) = path.parent() {
+            for p in [&mut layer.policy_file, &mut layer.geoip_db].into_iter().flatten() {
+                if p.is_relative() {
+                    *p = dir.join(&*p);
+                }
+            }
         }
         layer.apply(&mut config);
         config.source = Some(path.clone());
@@ -223,6 +253,9 @@ fn validate(c: &Config) -> anyhow::Result<()> {
     }
     if c.max_connections == 0 {
         bail!("max_connections: at least 1");
+    }
+    if !matches!(c.sqlite_synchronous.as_str(), "full" | "normal") {
+        bail!("sqlite_synchronous: '{}' must be full or normal", c.sqlite_synchronous);
     }
     if c.webhook_retry_base_ms < 10 {
         bail!("webhook_retry_base_ms: at least 10");
@@ -315,6 +348,9 @@ mod tests {
             ("THAW_BEHIND_PROXY", "true"),
             ("THAW_POLICY_FILE", "/etc/thaw/policy.toml"),
             ("THAW_WEBHOOK_RETRY_BASE_MS", "250"),
+            ("THAW_SQLITE_SYNCHRONOUS", "normal"),
+            ("THAW_GEOIP_DB", "/var/lib/thaw/dbip-city.mmdb"),
+            ("THAW_GEOIP_ATTRIBUTION", "IP data by DB-IP"),
         ]);
         assert_eq!(e.len(), ENV_VARS.len(), "this test names every option");
         let (c, unknown) = load(None, e, Layer::default()).unwrap();
@@ -327,7 +363,11 @@ mod tests {
             (LogFormat::Json, 4096, 7, true)
         );
         assert_eq!(c.policy_file, Some(PathBuf::from("/etc/thaw/policy.toml")));
-        assert_eq!(c.webhook_retry_base_ms, 250);
+        assert_eq!((c.webhook_retry_base_ms, c.sqlite_synchronous.as_str()), (250, "normal"));
+        assert_eq!(
+            (c.geoip_db, c.geoip_attribution.as_str()),
+            (Some(PathBuf::from("/var/lib/thaw/dbip-city.mmdb")), "IP data by DB-IP")
+        );
         let err = load(None, env(&[("THAW_BEHIND_PROXY", "maybe")]), Layer::default()).unwrap_err().to_string();
         assert!(err.contains("THAW_BEHIND_PROXY"), "{err}");
     }

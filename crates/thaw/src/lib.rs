@@ -17,7 +17,11 @@ use tokio::net::TcpListener;
 
 /// Opens the database of `config` and applies missing migrations.
 pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
-    let options = DbOptions { max_connections: config.max_connections, ..DbOptions::default() };
+    let options = DbOptions {
+        max_connections: config.max_connections,
+        sqlite_synchronous_full: config.sqlite_synchronous == "full",
+        ..DbOptions::default()
+    };
     let db = Db::connect(&config.database_url, &options).await?;
     db.migrate().await.with_context(|| format!("migrating {}", db.masked_url()))?;
     Ok(db)
@@ -38,11 +42,17 @@ pub async fn launch(
 /// The risk engine of `config`: its policy file, or the shipped default. An invalid policy is
 /// an error listing every mistake with its line: the server refuses to start on it.
 pub fn load_risk(config: &Config) -> anyhow::Result<Arc<RiskRuntime>> {
-    RiskRuntime::load(config.policy_file.as_deref(), &config.public_url()).map(Arc::new).map_err(|errors| {
+    let mut risk = RiskRuntime::load(config.policy_file.as_deref(), &config.public_url()).map_err(|errors| {
         let file = config.policy_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
         let lines: Vec<String> = errors.iter().map(|e| format!("  {file}:{}: {}", e.line, e.message)).collect();
         anyhow::anyhow!("the risk policy is invalid:\n{}", lines.join("\n"))
-    })
+    })?;
+    if let Some(path) = &config.geoip_db {
+        let geo = thaw_services::geo::GeoDb::open(path, &config.geoip_attribution)
+            .map_err(|e| anyhow::anyhow!("geoip_db: cannot open the city database {e}"))?;
+        risk = risk.with_geo(geo);
+    }
+    Ok(Arc::new(risk))
 }
 
 /// As [`launch`], on a database already open.

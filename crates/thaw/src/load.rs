@@ -25,6 +25,9 @@ pub struct LoadArgs {
     /// Run thaw on this PostgreSQL instead of a fresh SQLite file.
     #[arg(long)]
     pub postgres: Option<String>,
+    /// SQLite's synchronous setting for the server: full or normal.
+    #[arg(long, default_value = "full")]
+    pub sqlite_synchronous: String,
 }
 
 /// A bare axum handler that parses the event and answers a small JSON: the ceiling.
@@ -227,7 +230,10 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         Some(url) => url.clone(),
         None => format!("sqlite://{}/thaw.db", dir.display()),
     };
-    let backend = if args.postgres.is_some() { "PostgreSQL" } else { "SQLite" };
+    let backend = match &args.postgres {
+        Some(_) => "PostgreSQL".to_string(),
+        None => format!("SQLite (synchronous = {})", args.sqlite_synchronous),
+    };
     let out = std::process::Command::new(&exe)
         .args(["admin", "create-api-key", "--name", "load"])
         .env("THAW_DATABASE_URL", &database_url)
@@ -244,6 +250,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
             .env("THAW_DATABASE_URL", &database_url)
             .env("THAW_LOG", "warn")
             .env("THAW_MAX_CONNECTIONS", "16")
+            .env("THAW_SQLITE_SYNCHRONOUS", &args.sqlite_synchronous)
             .current_dir(&dir)
             .stdout(Stdio::null())
             .spawn()?,
@@ -284,5 +291,11 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
 }
 
 fn args_clone(a: &LoadArgs) -> LoadArgs {
-    LoadArgs { accounts: a.accounts, seconds: a.seconds, connections: a.connections, postgres: a.postgres.clone() }
+    LoadArgs {
+        accounts: a.accounts,
+        seconds: a.seconds,
+        connections: a.connections,
+        postgres: a.postgres.clone(),
+        sqlite_synchronous: a.sqlite_synchronous.clone(),
+    }
 }

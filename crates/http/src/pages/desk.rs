@@ -288,6 +288,8 @@ impl HoldView {
 struct DecisionView {
     at: String,
     kind: String,
+    /// The credit of the city database, when the place was looked up there.
+    attribution: Option<String>,
     action: String,
     explanations: Vec<String>,
 }
@@ -298,6 +300,7 @@ impl DecisionView {
         DecisionView {
             at: format!("{} UTC", at.replace('T', " ").chars().take(16).collect::<String>()),
             kind: d["event_kind"].as_str().unwrap_or_default().to_string(),
+            attribution: d["geo_lookup"]["attribution"].as_str().map(String::from),
             action: d["action"].as_str().unwrap_or_default().to_string(),
             explanations: d["reasons"]
                 .as_array()
