@@ -485,3 +485,101 @@ fn the_default_policys_own_rules_fire_on_a_new_account() {
     let r = o.reasons.iter().find(|r| r.code == "new_account_large_withdrawal").expect("fires");
     assert_eq!(r.explanation.en, "Withdrawal of 6000 USDT from an account opened 2 days ago");
 }
+
+#[test]
+fn a_sign_in_that_wakes_a_dormant_account_does_not_hide_the_withdrawal_after_it() {
+    let e = engine();
+    let mut s = settled();
+    run(
+        &e,
+        &mut s,
+        ev("login_succeeded", T0 + 200 * DAY)
+            .ip("101.80.1.1")
+            .device("phone-1")
+            .place("CN", "Shanghai", 31.2304, 121.4737),
+    );
+    let o = run(&e, &mut s, ev("withdrawal_requested", T0 + 200 * DAY + MIN).money("50", "USDT").to("0xabc"));
+    assert!(codes(&o).contains(&"dormant_account"), "{:?}", codes(&o));
+    let o = run(&e, &mut s, ev("withdrawal_requested", T0 + 202 * DAY).money("50", "USDT").to("0xabc"));
+    assert!(!codes(&o).contains(&"dormant_account"), "two days after waking up it is an active account again");
+}
+
+#[test]
+fn a_failed_challenge_forgets_the_pending_device_and_a_passed_one_trusts_only_what_it_names() {
+    let e = engine();
+    let mut s = settled();
+    run(&e, &mut s, ev("login_succeeded", T0).ip("9.9.9.9").device("evil").place("CN", "Shanghai", 31.23, 121.47));
+    run(&e, &mut s, ev("challenge_failed", T0 + MIN).ip("9.9.9.9").device("evil"));
+    run(
+        &e,
+        &mut s,
+        ev("login_succeeded", T0 + 2 * MIN).ip("101.80.1.2").device("laptop").place("CN", "Shanghai", 31.23, 121.47),
+    );
+    run(&e, &mut s, ev("challenge_passed", T0 + 3 * MIN).device("laptop"));
+    let o = run(
+        &e,
+        &mut s,
+        ev("login_succeeded", T0 + HOUR).ip("9.9.9.9").device("evil").place("CN", "Shanghai", 31.23, 121.47),
+    );
+    assert!(codes(&o).contains(&"new_device"), "the attacker's device is still unknown");
+    let o = run(
+        &e,
+        &mut s,
+        ev("login_succeeded", T0 + 2 * HOUR).ip("101.80.1.2").device("laptop").place("CN", "Shanghai", 31.23, 121.47),
+    );
+    assert!(!codes(&o).contains(&"new_device"));
+}
+
+#[test]
+fn failed_logins_hold_again_once_an_earlier_hold_has_ended() {
+    let e = engine();
+    let mut s = settled();
+    let mut holds = 0;
+    for i in 0..40 {
+        let o = run(&e, &mut s, ev("login_failed", T0 + i * MIN).ip("203.0.113.9"));
+        holds += o.holds.len();
+    }
+    assert!(holds >= 2, "one failure a minute for 40 minutes: held again after the first hold ran out ({holds})");
+}
+
+#[test]
+fn late_reports_neither_hide_a_newer_credential_change_nor_fake_travel() {
+    let e = engine();
+    let mut s = settled();
+    run(&e, &mut s, ev("password_changed", T0));
+    run(&e, &mut s, ev("email_changed", T0 - 3 * DAY));
+    let o = run(&e, &mut s, ev("withdrawal_requested", T0 + 30 * MIN).money("10", "USDT").to("0xabc"));
+    assert!(codes(&o).contains(&"withdrawal_after_credential_change"));
+    let mut t = settled();
+    run(
+        &e,
+        &mut t,
+        ev("login_succeeded", T0).ip("101.80.1.1").device("phone-1").place("CN", "Shanghai", 31.2304, 121.4737),
+    );
+    let o = run(
+        &e,
+        &mut t,
+        ev("login_succeeded", T0 - 20 * HOUR).ip("46.4.1.1").device("phone-1").place("DE", "Frankfurt", 50.11, 8.68),
+    );
+    assert!(!codes(&o).contains(&"impossible_travel"), "an older sign-in reported late");
+}
+
+#[test]
+fn extreme_amounts_are_judged_without_overflow_and_trades_do_not_flush_withdrawal_history() {
+    let e = engine();
+    let mut s = settled();
+    for i in 0..3 {
+        run(&e, &mut s, ev("withdrawal_requested", T0 + i * MIN).money("0.000000000000000001", "XYZ").to("0xabc"));
+    }
+    let o = run(&e, &mut s, ev("withdrawal_requested", T0 + 10 * MIN).money("1000000000000000", "XYZ").to("0xabc"));
+    assert!(codes(&o).contains(&"unusual_amount"), "{:?}", codes(&o));
+    let mut t = settled();
+    for i in 0..3 {
+        run(&e, &mut t, ev("withdrawal_requested", T0 + i * MIN).money("100", "USDT").to("0xabc"));
+    }
+    for i in 0..80 {
+        run(&e, &mut t, ev("trade", T0 + 5 * MIN + i * 1_000).money("1", "USDT"));
+    }
+    let o = run(&e, &mut t, ev("withdrawal_requested", T0 + HOUR).money("40000", "USDT").to("0xabc"));
+    assert!(codes(&o).contains(&"unusual_amount"), "{:?}", codes(&o));
+}

@@ -122,6 +122,20 @@ async fn run_one(
     job: Job,
 ) {
     let now = now_ms();
+    // The claim covered a batch; the lease is renewed for this job alone before it runs, so a
+    // job that waited behind slow ones is never run here after another process took it over.
+    let renewed = match db.conn().await {
+        Ok(mut conn) => conn.jobs().renew(&job.id, worker, now, LEASE_MS).await,
+        Err(e) => Err(e),
+    };
+    match renewed {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => {
+            tracing::warn!(job = %job.id, error = %e, "could not renew the lease; leaving the job for later");
+            return;
+        }
+    }
     let result: Result<Option<i64>, String> = match job.kind.as_str() {
         "hold_expiry" => holds::expire(db, &job.payload, now).await.map(|_| None).map_err(|e| e.to_string()),
         "inactivity_sweep" => match holds::inactivity_sweep(db, risk, now).await {
@@ -203,7 +217,8 @@ async fn deliver(
     let (ok, status, error) = match result {
         Ok(res) if res.status().is_success() => (true, Some(res.status().as_u16() as i64), None),
         Ok(res) => (false, Some(res.status().as_u16() as i64), Some(format!("HTTP {}", res.status().as_u16()))),
-        Err(e) => (false, None, Some(format!("request failed: {}", short(&e.to_string())))),
+        // Without the URL: its query string may hold a token.
+        Err(e) => (false, None, Some(format!("request failed: {}", short(&e.without_url().to_string())))),
     };
     let give_up = !ok && now - delivery.created_at_ms >= DELIVERY_WINDOW_MS;
     let state = if ok {

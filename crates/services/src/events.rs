@@ -190,17 +190,29 @@ struct Pending {
 }
 
 /// The group committer of one process: [`Ingestor::submit`] answers once the event is durable.
+/// SQLite has one writer at a time, so there is one writer task; PostgreSQL takes several
+/// transactions at once, so events are spread over several writers by account (keeping each
+/// account's events in order, and each account's row lock in one writer).
 #[derive(Clone)]
 pub struct Ingestor {
-    queue: mpsc::Sender<Pending>,
+    queues: Vec<mpsc::Sender<Pending>>,
 }
 
 impl Ingestor {
-    /// Starts the writer task; it ends when every `Ingestor` clone is dropped.
+    /// Starts the writer tasks; they end when every `Ingestor` clone is dropped.
     pub fn start(db: Db, risk: std::sync::Arc<RiskRuntime>) -> Ingestor {
-        let (queue, rx) = mpsc::channel(4 * MAX_GROUP);
-        tokio::spawn(writer(db, risk, rx));
-        Ingestor { queue }
+        let writers = match db.backend() {
+            thaw_store::Backend::Sqlite => 1,
+            thaw_store::Backend::Postgres => 8,
+        };
+        let queues = (0..writers)
+            .map(|_| {
+                let (queue, rx) = mpsc::channel(4 * MAX_GROUP);
+                tokio::spawn(writer(db.clone(), risk.clone(), rx));
+                queue
+            })
+            .collect();
+        Ingestor { queues }
     }
 
     /// Decides and stores `event`, committed together with whatever else is waiting. A replay
@@ -208,13 +220,20 @@ impl Ingestor {
     pub async fn submit(&self, event: Event, canonical_body: String, now_ms: i64) -> Result<Ingested, ServiceError> {
         let hash = body_hash(&canonical_body);
         let (reply, answer) = oneshot::channel();
+        let lane = account_lane(event.account_id.as_str(), self.queues.len());
         let pending = Pending { event, body: canonical_body, hash, now_ms, reply };
-        self.queue
+        self.queues[lane]
             .send(pending)
             .await
             .map_err(|_| ServiceError::Store(StoreError::Corrupt("the event writer stopped".into())))?;
         answer.await.map_err(|_| ServiceError::Store(StoreError::Corrupt("the event writer stopped".into())))?
     }
+}
+
+/// Which writer takes an account's events: a stable hash of its id.
+fn account_lane(account_id: &str, lanes: usize) -> usize {
+    let h = account_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3));
+    (h % lanes as u64) as usize
 }
 
 async fn writer(db: Db, risk: std::sync::Arc<RiskRuntime>, mut rx: mpsc::Receiver<Pending>) {
@@ -226,25 +245,34 @@ async fn writer(db: Db, risk: std::sync::Arc<RiskRuntime>, mut rx: mpsc::Receive
                 Err(_) => break,
             }
         }
-        // One account's events keep their order; accounts are taken in id order so that
-        // transactions of several processes lock account rows in the same order.
-        group.sort_by(|a, b| a.event.account_id.as_str().cmp(b.event.account_id.as_str()));
-        let engine = risk.engine();
-        match write_group(&db, &risk, &engine, &group).await {
-            Ok(steps) => {
-                for (p, step) in group.into_iter().zip(steps) {
-                    let answer = finish(&db, &p.event.id, &p.hash, step).await;
-                    let _ = p.reply.send(answer);
-                }
+        // A group runs as a task of its own: should anything in it panic, its requests get an
+        // error (their answer channels close) and this writer goes on with the next group.
+        let task = tokio::spawn(commit_group(db.clone(), risk.clone(), group));
+        if let Err(e) = task.await {
+            tracing::error!(error = %e, "an event group failed unexpectedly; its requests were answered with an error");
+        }
+    }
+}
+
+async fn commit_group(db: Db, risk: std::sync::Arc<RiskRuntime>, mut group: Vec<Pending>) {
+    // One account's events keep their order; accounts are taken in id order so that
+    // transactions of several processes lock account rows in the same order.
+    group.sort_by(|a, b| a.event.account_id.as_str().cmp(b.event.account_id.as_str()));
+    let engine = risk.engine();
+    match write_group(&db, &risk, &engine, &group).await {
+        Ok(steps) => {
+            for (p, step) in group.into_iter().zip(steps) {
+                let answer = finish(&db, &p.event.id, &p.hash, step).await;
+                let _ = p.reply.send(answer);
             }
-            Err(e) => {
-                // Something in the group failed: try each event on its own, so one bad apple
-                // spoils only itself.
-                tracing::warn!(error = %e, events = group.len(), "group commit failed; retrying one by one");
-                for p in group {
-                    let answer = ingest(&db, &risk, &p.event, &p.body, p.now_ms).await;
-                    let _ = p.reply.send(answer);
-                }
+        }
+        Err(e) => {
+            // Something in the group failed: try each event on its own, so one bad apple
+            // spoils only itself.
+            tracing::warn!(error = %e, events = group.len(), "group commit failed; retrying one by one");
+            for p in group {
+                let answer = ingest(&db, &risk, &p.event, &p.body, p.now_ms).await;
+                let _ = p.reply.send(answer);
             }
         }
     }

@@ -258,6 +258,15 @@ pub async fn place(
         )
         .into());
     }
+    // Nobody can lift such a hold early, so one placed by hand may not outlast a week.
+    if new.release == ReleasePolicy::ExpiryOnly && new.expires_at_ms.is_some_and(|e| e > now_ms + 7 * 86_400_000) {
+        return Err(thaw_domain::Invalid::new(
+            "expires_at",
+            "too_far",
+            "a hold only expiry can lift may last at most 7 days when placed by hand",
+        )
+        .into());
+    }
     let hold = Hold {
         id: new_id(),
         account_id: id.to_string(),
@@ -328,6 +337,8 @@ pub async fn inactivity_sweep(db: &Db, risk: &RiskRuntime, now_ms: i64) -> Resul
     let mut placed = 0;
     for (account_id, last_activity) in candidates {
         let mut tx = db.begin_write().await?;
+        // Lock the account's risk row so that two sweeps (or an event) cannot interleave here.
+        tx.risk().lock_state(&account_id, now_ms).await?;
         let earlier = tx.holds().for_account(&account_id, 50).await?;
         if earlier.iter().any(|h| {
             h.origin == HoldOrigin::Inactivity && (h.status == HoldStatus::Active || h.created_at_ms > last_activity)

@@ -80,6 +80,22 @@ impl Jobs<'_> {
         Ok(jobs)
     }
 
+    /// Extends `worker`'s lease on a job just before running it; false if the lease ran out
+    /// (another process may have taken the job), in which case it must not run here.
+    pub async fn renew(&mut self, id: &str, worker: &str, now_ms: i64, lease_ms: i64) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE jobs SET locked_until = $1 WHERE id = $2 AND locked_by = $3 AND locked_until > $4 AND done_at IS NULL",
+        )
+        .bind(now_ms + lease_ms)
+        .bind(id)
+        .bind(worker)
+        .bind(now_ms)
+        .execute(&mut *self.0)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
     /// Marks a job done, if `worker` still holds it.
     pub async fn complete(&mut self, id: &str, worker: &str, now_ms: i64) -> Result<bool> {
         let n = sqlx::query(

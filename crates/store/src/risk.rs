@@ -133,10 +133,14 @@ impl Risk<'_> {
         rows.iter().map(|r| Ok(r.try_get("body")?)).collect()
     }
 
-    /// Accounts whose last activity is before `cutoff_ms`, for the inactivity sweep.
+    /// Accounts whose last activity is before `cutoff_ms` and that have no inactivity hold
+    /// from this idle spell yet (active, or placed after the last activity), for the sweep.
     pub async fn inactive_since(&mut self, cutoff_ms: i64, limit: i64) -> Result<Vec<(String, i64)>> {
         let rows = sqlx::query(
-            "SELECT account_id, last_activity_at FROM risk_states WHERE last_activity_at < $1 ORDER BY last_activity_at LIMIT $2",
+            "SELECT r.account_id, r.last_activity_at FROM risk_states r WHERE r.last_activity_at < $1
+             AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.account_id = r.account_id AND h.origin = 'inactivity'
+                             AND (h.status = 'active' OR h.created_at > r.last_activity_at))
+             ORDER BY r.last_activity_at LIMIT $2",
         )
         .bind(cutoff_ms)
         .bind(limit)

@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::str::FromStr;
 
+/// The largest amount accepted in an event.
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
+
 /// Events may not claim to come from further ahead than this (clock skew allowance).
 pub const MAX_FUTURE_MS: i64 = 5 * 60 * 1000;
 
@@ -162,6 +165,14 @@ impl Money {
         })?;
         if amount.is_sign_negative() {
             return Err(Invalid::new("amount", "invalid_amount", "amount must not be negative"));
+        }
+        // Bounds that keep every sum and ratio the detectors compute far from overflow.
+        if amount > Decimal::from(MAX_AMOUNT) || amount.normalize().scale() > 18 {
+            return Err(Invalid::new(
+                "amount",
+                "invalid_amount",
+                "amount must be at most 10^15 with at most 18 decimals",
+            ));
         }
         let asset = asset.trim().to_ascii_uppercase();
         if asset.is_empty() || asset.len() > 16 || !asset.chars().all(|c| c.is_ascii_alphanumeric()) {
@@ -371,6 +382,12 @@ mod tests {
             (EventInput { amount: Some("12,5".into()), ..base() }, "amount", "invalid_amount"),
             (EventInput { amount: Some("1e5".into()), ..base() }, "amount", "invalid_amount"),
             (EventInput { amount: Some("-3".into()), ..base() }, "amount", "invalid_amount"),
+            (EventInput { amount: Some("50000000000000000000000000000".into()), ..base() }, "amount", "invalid_amount"),
+            (
+                EventInput { amount: Some("0.0000000000000000000000000001".into()), ..base() },
+                "amount",
+                "invalid_amount",
+            ),
             (EventInput { amount: None, asset: None, ..base() }, "amount", "required"),
             (EventInput { occurred_at_ms: Some(1_000 + MAX_FUTURE_MS + 1), ..base() }, "occurred_at", "in_future"),
             (EventInput { ip: Some("999.1.1.1".into()), ..base() }, "ip", "invalid_ip"),

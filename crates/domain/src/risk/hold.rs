@@ -153,10 +153,10 @@ impl ReleasePolicy {
         }
     }
 
-    /// Parses a policy name; `wait_ms` applies to the owner policies.
+    /// Parses a policy name; `wait_ms` is the waiting period of `owner_two_factors`.
     pub fn parse(s: &str, wait_ms: i64) -> Option<ReleasePolicy> {
         match s {
-            "owner_one_factor" => Some(ReleasePolicy::Owner { factors: 1, wait_ms }),
+            "owner_one_factor" => Some(ReleasePolicy::Owner { factors: 1, wait_ms: 0 }),
             "owner_two_factors" => Some(ReleasePolicy::Owner { factors: 2, wait_ms }),
             "expiry_only" => Some(ReleasePolicy::ExpiryOnly),
             "agent" => Some(ReleasePolicy::Agent),

@@ -329,9 +329,9 @@ impl Subject<'_> {
                                 && t.at > e.occurred_at_ms - day
                                 && t.asset == asset
                         })
-                        .map(|t| t.amount)
-                        .sum();
-                    Got::Number(earlier + this)
+                        .try_fold(Decimal::ZERO, |acc, t| acc.checked_add(t.amount))
+                        .unwrap_or(Decimal::MAX);
+                    Got::Number(earlier.checked_add(this).unwrap_or(Decimal::MAX))
                 }
                 None => Got::None,
             },

@@ -50,12 +50,13 @@ pub fn denied_ip(out: &mut Outcome, ip: IpAddr) {
     out.add(Action::Block, reason, None);
 }
 
-pub fn failed_logins(out: &mut Outcome, p: &Policy, state: &AccountState, ip: IpAddr, at: i64) {
+pub fn failed_logins(out: &mut Outcome, p: &Policy, state: &mut AccountState, ip: IpAddr, at: i64) {
     let cfg = &p.failed_logins;
     let from_ip = state.failures.iter().filter(|f| f.ip == ip).count() as i64;
     let minutes = cfg.window_ms / MINUTE;
     if from_ip >= cfg.challenge_after {
-        let hold = from_ip == cfg.hold_after;
+        // Hold once the count reaches the threshold, and again after an earlier hold ended.
+        let hold = from_ip >= cfg.hold_after && state.login_hold_until.is_none_or(|until| at >= until);
         let f = facts([
             ("ip", fact_str(ip.to_string())),
             ("failures", fact_int(from_ip)),
@@ -69,6 +70,7 @@ pub fn failed_logins(out: &mut Outcome, p: &Policy, state: &AccountState, ip: Ip
                 "{minutes} 分钟内来自 IP {ip} 的登录失败 {failures} 次，登录暂停 {hold_minutes} 分钟",
                 "{failures} failed sign-ins from IP {ip} within {minutes} minutes; sign-in paused for {hold_minutes} minutes",
             );
+            state.login_hold_until = Some(at + cfg.hold_for_ms);
             let plan = HoldPlan {
                 scopes: ScopeSet::new([Scope::Login]),
                 origin: HoldOrigin::Risk,
@@ -148,6 +150,10 @@ pub fn impossible_travel(out: &mut Outcome, p: &Policy, event: &Event, state: &A
     let cfg = &p.impossible_travel;
     let Some(here) = event.geo.as_ref().and_then(|g| g.point()) else { return };
     let Some(prev) = state.logins.iter().rev().find(|l| l.lat.is_some() && l.lon.is_some()) else { return };
+    // A sign-in reported late (older than the previous one) says nothing about travel speed.
+    if event.occurred_at_ms < prev.at {
+        return;
+    }
     let there = (prev.lat.unwrap_or_default(), prev.lon.unwrap_or_default());
     let km = distance_km(there, here);
     if km < cfg.min_distance_km {
@@ -276,7 +282,7 @@ fn median(v: &mut [Decimal]) -> Option<Decimal> {
     }
     v.sort_unstable();
     let n = v.len();
-    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / Decimal::TWO })
+    Some(if n % 2 == 1 { v[n / 2] } else { v[n / 2 - 1].checked_add(v[n / 2])? / Decimal::TWO })
 }
 
 pub fn unusual_amount(out: &mut Outcome, p: &Policy, event: &Event, state: &AccountState) {
@@ -325,10 +331,11 @@ pub fn unusual_amount(out: &mut Outcome, p: &Policy, event: &Event, state: &Acco
         return;
     }
     let Some(med) = median(&mut buf[..n]).filter(|d| !d.is_zero()) else { return };
-    if m.amount <= med * cfg.multiplier {
+    // Checked: an overflow means the amount is beyond any comparison, i.e. unusual.
+    if med.checked_mul(cfg.multiplier).is_some_and(|limit| m.amount <= limit) {
         return;
     }
-    let ratio = (m.amount / med).round_dp(1);
+    let ratio = m.amount.checked_div(med).map(|r| r.round_dp(1)).unwrap_or(Decimal::MAX);
     let f = facts([
         ("amount", fact_decimal(m.amount)),
         ("asset", fact_str(&m.asset)),
@@ -350,7 +357,7 @@ pub fn structuring(out: &mut Outcome, p: &Policy, event: &Event, state: &Account
     let cfg = &p.structuring;
     let Some(m) = &event.money else { return };
     let Some(threshold) = cfg.thresholds.get(&m.asset) else { return };
-    let floor = *threshold * cfg.band;
+    let Some(floor) = threshold.checked_mul(cfg.band) else { return };
     let in_band = |a: Decimal| a >= floor && a < *threshold;
     if !in_band(m.amount) {
         return;
@@ -395,12 +402,18 @@ pub fn structuring(out: &mut Outcome, p: &Policy, event: &Event, state: &Account
     out.add(Action::Hold, reason, Some(plan));
 }
 
+/// How long after waking up from a dormant spell a withdrawal still counts as the dormant
+/// account's first.
+const WAKE_WINDOW_MS: i64 = DAY;
+
 pub fn dormant(out: &mut Outcome, p: &Policy, event: &Event, state: &AccountState) {
-    let Some(last) = state.last_activity_at else { return };
-    let idle = event.occurred_at_ms - last;
-    if idle <= p.dormant.1 {
-        return;
-    }
+    let at = event.occurred_at_ms;
+    // Either this withdrawal itself ends the spell, or a sign-in shortly before it did.
+    let (last, idle) = match (state.last_activity_at, state.woke) {
+        (Some(last), _) if at - last > p.dormant.1 => (last, at - last),
+        (_, Some((woke_at, before))) if at >= woke_at && at - woke_at < WAKE_WINDOW_MS => (before, woke_at - before),
+        _ => return,
+    };
     let f = facts([("days_inactive", fact_int(idle / DAY)), ("last_activity", fact_str(fmt_utc(last)))]);
     let reason = Reason::new(
         "dormant_account",

@@ -104,6 +104,11 @@ impl Engine {
 
         match event.kind {
             EventKind::LoginFailed | EventKind::ChallengeFailed => {
+                if event.kind == EventKind::ChallengeFailed {
+                    // Whoever failed the challenge does not get the device or place trusted later.
+                    state.pending_devices.clear();
+                    state.pending_countries.clear();
+                }
                 if let Some(ip) = event.ip {
                     push_bounded(&mut state.failures, Failure { at, ip }, 256);
                     if p.failed_logins.enabled && !ip_allowed {
@@ -134,16 +139,30 @@ impl Engine {
             }
             EventKind::ChallengePassed => {
                 out.owner_verified = true;
-                for d in std::mem::take(&mut state.pending_devices) {
+                // Trust what the passed challenge names; when it names nothing, what was pending.
+                let pending_devices = std::mem::take(&mut state.pending_devices);
+                let devices = match &event.device_id {
+                    Some(d) => pending_devices.into_iter().filter(|p| p == d).collect(),
+                    None => pending_devices,
+                };
+                for d in devices {
                     super::state::remember(&mut state.devices, &d, super::state::MAX_DEVICES);
                 }
-                for c in std::mem::take(&mut state.pending_countries) {
+                let pending_countries = std::mem::take(&mut state.pending_countries);
+                let countries = match event.geo.as_ref().and_then(|g| g.country.as_ref()) {
+                    Some(c) => pending_countries.into_iter().filter(|p| p == c).collect(),
+                    None => pending_countries,
+                };
+                for c in countries {
                     super::state::remember(&mut state.countries, &c, super::state::MAX_COUNTRIES);
                 }
                 state.failures.clear();
             }
             EventKind::PasswordChanged | EventKind::MfaChanged | EventKind::EmailChanged | EventKind::PhoneChanged => {
-                state.credential_change = Some(super::state::CredentialChange { kind: event.kind, at });
+                // A late report of an older change does not hide a newer one.
+                if state.credential_change.as_ref().is_none_or(|c| c.at <= at) {
+                    state.credential_change = Some(super::state::CredentialChange { kind: event.kind, at });
+                }
             }
             EventKind::DeviceFlagged => {
                 if p.risky_device.0 {
@@ -180,7 +199,10 @@ impl Engine {
             EventKind::Trade => {}
         }
 
-        if let Some(m) = &event.money {
+        // Trades are not kept: the amount detectors look at money entering and leaving.
+        if let Some(m) = &event.money
+            && event.kind != EventKind::Trade
+        {
             push_bounded(
                 &mut state.txs,
                 Tx { at, kind: event.kind, amount: m.amount, asset: AssetCode::new(&m.asset) },
@@ -189,6 +211,13 @@ impl Engine {
         }
         push_bounded(&mut state.recent, (event.kind, at), super::state::MAX_RECENT);
         if event.kind.is_activity() {
+            // Coming back after a dormant spell is remembered, so that a withdrawal soon after
+            // the sign-in that woke the account is still recognised.
+            if let Some(last) = state.last_activity_at
+                && at - last > p.dormant.1
+            {
+                state.woke = Some((at, last));
+            }
             state.last_activity_at = Some(state.last_activity_at.map_or(at, |x| x.max(at)));
         }
         state.first_seen_at.get_or_insert(at);

@@ -552,7 +552,7 @@ impl Compiler<'_> {
         }
         let release = match &r.release {
             None => ReleasePolicy::Agent,
-            Some(s) => match ReleasePolicy::parse(s.get_ref(), 0) {
+            Some(s) => match ReleasePolicy::parse(s.get_ref(), wait_ms) {
                 Some(p) => p,
                 None => {
                     let msg = format!(
@@ -563,7 +563,6 @@ impl Compiler<'_> {
                 }
             },
         };
-        let _ = wait_ms;
         let hold_for_ms = r.hold_for.as_ref().map(|h| self.duration(&Some(h.clone()), 0, "hold_for"));
         if release == ReleasePolicy::ExpiryOnly && hold_for_ms.is_none() {
             self.err::<()>(raw.span(), format!("rule {code}: release = \"expiry_only\" needs hold_for"));
@@ -662,11 +661,10 @@ impl Policy {
                 "failed_logins.account_challenge_after",
             ),
         };
-        if let Some(f) = fl
-            && failed_logins.hold_after <= failed_logins.challenge_after
-            && let Some(h) = &f.hold_after
-        {
-            c.err::<()>(h.span(), "failed_logins.hold_after must be above challenge_after");
+        if failed_logins.hold_after <= failed_logins.challenge_after {
+            let span =
+                fl.and_then(|f| f.hold_after.as_ref().or(f.challenge_after.as_ref())).map(|s| s.span()).unwrap_or(0..0);
+            c.err::<()>(span, "failed_logins.hold_after must be above challenge_after");
         }
 
         let tr = d.impossible_travel.as_ref();

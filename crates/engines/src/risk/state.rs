@@ -32,7 +32,7 @@ pub struct AccountState {
     pub failures: VecDeque<Failure>,
     #[serde(default)]
     pub credential_change: Option<CredentialChange>,
-    /// Deposits, withdrawals, trades and P2P orders of the last 30 days (newest last).
+    /// Deposits, withdrawals and P2P orders (not trades) of the lookback window, newest last.
     #[serde(default)]
     pub txs: VecDeque<Tx>,
     /// Kinds and times of the last week's events, for counting in operators' rules.
@@ -40,6 +40,12 @@ pub struct AccountState {
     pub recent: VecDeque<(EventKind, i64)>,
     #[serde(default)]
     pub last_activity_at: Option<i64>,
+    /// When the account came back after a dormant spell, and when it was last active before.
+    #[serde(default)]
+    pub woke: Option<(i64, i64)>,
+    /// Until when the last sign-in hold for failed logins runs.
+    #[serde(default)]
+    pub login_hold_until: Option<i64>,
     #[serde(default)]
     pub first_seen_at: Option<i64>,
 }

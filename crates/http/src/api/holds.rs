@@ -162,7 +162,7 @@ pub async fn place(
     }
     let release = match body.release_policy.as_deref() {
         None => ReleasePolicy::Agent,
-        Some(p) => ReleasePolicy::parse(p, 0).ok_or_else(|| {
+        Some(p) => ReleasePolicy::parse(p, state.risk.engine().policy.self_freeze_wait_ms).ok_or_else(|| {
             invalid(Invalid::new(
                 "release_policy",
                 "invalid_release_policy",
@@ -187,6 +187,8 @@ pub async fn place(
         None => (format!("人工设置的限制（{code}）"), format!("Restriction placed by hand ({code})")),
     };
     let origin = match &caller {
+        // A legal request the platform passes on is a compliance hold like any other.
+        Caller::ApiKey(_) if release == ReleasePolicy::ComplianceOnly => HoldOrigin::Compliance,
         Caller::ApiKey(_) => HoldOrigin::Platform,
         Caller::Staff(s) if s.staff.role == Role::Compliance || release == ReleasePolicy::ComplianceOnly => {
             if s.staff.role != Role::Compliance {

@@ -261,6 +261,9 @@ on_both_backends! {
         assert_eq!((st, e["error"]["field"].as_str()), (422, Some("scopes")));
         let (st, e, _) = post(&s, &key, "/api/v1/accounts/u-p/holds", &json!({"scopes": ["login"], "reason_code": "x", "release_policy": "expiry_only"})).await;
         assert_eq!((st, e["error"]["field"].as_str()), (422, Some("expires_at")));
+        let forever = json!({"scopes": ["all"], "reason_code": "x", "release_policy": "expiry_only", "expires_at": "2099-12-31T00:00:00Z"});
+        let (st, e, _) = post(&s, &key, "/api/v1/accounts/u-p/holds", &forever).await;
+        assert_eq!((st, e["error"]["code"].as_str()), (422, Some("too_far")), "nobody could ever lift it");
         let (agent1, csrf) = s.signed_in("agent_t1").await;
         let res = agent1.post(s.url("/api/v1/accounts/u-p/holds")).header("x-csrf-token", csrf).json(&json!({"scopes": ["login"], "reason_code": "x"})).send().await.unwrap();
         assert_eq!(res.status(), 403, "tier-1 agents do not place holds");
