@@ -46,7 +46,12 @@ pub async fn authenticate(db: &Db, token: &str) -> Result<Option<ApiKeyRecord>, 
     if record.revoked_at_ms.is_some() || !same_secret(&secret_digest(secret), &record.secret_hash) {
         return Ok(None);
     }
-    conn.api_keys().touch(id, now_ms()).await?;
+    // Recording use is a write: only when the recorded time is over a minute old, so that the
+    // platform's every call does not contend for SQLite's write lock.
+    let now = now_ms();
+    if record.last_used_at_ms.is_none_or(|t| t < now - 60_000) {
+        conn.api_keys().touch(id, now).await?;
+    }
     Ok(Some(record))
 }
 

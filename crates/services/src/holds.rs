@@ -345,15 +345,10 @@ pub async fn inactivity_sweep(db: &Db, risk: &RiskRuntime, now_ms: i64) -> Resul
         }) {
             continue;
         }
+        let reason = thaw_engines::risk::detectors::inactivity_reason(last_activity, now_ms);
         let plan = HoldPlan {
-            scopes: ScopeSet::new([Scope::All]),
             origin: HoldOrigin::Inactivity,
-            release: ReleasePolicy::Owner { factors: 1, wait_ms: 0 },
-            reason: thaw_engines::risk::detectors::inactivity_reason(last_activity, now_ms),
-            confidential: false,
-            expires_at_ms: None,
-            cooldown_ms: None,
-            amount: None,
+            ..HoldPlan::risk(ScopeSet::new([Scope::All]), ReleasePolicy::Owner { factors: 1, wait_ms: 0 }, &reason)
         };
         let hold = from_plan(plan, &account_id, None, now_ms);
         insert(&mut tx, &hold, "thaw", "inactivity sweep", now_ms).await?;

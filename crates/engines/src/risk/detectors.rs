@@ -72,14 +72,12 @@ pub fn failed_logins(out: &mut Outcome, p: &Policy, state: &mut AccountState, ip
             );
             state.login_hold_until = Some(at + cfg.hold_for_ms);
             let plan = HoldPlan {
-                scopes: ScopeSet::new([Scope::Login]),
-                origin: HoldOrigin::Risk,
-                release: ReleasePolicy::Owner { factors: 1, wait_ms: 0 },
-                reason: reason.clone(),
-                confidential: false,
                 expires_at_ms: Some(at + cfg.hold_for_ms),
-                cooldown_ms: None,
-                amount: None,
+                ..HoldPlan::risk(
+                    ScopeSet::new([Scope::Login]),
+                    ReleasePolicy::Owner { factors: 1, wait_ms: 0 },
+                    &reason,
+                )
             };
             out.add(Action::Hold, reason, Some(plan));
         } else {
@@ -183,14 +181,8 @@ pub fn impossible_travel(out: &mut Outcome, p: &Policy, event: &Event, state: &A
         "Sign-in from {to_city} {distance_km} km from {from_city} {minutes} minutes after the previous one",
     );
     let plan = HoldPlan {
-        scopes: cfg.scopes.clone(),
-        origin: HoldOrigin::Risk,
-        release: ReleasePolicy::Owner { factors: 1, wait_ms: 0 },
-        reason: reason.clone(),
-        confidential: false,
-        expires_at_ms: None,
         cooldown_ms: Some(p.cooldown_ms),
-        amount: None,
+        ..HoldPlan::risk(cfg.scopes.clone(), ReleasePolicy::Owner { factors: 1, wait_ms: 0 }, &reason)
     };
     out.add(Action::Hold, reason, Some(plan));
 }
@@ -231,14 +223,9 @@ pub fn credential_change(out: &mut Outcome, p: &Policy, event: &Event, state: &A
         ),
     );
     let plan = HoldPlan {
-        scopes: ScopeSet::new([Scope::Withdraw]),
-        origin: HoldOrigin::Risk,
-        release: ReleasePolicy::ExpiryOnly,
-        reason: reason.clone(),
-        confidential: false,
         expires_at_ms: Some(until),
-        cooldown_ms: None,
         amount: event.money.clone(),
+        ..HoldPlan::risk(ScopeSet::new([Scope::Withdraw]), ReleasePolicy::ExpiryOnly, &reason)
     };
     out.add(Action::Hold, reason, Some(plan));
 }
@@ -264,14 +251,10 @@ pub fn listed_address(out: &mut Outcome, p: &Policy, event: &Event, action: Acti
         "The destination address {address} ({network}) is on a list: {list}",
     );
     let plan = HoldPlan {
-        scopes: ScopeSet::new([Scope::Withdraw]),
         origin: HoldOrigin::Compliance,
-        release: ReleasePolicy::ComplianceOnly,
-        reason: reason.clone(),
         confidential: true,
-        expires_at_ms: None,
-        cooldown_ms: None,
         amount: event.money.clone(),
+        ..HoldPlan::risk(ScopeSet::new([Scope::Withdraw]), ReleasePolicy::ComplianceOnly, &reason)
     };
     out.add(action, reason, Some(plan));
 }
@@ -289,14 +272,8 @@ pub fn unusual_amount(out: &mut Outcome, p: &Policy, event: &Event, state: &Acco
     let cfg = &p.unusual_amount;
     let Some(m) = &event.money else { return };
     let plan = |reason: &Reason| HoldPlan {
-        scopes: ScopeSet::new([Scope::Withdraw]),
-        origin: HoldOrigin::Risk,
-        release: ReleasePolicy::Agent,
-        reason: reason.clone(),
-        confidential: false,
-        expires_at_ms: None,
-        cooldown_ms: None,
         amount: Some(m.clone()),
+        ..HoldPlan::risk(ScopeSet::new([Scope::Withdraw]), ReleasePolicy::Agent, reason)
     };
     if let Some(limit) = cfg.absolute.get(&m.asset)
         && m.amount > *limit
@@ -390,14 +367,8 @@ pub fn structuring(out: &mut Outcome, p: &Policy, event: &Event, state: &Account
         "{count} transactions just below the reporting threshold of {threshold} {asset} within {hours} hours",
     );
     let plan = HoldPlan {
-        scopes: ScopeSet::new([Scope::Withdraw]),
-        origin: HoldOrigin::Risk,
-        release: ReleasePolicy::Agent,
-        reason: reason.clone(),
-        confidential: false,
-        expires_at_ms: None,
-        cooldown_ms: None,
         amount: Some(m.clone()),
+        ..HoldPlan::risk(ScopeSet::new([Scope::Withdraw]), ReleasePolicy::Agent, &reason)
     };
     out.add(Action::Hold, reason, Some(plan));
 }

@@ -31,6 +31,23 @@ pub struct HoldPlan {
     pub amount: Option<Money>,
 }
 
+impl HoldPlan {
+    /// A hold placed by the engine on `scopes`: not confidential, no expiry, no cool-down and
+    /// no amount unless set with struct update syntax.
+    pub fn risk(scopes: ScopeSet, release: ReleasePolicy, reason: &Reason) -> HoldPlan {
+        HoldPlan {
+            scopes,
+            origin: HoldOrigin::Risk,
+            release,
+            reason: reason.clone(),
+            confidential: false,
+            expires_at_ms: None,
+            cooldown_ms: None,
+            amount: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outcome {
     pub action: Action,
