@@ -176,3 +176,67 @@ fn policy_check_prints_each_mistake_with_its_line_and_serve_refuses_a_bad_policy
     assert!(!out.status.success(), "refuses to start");
     assert!(stderr.contains(":2:") && stderr.contains("risk policy is invalid"), "{stderr}");
 }
+
+#[tokio::test]
+async fn sighup_reloads_the_policy_file_without_a_restart() {
+    let dir = temp_dir("sighup");
+    let url = format!("sqlite://{}/thaw.db", dir.display());
+    let policy = dir.join("policy.toml");
+    std::fs::write(&policy, thaw_engines::risk::policy::DEFAULT_POLICY).unwrap();
+    let key_out = thaw(&dir, &url, &["admin", "create-api-key", "--name", "t"]);
+    let key = String::from_utf8_lossy(&key_out.stdout).lines().last().unwrap().to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_thaw"))
+        .current_dir(&dir)
+        .env("THAW_DATABASE_URL", &url)
+        .env("THAW_POLICY_FILE", &policy)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let c = client();
+    for _ in 0..100 {
+        if c.get(format!("{base}/readyz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let trade = |id: &str| serde_json::json!({"id": id, "account_id": "u-h", "kind": "trade", "occurred_at": thaw_services::rfc3339(thaw_services::now_ms()), "amount": "1", "asset": "ETH"});
+    let first: serde_json::Value = c
+        .post(format!("{base}/api/v1/events"))
+        .bearer_auth(&key)
+        .json(&trade("t1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["action"], "allow");
+    let rule = "\n[[rules]]\ncode = \"every_eth_trade\"\naction = \"challenge\"\nexplanation.\"zh-CN\" = \"ETH 交易\"\nexplanation.en = \"ETH trade\"\nwhen = { field = \"event.asset\", op = \"eq\", value = \"ETH\" }\n";
+    std::fs::write(&policy, format!("{}{rule}", thaw_engines::risk::policy::DEFAULT_POLICY)).unwrap();
+    assert!(Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap().success());
+    let mut action = String::new();
+    for i in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let d: serde_json::Value = c
+            .post(format!("{base}/api/v1/events"))
+            .bearer_auth(&key)
+            .json(&trade(&format!("t2-{i}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        action = d["action"].as_str().unwrap_or_default().to_string();
+        if action == "challenge" {
+            break;
+        }
+    }
+    assert_eq!(action, "challenge", "the new rule is in force after SIGHUP");
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    assert!(child.wait().unwrap().success(), "still a clean stop");
+}

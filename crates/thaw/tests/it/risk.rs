@@ -423,3 +423,24 @@ on_both_backends! {
         assert!(unknown.get("geo_lookup").is_none(), "an address the database does not know stays without a place");
     }
 }
+
+on_both_backends! {
+    async fn the_inactivity_sweep_holds_idle_accounts_once_per_idle_spell(b) {
+        let s = TestServer::start(b).await;
+        let key = s.api_key().await;
+        let risk = thaw_services::risk::RiskRuntime::load(None, &s.base).unwrap();
+        post(&s, &key, "/api/v1/events", &json!({"id": "old", "account_id": "u-idle", "kind": "trade", "occurred_at": ago(400 * 86_400_000), "amount": "1", "asset": "BTC"})).await;
+        post(&s, &key, "/api/v1/events", &json!({"id": "new", "account_id": "u-busy", "kind": "trade", "occurred_at": ago(60_000), "amount": "1", "asset": "BTC"})).await;
+        let now = thaw_services::now_ms();
+        assert_eq!(thaw_services::holds::inactivity_sweep(&s.db, &risk, now).await.unwrap(), 1);
+        let st = get(&s, &key, "/api/v1/accounts/u-idle/status").await;
+        assert_eq!((st["login"].as_str(), st["withdraw"].as_str()), (Some("held"), Some("held")));
+        assert_eq!(st["holds"][0]["reason_code"], "inactivity");
+        assert_eq!(get(&s, &key, "/api/v1/accounts/u-busy/status").await["login"], "allowed");
+        assert_eq!(thaw_services::holds::inactivity_sweep(&s.db, &risk, now).await.unwrap(), 0, "once per idle spell");
+        let hold = st["holds"][0]["id"].as_str().unwrap().to_string();
+        let (agent, csrf) = s.signed_in("agent_t1").await;
+        agent.post(s.url(&format!("/api/v1/holds/{hold}/release"))).header("x-csrf-token", csrf).send().await.unwrap();
+        assert_eq!(thaw_services::holds::inactivity_sweep(&s.db, &risk, now + 1).await.unwrap(), 0, "not again after the owner was helped back in");
+    }
+}
