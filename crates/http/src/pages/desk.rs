@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/desk/sign-out", post(sign_out))
         .route("/desk/accounts", get(account_list))
         .route("/desk/accounts/{id}", get(account_detail))
+        .route("/desk/holds/{id}/release", post(release_hold))
         .route("/desk/api-keys", get(key_list).post(key_create))
         .route("/desk/api-keys/{id}/revoke", post(key_revoke))
 }
@@ -242,10 +243,33 @@ struct AccountDetail {
     account: AccountView,
     holds: Vec<HoldView>,
     decisions: Vec<DecisionView>,
+    /// Whether the staff member may ask to lift holds (the hold's policy still decides).
+    can_release: bool,
+    /// The outcome of the last lift: a text key.
+    notice: Option<&'static str>,
+    refused: Option<&'static str>,
+}
+
+#[derive(serde::Deserialize)]
+struct AccountQuery {
+    released: Option<String>,
+    refused: Option<String>,
+}
+
+/// The text key of a refusal code from the release policy.
+fn refusal_key(code: &str) -> &'static str {
+    match code {
+        "compliance_only" => "desk.refused.compliance_only",
+        "release_only_by_expiry" => "desk.refused.release_only_by_expiry",
+        "above_authority" => "desk.refused.above_authority",
+        "hold_not_active" => "desk.refused.hold_not_active",
+        _ => "desk.refused.not_allowed",
+    }
 }
 
 /// A hold as a row on the desk: its explanation in the page's language.
 struct HoldView {
+    id: String,
     scopes: String,
     code: String,
     explanation: String,
@@ -259,6 +283,7 @@ struct HoldView {
 impl HoldView {
     fn new(h: Hold, locale: Locale, now: i64) -> HoldView {
         HoldView {
+            id: h.id.clone(),
             in_force: h.in_force(now),
             scopes: h.scopes.scopes().iter().map(|s| s.code()).collect::<Vec<_>>().join(", "),
             explanation: match locale {
@@ -314,8 +339,9 @@ impl DecisionView {
 
 async fn account_detail(
     State(state): State<AppState>,
-    StaffCtx(ctx, _): StaffCtx,
+    StaffCtx(ctx, session): StaffCtx,
     Path(id): Path<String>,
+    Query(q): Query<AccountQuery>,
 ) -> Result<Response, PageError> {
     ctx.require(Permission::ReadAccounts)?;
     let fail = |e| PageError::from_service(&ctx, e);
@@ -328,8 +354,40 @@ async fn account_detail(
         account: account.into(),
         holds: holds.into_iter().map(|h| HoldView::new(h, ctx.locale, now)).collect(),
         decisions: decisions.iter().map(|d| DecisionView::new(d, ctx.locale)).collect(),
+        can_release: session.staff.role.can(Permission::ReleaseHolds),
+        notice: q.released.map(|_| "desk.hold.lifted"),
+        refused: q.refused.as_deref().map(refusal_key),
     };
     Ok(render(StatusCode::OK, &page))
+}
+
+#[derive(serde::Deserialize)]
+struct ReleaseForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Lifts a hold from the desk if the hold's release policy allows this staff member, then goes
+/// back to the account with the outcome.
+async fn release_hold(
+    State(state): State<AppState>,
+    StaffCtx(ctx, session): StaffCtx,
+    Path(id): Path<String>,
+    Form(form): Form<ReleaseForm>,
+) -> Result<Response, PageError> {
+    ctx.require(Permission::ReleaseHolds)?;
+    ctx.check_csrf(&form.csrf)?;
+    let (hold, _) = thaw_services::holds::get(&state.db, &id).await.map_err(|e| PageError::from_service(&ctx, e))?;
+    let actor = thaw_domain::risk::Actor::Staff { id: session.staff.id.clone(), role: session.staff.role };
+    let label = format!("staff:{}", session.staff.id);
+    let back = format!("/desk/accounts/{}", url_encode(&hold.account_id));
+    match thaw_services::holds::release(&state.db, &state.risk, &id, &actor, &label, form.note.trim(), now_ms()).await {
+        Ok(_) => Ok(Redirect::to(&format!("{back}?released=1")).into_response()),
+        Err(ServiceError::Refused { code, .. }) => Ok(Redirect::to(&format!("{back}?refused={code}")).into_response()),
+        Err(e) => Err(PageError::from_service(&ctx, e)),
+    }
 }
 
 struct KeyView {

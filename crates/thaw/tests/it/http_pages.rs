@@ -209,3 +209,38 @@ on_both_backends! {
         assert_eq!(c.get(s.url("/desk/accounts/nobody")).send().await.unwrap().status(), 404);
     }
 }
+
+on_both_backends! {
+    async fn agents_lift_holds_from_the_desk_within_the_release_policy(b) {
+        let s = TestServer::start(b).await;
+        let key = s.api_key().await;
+        let (st, hold) = {
+            let res = client().post(s.url("/api/v1/accounts/u-desk/holds")).bearer_auth(&key)
+                .json(&serde_json::json!({"scopes": ["withdraw"], "reason_code": "chargeback_review"})).send().await.unwrap();
+            (res.status(), res.json::<serde_json::Value>().await.unwrap())
+        };
+        assert_eq!(st, 201);
+        let compliance = client().post(s.url("/api/v1/accounts/u-desk/holds")).bearer_auth(&key)
+            .json(&serde_json::json!({"scopes": ["withdraw"], "reason_code": "legal_request", "release_policy": "compliance_only"}))
+            .send().await.unwrap().json::<serde_json::Value>().await.unwrap();
+        let (agent, csrf) = s.signed_in("agent_t2").await;
+        let page = agent.get(s.url("/desk/accounts/u-desk")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("chargeback_review") && page.contains("legal_request"));
+
+        let res = agent.post(s.url(&format!("/desk/holds/{}/release", compliance["id"].as_str().unwrap())))
+            .form(&[("csrf", csrf.as_str()), ("note", "try")]).send().await.unwrap();
+        assert_eq!(res.headers()["location"], "/desk/accounts/u-desk?refused=compliance_only");
+        let page = agent.get(s.url("/desk/accounts/u-desk?refused=compliance_only")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("Only a compliance officer may lift this hold."));
+
+        let res = agent.post(s.url(&format!("/desk/holds/{}/release", hold["id"].as_str().unwrap())))
+            .form(&[("csrf", csrf.as_str()), ("note", "chargeback withdrawn by the bank")]).send().await.unwrap();
+        assert_eq!(res.headers()["location"], "/desk/accounts/u-desk?released=1");
+        let status: serde_json::Value = client().get(s.url("/api/v1/accounts/u-desk/status")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+        assert_eq!(status["holds"].as_array().unwrap().len(), 1, "only the compliance hold is left");
+        let history: serde_json::Value = client().get(s.url(&format!("/api/v1/holds/{}", hold["id"].as_str().unwrap()))).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+        assert_eq!(history["history"][1]["note"], "chargeback withdrawn by the bank");
+        let res = agent.post(s.url(&format!("/desk/holds/{}/release", hold["id"].as_str().unwrap()))).form(&[("note", "x")]).send().await.unwrap();
+        assert_eq!(res.status(), 403, "CSRF token required");
+    }
+}
