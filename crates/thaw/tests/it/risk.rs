@@ -215,13 +215,13 @@ on_both_backends! {
     async fn expiring_holds_stop_counting_on_time_and_are_marked_expired(b) {
         let s = TestServer::start(b).await;
         let key = s.api_key().await;
-        // A password change 24 h minus 2 s ago: the withdrawal hold expires in 2 s.
-        post(&s, &key, "/api/v1/events", &json!({"id": "pw", "account_id": "u-e", "kind": "password_changed", "occurred_at": ago(86_400_000 - 2_000)})).await;
+        // A password change 24 h minus 5 s ago: the withdrawal hold expires in 5 s.
+        post(&s, &key, "/api/v1/events", &json!({"id": "pw", "account_id": "u-e", "kind": "password_changed", "occurred_at": ago(86_400_000 - 5_000)})).await;
         let (_, d, _) = post(&s, &key, "/api/v1/events", &json!({"id": "w", "account_id": "u-e", "kind": "withdrawal_requested",
             "occurred_at": ago(0), "amount": "10", "asset": "USDT", "address": "0xabc"})).await;
         let id = d["holds"][0]["id"].as_str().unwrap().to_string();
         assert_eq!(get(&s, &key, "/api/v1/accounts/u-e/status").await["withdraw"], "held");
-        tokio::time::sleep(Duration::from_millis(2_200)).await;
+        tokio::time::sleep(Duration::from_millis(5_300)).await;
         assert_eq!(get(&s, &key, "/api/v1/accounts/u-e/status").await["withdraw"], "allowed", "exactly on time");
         let mut status = String::new();
         for _ in 0..40 {
