@@ -109,13 +109,29 @@ async fn decide_in(
     if !claimed {
         return Ok(Step::AlreadyStored);
     }
-    let account = crate::holds::ensure_account(conn, &event.account_id, event.occurred_at_ms, now_ms).await?;
-    let mut state: AccountState = match conn.risk().lock_state(account_id, now_ms).await? {
+    // Usually one statement reads the profile and locks the state; the first event of an
+    // account creates them.
+    let (profile, state_json) = match conn.risk().profile_and_state(account_id).await? {
+        Some(((kyc_level, vip_level, created_at_ms), state)) => {
+            (Profile { kyc_level, vip_level, created_at_ms }, Some(state))
+        }
+        None => {
+            let account = crate::holds::ensure_account(conn, &event.account_id, event.occurred_at_ms, now_ms).await?;
+            let state = conn.risk().lock_state(account_id, now_ms).await?;
+            (
+                Profile {
+                    kyc_level: account.kyc_level,
+                    vip_level: account.vip_level,
+                    created_at_ms: account.created_at_ms,
+                },
+                state,
+            )
+        }
+    };
+    let mut state: AccountState = match state_json.filter(|s| !s.is_empty()) {
         Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("risk state: {e}")))?,
         None => AccountState::default(),
     };
-    let profile =
-        Profile { kyc_level: account.kyc_level, vip_level: account.vip_level, created_at_ms: account.created_at_ms };
     let outcome = engine.evaluate(event, &profile, &mut state, now_ms);
 
     let mut holds = Vec::with_capacity(outcome.holds.len());

@@ -103,6 +103,22 @@ impl Risk<'_> {
         Ok(Some(state).filter(|s| !s.is_empty()))
     }
 
+    /// The account's profile (KYC level, VIP level, creation time) and its risk state, with the
+    /// state row locked, in one statement; None when the account or its state row is missing
+    /// (the caller then takes the slower path that creates them).
+    pub async fn profile_and_state(&mut self, account_id: &str) -> Result<Option<((i64, i64, i64), String)>> {
+        let lock = if is_postgres(self.0) { " FOR UPDATE OF r" } else { "" };
+        let sql = format!(
+            "SELECT a.kyc_level, a.vip_level, a.created_at, r.state FROM accounts a
+             JOIN risk_states r ON r.account_id = a.id WHERE a.id = $1{lock}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id).fetch_optional(&mut *self.0).await?;
+        row.map(|r| {
+            Ok(((r.try_get("kyc_level")?, r.try_get("vip_level")?, r.try_get("created_at")?), r.try_get("state")?))
+        })
+        .transpose()
+    }
+
     pub async fn save_state(
         &mut self,
         account_id: &str,
