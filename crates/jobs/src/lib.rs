@@ -147,7 +147,7 @@ async fn run_one(
             }
             Err(e) => Err(e.to_string()),
         },
-        "webhook" => deliver(db, client, settings, &job, now).await,
+        "webhook" => deliver(db, client, &job, now).await,
         other => Err(format!("unknown job kind {other}")),
     };
     let outcome = async {
@@ -181,13 +181,7 @@ pub fn backoff(base_ms: i64, attempts: i64) -> i64 {
 
 /// Sends one webhook delivery. Ok(None) when finished (delivered, given up, or no longer
 /// wanted); Err to retry later.
-async fn deliver(
-    db: &Db,
-    client: &reqwest::Client,
-    _settings: &RunnerSettings,
-    job: &Job,
-    now: i64,
-) -> Result<Option<i64>, String> {
+async fn deliver(db: &Db, client: &reqwest::Client, job: &Job, now: i64) -> Result<Option<i64>, String> {
     let mut conn = db.conn().await.map_err(|e| e.to_string())?;
     let Some(delivery) = conn.webhooks().delivery(&job.payload).await.map_err(|e| e.to_string())? else {
         return Ok(None);

@@ -6,7 +6,7 @@ use crate::risk::RiskRuntime;
 use crate::{ServiceError, new_id, outbox, rfc3339};
 use thaw_domain::risk::{Actor, Hold, HoldOrigin, HoldStatus, Reason, ReleasePolicy, Scope, ScopeSet};
 use thaw_domain::{Account, AccountId, AccountInput};
-use thaw_engines::risk::HoldPlan;
+pub use thaw_engines::risk::HoldPlan;
 use thaw_store::{AnyConnection, Capabilities, Db, HoldChange};
 
 /// A hold as the API and webhooks show it.
@@ -51,7 +51,7 @@ pub fn hold_json(h: &Hold) -> serde_json::Value {
     v
 }
 
-/// A hold from the engine's plan.
+/// A new active hold from a plan (the engine's, or one placed by hand).
 pub fn from_plan(plan: HoldPlan, account_id: &str, decision_id: Option<&str>, now_ms: i64) -> Hold {
     Hold {
         id: new_id(),
@@ -165,23 +165,11 @@ pub async fn release_in(
             "限制解除后，提现冷静期 {hours} 小时",
             "Withdrawals cool down for {hours} hours after the restriction was lifted",
         );
-        let cool = Hold {
-            id: new_id(),
-            account_id: hold.account_id.clone(),
-            scopes: ScopeSet::new([Scope::Withdraw]),
-            origin: HoldOrigin::Risk,
-            release: ReleasePolicy::ExpiryOnly,
-            reason,
-            confidential: false,
-            created_at_ms: now_ms,
+        let plan = HoldPlan {
             expires_at_ms: Some(now_ms + cooldown),
-            cooldown_ms: None,
-            amount: None,
-            decision_id: hold.decision_id.clone(),
-            status: HoldStatus::Active,
-            released_at_ms: None,
-            released_by: None,
+            ..HoldPlan::risk(ScopeSet::new([Scope::Withdraw]), ReleasePolicy::ExpiryOnly, &reason)
         };
+        let cool = from_plan(plan, &hold.account_id, hold.decision_id.as_deref(), now_ms);
         insert(conn, &cool, "thaw", "cool-down after release", now_ms).await?;
     }
     Ok(released)
@@ -227,21 +215,10 @@ pub async fn expire(db: &Db, id: &str, now_ms: i64) -> Result<bool, ServiceError
     Ok(true)
 }
 
-/// A hold the platform or a staff member asks to place.
-pub struct NewHold {
-    pub scopes: ScopeSet,
-    pub origin: HoldOrigin,
-    pub release: ReleasePolicy,
-    pub reason: Reason,
-    pub confidential: bool,
-    pub expires_at_ms: Option<i64>,
-    pub amount: Option<thaw_domain::risk::Money>,
-}
-
 pub async fn place(
     db: &Db,
     account_id: &str,
-    new: NewHold,
+    new: HoldPlan,
     actor_label: &str,
     note: &str,
     now_ms: i64,
@@ -267,23 +244,7 @@ pub async fn place(
         )
         .into());
     }
-    let hold = Hold {
-        id: new_id(),
-        account_id: id.to_string(),
-        scopes: new.scopes,
-        origin: new.origin,
-        release: new.release,
-        reason: new.reason,
-        confidential: new.confidential,
-        created_at_ms: now_ms,
-        expires_at_ms: new.expires_at_ms,
-        cooldown_ms: None,
-        amount: new.amount,
-        decision_id: None,
-        status: HoldStatus::Active,
-        released_at_ms: None,
-        released_by: None,
-    };
+    let hold = from_plan(new, id.as_str(), None, now_ms);
     let mut tx = db.begin_write().await?;
     ensure_account(&mut tx, &id, now_ms, now_ms).await?;
     insert(&mut tx, &hold, actor_label, note, now_ms).await?;

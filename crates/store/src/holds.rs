@@ -143,24 +143,6 @@ impl Holds<'_> {
             })
             .collect()
     }
-
-    /// Whether the account has an active hold of this origin (the inactivity sweep places one once).
-    pub async fn has_active_of_origin(&mut self, account_id: &str, origin: HoldOrigin) -> Result<bool> {
-        let row =
-            sqlx::query("SELECT id FROM holds WHERE account_id = $1 AND status = 'active' AND origin = $2 LIMIT 1")
-                .bind(account_id)
-                .bind(origin.code())
-                .fetch_optional(&mut *self.0)
-                .await?;
-        Ok(row.is_some())
-    }
-
-    pub async fn count_active(&mut self) -> Result<i64> {
-        Ok(sqlx::query("SELECT COUNT(*) AS n FROM holds WHERE status = 'active'")
-            .fetch_one(&mut *self.0)
-            .await?
-            .try_get("n")?)
-    }
 }
 
 fn from_row(r: &AnyRow) -> Result<Hold> {

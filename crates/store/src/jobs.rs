@@ -146,11 +146,4 @@ impl Jobs<'_> {
         .await?;
         Ok(row.try_get("n")?)
     }
-
-    pub async fn pending(&mut self) -> Result<i64> {
-        Ok(sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE done_at IS NULL")
-            .fetch_one(&mut *self.0)
-            .await?
-            .try_get("n")?)
-    }
 }

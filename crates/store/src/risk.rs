@@ -164,8 +164,4 @@ impl Risk<'_> {
         .await?;
         rows.iter().map(|r| Ok((r.try_get("account_id")?, r.try_get("last_activity_at")?))).collect()
     }
-
-    pub async fn count_events(&mut self) -> Result<i64> {
-        Ok(sqlx::query("SELECT COUNT(*) AS n FROM events").fetch_one(&mut *self.0).await?.try_get("n")?)
-    }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Clone)]
 pub struct LoadArgs {
     /// Accounts the events are spread over.
     #[arg(long, default_value_t = 10_000)]
@@ -275,7 +275,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
     );
     // Warm-up: every account gets a first event, so the measured phases see existing state.
-    let warm = LoadArgs { seconds: 2.max(args.seconds / 5), ..args_clone(&args) };
+    let warm = LoadArgs { seconds: 2.max(args.seconds / 5), ..args.clone() };
     closed_loop(&client, &thaw, &key, &warm, &format!("{run}w"), false).await;
     let max = closed_loop(&client, &thaw, &key, &args, &run, false).await;
     line("thaw POST /api/v1/events, max (closed loop)", &max);
@@ -288,14 +288,4 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     println!("  ratio thaw/ceiling: {:.1} %", 100.0 * max.rate / bare.rate.max(1.0));
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
-}
-
-fn args_clone(a: &LoadArgs) -> LoadArgs {
-    LoadArgs {
-        accounts: a.accounts,
-        seconds: a.seconds,
-        connections: a.connections,
-        postgres: a.postgres.clone(),
-        sqlite_synchronous: a.sqlite_synchronous.clone(),
-    }
 }

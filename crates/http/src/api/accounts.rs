@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use thaw_domain::{Account, AccountInput, Invalid, Permission};
 use thaw_services::accounts::{self, UpsertOutcome};
+use thaw_services::rfc3339;
 
 /// An account holder as thaw knows them.
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -27,10 +28,6 @@ pub struct AccountBody {
     created_at: String,
     /// When thaw last received the platform's copy (RFC 3339, UTC).
     updated_at: String,
-}
-
-fn rfc3339(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms).map(|t| t.to_string()).unwrap_or_default()
 }
 
 impl From<Account> for AccountBody {

@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use thaw_domain::Permission;
-use thaw_services::api_keys;
+use thaw_services::{api_keys, rfc3339};
 use thaw_store::ApiKeyRecord;
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -25,19 +25,15 @@ pub struct ApiKeyBody {
     key: Option<String>,
 }
 
-fn time(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms).map(|t| t.to_string()).unwrap_or_default()
-}
-
 impl ApiKeyBody {
     fn new(k: ApiKeyRecord, key: Option<String>) -> Self {
         ApiKeyBody {
             id: k.id,
             name: k.name,
-            created_at: time(k.created_at_ms),
+            created_at: rfc3339(k.created_at_ms),
             created_by: k.created_by,
-            last_used_at: k.last_used_at_ms.map(time),
-            revoked_at: k.revoked_at_ms.map(time),
+            last_used_at: k.last_used_at_ms.map(rfc3339),
+            revoked_at: k.revoked_at_ms.map(rfc3339),
             key,
         }
     }

@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use thaw_domain::risk::{Facts, HoldOrigin, Money, Reason, ReleasePolicy, Scope, ScopeSet};
 use thaw_domain::{Invalid, Permission, Role};
-use thaw_services::holds::{self, NewHold, hold_json};
+
+use thaw_services::holds::{self, HoldPlan, hold_json};
 use thaw_services::{ServiceError, events, now_ms, rfc3339};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -202,13 +203,14 @@ pub async fn place(
         }
         Caller::Staff(_) => HoldOrigin::Staff,
     };
-    let new = NewHold {
+    let new = HoldPlan {
         scopes,
         origin,
         release,
         reason: Reason::new(code, facts, &zh, &en),
         confidential: body.confidential.unwrap_or(release == ReleasePolicy::ComplianceOnly),
         expires_at_ms,
+        cooldown_ms: None,
         amount,
     };
     let hold = holds::place(&state.db, &id, new, &caller.actor(), body.note.as_deref().unwrap_or(""), now_ms()).await?;

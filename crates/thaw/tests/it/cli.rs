@@ -203,17 +203,7 @@ async fn sighup_reloads_the_policy_file_without_a_restart() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let trade = |id: &str| serde_json::json!({"id": id, "account_id": "u-h", "kind": "trade", "occurred_at": thaw_services::rfc3339(thaw_services::now_ms()), "amount": "1", "asset": "ETH"});
-    let first: serde_json::Value = c
-        .post(format!("{base}/api/v1/events"))
-        .bearer_auth(&key)
-        .json(&trade("t1"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let first = post_trade(&c, &base, &key, "t1").await;
     assert_eq!(first["action"], "allow");
     let rule = "\n[[rules]]\ncode = \"every_eth_trade\"\naction = \"challenge\"\nexplanation.\"zh-CN\" = \"ETH 交易\"\nexplanation.en = \"ETH trade\"\nwhen = { field = \"event.asset\", op = \"eq\", value = \"ETH\" }\n";
     std::fs::write(&policy, format!("{}{rule}", thaw_engines::risk::policy::DEFAULT_POLICY)).unwrap();
@@ -221,16 +211,7 @@ async fn sighup_reloads_the_policy_file_without_a_restart() {
     let mut action = String::new();
     for i in 0..50 {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        let d: serde_json::Value = c
-            .post(format!("{base}/api/v1/events"))
-            .bearer_auth(&key)
-            .json(&trade(&format!("t2-{i}")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let d = post_trade(&c, &base, &key, &format!("t2-{i}")).await;
         action = d["action"].as_str().unwrap_or_default().to_string();
         if action == "challenge" {
             break;
@@ -239,4 +220,11 @@ async fn sighup_reloads_the_policy_file_without_a_restart() {
     assert_eq!(action, "challenge", "the new rule is in force after SIGHUP");
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     assert!(child.wait().unwrap().success(), "still a clean stop");
+}
+
+/// A trade of account u-h through the event API, answered with its decision.
+async fn post_trade(c: &reqwest::Client, base: &str, key: &str, id: &str) -> serde_json::Value {
+    let now = thaw_services::rfc3339(thaw_services::now_ms());
+    let trade = serde_json::json!({"id": id, "account_id": "u-h", "kind": "trade", "occurred_at": now, "amount": "1", "asset": "ETH"});
+    c.post(format!("{base}/api/v1/events")).bearer_auth(key).json(&trade).send().await.unwrap().json().await.unwrap()
 }
