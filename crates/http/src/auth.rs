@@ -11,6 +11,7 @@ use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use thaw_domain::{Locale, Permission, platform_key_can};
+use thaw_services::holder::{self, HolderSession};
 use thaw_services::signin::StaffSession;
 use thaw_services::{api_keys, now_ms, same_secret, signin};
 use thaw_store::ApiKeyRecord;
@@ -91,14 +92,23 @@ async fn staff_session(parts: &Parts, state: &AppState) -> Result<Option<StaffSe
     }
 }
 
+/// The account holder's session named by the request's cookie, if it is live.
+async fn holder_session(parts: &Parts, state: &AppState) -> Result<Option<HolderSession>, thaw_services::ServiceError> {
+    match cookies::get(&parts.headers, cookies::HOLDER) {
+        Some(token) => holder::session(&state.db, &token, now_ms()).await,
+        None => Ok(None),
+    }
+}
+
 /// What every page needs: the visitor's language, the CSRF token for its forms, where it is
-/// (for the language switch to come back to) and the staff session, if any.
+/// (for the language switch to come back to), and the staff or account holder's session, if any.
 #[derive(Clone)]
 pub struct PageCtx {
     pub locale: Locale,
     pub csrf: String,
     pub path: String,
     pub session: Option<StaffSession>,
+    pub holder: Option<HolderSession>,
     pub secure: bool,
 }
 
@@ -125,7 +135,13 @@ impl FromRequestParts<AppState> for PageCtx {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let session = match staff_session(parts, state).await {
+        let sessions = async {
+            Ok::<_, thaw_services::ServiceError>((
+                staff_session(parts, state).await?,
+                holder_session(parts, state).await?,
+            ))
+        };
+        let (session, holder) = match sessions.await {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(error = %e, "session lookup failed");
@@ -135,13 +151,15 @@ impl FromRequestParts<AppState> for PageCtx {
                 );
             }
         };
-        let locale = negotiate(parts, session.as_ref().map(|s| s.staff.locale));
-        let csrf = match &session {
-            Some(s) => s.csrf_token.clone(),
-            None => parts.extensions.get::<CsrfSeed>().map(|c| c.0.clone()).unwrap_or_default(),
+        let preferred = session.as_ref().map(|s| s.staff.locale).or(holder.as_ref().map(|h| h.account.locale));
+        let locale = negotiate(parts, preferred);
+        let csrf = match (&session, &holder) {
+            (Some(s), _) => s.csrf_token.clone(),
+            (None, Some(h)) => h.csrf_token.clone(),
+            (None, None) => parts.extensions.get::<CsrfSeed>().map(|c| c.0.clone()).unwrap_or_default(),
         };
         let path = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
-        Ok(PageCtx { locale, csrf, path, session, secure: state.config.is_tls() })
+        Ok(PageCtx { locale, csrf, path, session, holder, secure: state.config.is_tls() })
     }
 }
 
@@ -174,6 +192,26 @@ impl FromRequestParts<AppState> for StaffCtx {
             None => {
                 let next = if parts.method == Method::GET { ctx.path.clone() } else { "/desk".into() };
                 let target = format!("/desk/sign-in?next={}", url_encode(&next));
+                Err(Redirect::to(&target).into_response())
+            }
+        }
+    }
+}
+
+/// A security-centre page for a signed-in account holder: anyone else is sent to the holders'
+/// sign-in page and brought back after.
+pub struct HolderCtx(pub PageCtx, pub HolderSession);
+
+impl FromRequestParts<AppState> for HolderCtx {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let ctx = PageCtx::from_request_parts(parts, state).await?;
+        match ctx.holder.clone() {
+            Some(h) => Ok(HolderCtx(ctx, h)),
+            None => {
+                let next = if parts.method == Method::GET { ctx.path.clone() } else { "/security".into() };
+                let target = format!("/security/sign-in?next={}", url_encode(&next));
                 Err(Redirect::to(&target).into_response())
             }
         }

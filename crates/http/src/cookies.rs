@@ -5,6 +5,8 @@ use axum::http::HeaderMap;
 use axum::http::header::COOKIE;
 
 pub const SESSION: &str = "thaw_session";
+/// The account holder's security-centre session.
+pub const HOLDER: &str = "thaw_holder";
 pub const CSRF_SEED: &str = "thaw_csrf";
 pub const LANG: &str = "thaw_lang";
 

@@ -213,6 +213,361 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "我们这边出现了问题，已记录在案。请稍后重试。",
         "Something failed on our side and has been logged. Please try again shortly.",
     ),
+    ("sec.nav.overview", "账户安全", "Account security"),
+    ("sec.nav.factors", "验证方式", "Verification methods"),
+    ("sec.nav.history", "登录与安全记录", "Sign-ins and history"),
+    ("sec.signout", "退出", "Sign out"),
+    ("sec.back", "返回安全中心", "Back to the security centre"),
+    ("sec.on", "已开启", "On"),
+    ("sec.off", "未开启", "Off"),
+    ("sec.signin.title", "登录安全中心", "Sign in to the security centre"),
+    (
+        "sec.signin.sso_hint",
+        "最方便的方式：在平台的 App 或网站中打开“安全中心”，会自动登录。",
+        "Easiest: open “Security centre” in the platform's app or website and you are signed in automatically.",
+    ),
+    (
+        "sec.signin.lead",
+        "无法登录平台（例如账户被冻结）？输入您注册时使用的邮箱，我们会发送一个 6 位验证码。",
+        "Cannot reach the platform (for example because your login is frozen)? Enter the email you registered with and we will send you a 6-digit code.",
+    ),
+    ("sec.signin.email", "邮箱", "Email"),
+    ("sec.signin.send_code", "发送验证码", "Send me a code"),
+    (
+        "sec.signin.code_sent_if_known",
+        "如果有账户使用这个邮箱，我们已经发送了验证码。请查收邮件（10 分钟内有效）。",
+        "If an account uses this email, we have sent it a code. Check your inbox (valid for 10 minutes).",
+    ),
+    ("sec.signin.code_for", "验证码已发送至", "Code sent to"),
+    ("sec.signin.code", "6 位验证码", "6-digit code"),
+    ("sec.signin.submit", "登录", "Sign in"),
+    ("sec.signin.other_email", "换一个邮箱", "Use another email"),
+    (
+        "sec.signin.help",
+        "thaw 不会通过电话或聊天向您索要验证码。核对邮件中的防钓鱼码，确认邮件来自我们。",
+        "thaw never asks for your code by phone or chat. Check the anti-phishing code in the email to know it is from us.",
+    ),
+    ("sec.signin.bad_email", "请输入有效的邮箱地址。", "Enter a valid email address."),
+    (
+        "sec.signin.wrong_code",
+        "验证码错误或已过期。每个验证码最多可尝试 5 次。",
+        "The code is wrong or has expired. Each code allows 5 tries.",
+    ),
+    ("sec.signin.throttled", "尝试次数过多，已暂时限制。", "Too many attempts: paused for now."),
+    (
+        "sec.sso.sso_malformed",
+        "平台的登录凭证无效。请从平台重新打开安全中心，或用邮箱验证码登录。",
+        "The platform's sign-in token is not valid. Open the security centre from the platform again, or sign in with an email code.",
+    ),
+    (
+        "sec.sso.sso_wrong_algorithm",
+        "平台的登录凭证签名方式不被接受。",
+        "The platform's sign-in token uses a signature thaw does not accept.",
+    ),
+    ("sec.sso.sso_bad_signature", "平台的登录凭证签名不正确。", "The platform's sign-in token has a wrong signature."),
+    (
+        "sec.sso.sso_expired",
+        "平台的登录凭证已过期。请从平台重新打开安全中心。",
+        "The platform's sign-in token has expired. Open the security centre from the platform again.",
+    ),
+    (
+        "sec.sso.sso_lifetime_too_long",
+        "平台的登录凭证有效期过长（最多 5 分钟），已拒绝。",
+        "The platform's sign-in token lives too long (5 minutes at most) and was refused.",
+    ),
+    (
+        "sec.sso.sso_replayed",
+        "这个登录凭证已经使用过。请从平台重新打开安全中心。",
+        "This sign-in token was used already. Open the security centre from the platform again.",
+    ),
+    (
+        "sec.sso.sso_not_configured",
+        "尚未配置平台单点登录。请用邮箱验证码登录。",
+        "Platform single sign-on is not configured. Sign in with an email code.",
+    ),
+    ("sec.overview.title", "账户安全", "Your account's security"),
+    ("sec.overview.account", "账户", "Account"),
+    ("sec.overview.holds", "当前限制", "Current restrictions"),
+    ("sec.overview.no_holds", "您的账户目前没有任何限制。", "Nothing restricts your account right now."),
+    ("sec.overview.protection", "保护措施", "Protection"),
+    ("sec.overview.manage", "管理验证方式和防钓鱼码", "Manage verification methods and anti-phishing code"),
+    ("sec.overview.alerts", "最近的安全提醒", "Recent security alerts"),
+    ("sec.overview.no_alerts", "暂无提醒。", "No alerts yet."),
+    ("sec.hold.title", "解除限制", "Lift a restriction"),
+    ("sec.hold.restricted", "受限功能", "Restricted"),
+    ("sec.hold.since", "开始于", "Since"),
+    ("sec.hold.until", "结束于", "Until"),
+    ("sec.hold.who", "谁可以解除：", "Who can lift it:"),
+    ("sec.hold.next", "下一步：", "Next step:"),
+    ("sec.hold.lift_myself", "我自己解除", "Lift it myself"),
+    ("sec.hold.needs", "解除需要验证", "Lifting needs"),
+    ("sec.hold.factors", "种验证方式。", "verification methods."),
+    (
+        "sec.hold.cooldown_note",
+        "解除后，提现会有一段冷静期，以防他人仍能操作您的账户。",
+        "After lifting, withdrawals cool down for a while in case someone else still has access.",
+    ),
+    ("sec.hold.lift", "解除限制", "Lift the restriction"),
+    ("sec.who.owner_one", "您本人，通过一种验证方式确认身份", "You, after verifying with one method"),
+    (
+        "sec.who.owner_two",
+        "您本人，通过两种验证方式确认身份，并在等待期之后",
+        "You, after verifying with two methods, once the waiting period has passed",
+    ),
+    ("sec.who.expiry", "任何人都不能提前解除；到期自动结束", "Nobody can lift it early; it ends by itself"),
+    ("sec.who.staff", "客服人员审核后解除", "Support staff, after a review"),
+    ("sec.who.compliance", "合规团队", "The compliance team"),
+    ("sec.next.self", "用您的验证方式确认身份，即可自行解除。", "Verify it is you and lift it yourself."),
+    (
+        "sec.next.wait",
+        "为了您的安全，自行冻结后需要等待一段时间才能解除。可解除时间：",
+        "For your safety a self-freeze can only be lifted after a waiting period. You can lift it from",
+    ),
+    ("sec.next.expiry", "无需操作，限制会按时自动结束。", "Nothing to do: it ends on time by itself."),
+    (
+        "sec.next.staff",
+        "请通过平台的官方帮助渠道提交工单，客服会审核并解除。提交时请附上下面的编号。",
+        "Open a case through the platform's official help channel; support will review and lift it. Quote the reference below.",
+    ),
+    (
+        "sec.next.compliance",
+        "合规审核正在进行中，完成后会通知您。请勿向任何自称能“加快解冻”的人付款或提供信息。",
+        "A compliance review is under way and you will be told when it ends. Do not pay or give details to anyone who offers to “speed up” the review.",
+    ),
+    ("sec.next.case_ref", "编号：", "Reference:"),
+    ("sec.compliance_review", "合规审核正在进行中。", "A compliance review is under way."),
+    ("sec.scope.login", "登录", "sign-in"),
+    ("sec.scope.trade", "交易", "trading"),
+    ("sec.scope.withdraw", "提现", "withdrawals"),
+    ("sec.scope.all", "全部功能", "everything"),
+    ("sec.freeze.title", "冻结我的账户", "Freeze my account"),
+    (
+        "sec.freeze.body",
+        "怀疑账户被盗？立即冻结：登录、交易和提现全部暂停，平台会同时收到通知。之后您可以用两种验证方式、在等待期后自行解冻。",
+        "Think your account is stolen? Freeze it now: sign-in, trading and withdrawals stop, and the platform is told at once. Later you can thaw it yourself with two verification methods after a waiting period.",
+    ),
+    ("sec.freeze.button", "立即冻结账户", "Freeze my account now"),
+    (
+        "sec.freezelink.confirm",
+        "您通过提醒邮件中的“不是我本人”链接来到这里。确认后，您的账户将被冻结（登录、交易、提现全部暂停）。此链接只能使用一次。",
+        "You came here from the “this wasn't me” link of an alert email. Confirm and your account is frozen (sign-in, trading and withdrawals stop). The link works once.",
+    ),
+    ("sec.freezelink.done", "账户已冻结", "Your account is frozen"),
+    (
+        "sec.freezelink.done_body",
+        "平台已收到通知，我们也已为您登记账户被盗案件。您可以用邮箱验证码登录安全中心查看详情。",
+        "The platform has been told and an account-theft case has been recorded for you. Sign in to the security centre with an email code to see the details.",
+    ),
+    ("sec.freezelink.sign_in", "登录安全中心", "Sign in to the security centre"),
+    ("sec.freezelink.invalid", "链接无效", "This link does not work"),
+    (
+        "sec.freezelink.invalid_body",
+        "此链接已使用过、已过期（24 小时），或不是 thaw 的链接。如需冻结账户，请登录安全中心。",
+        "The link was used already, has expired (24 hours), or is not a thaw link. To freeze your account, sign in to the security centre.",
+    ),
+    ("sec.stepup.title", "确认是您本人", "Confirm it is you"),
+    (
+        "sec.stepup.lead",
+        "用您已设置的方式验证。每次验证 10 分钟内有效。",
+        "Verify with the methods you set up. Each verification counts for 10 minutes.",
+    ),
+    ("sec.stepup.verified", "已验证：", "Verified:"),
+    ("sec.stepup.verify", "验证", "Verify"),
+    ("sec.stepup.use_passkey", "使用通行密钥验证", "Verify with a passkey"),
+    ("sec.stepup.send_email", "发送验证码到", "Email a code to"),
+    ("sec.stepup.lost_device", "手机丢了？使用恢复码", "Lost your phone? Use a recovery code"),
+    (
+        "sec.stepup.enrol_hint",
+        "您还没有设置验证器或通行密钥。设置后可以更安全地自行解冻：",
+        "You have no authenticator or passkey yet. Set one up to thaw your account safely yourself:",
+    ),
+    ("sec.factor.totp", "验证器 App（TOTP）", "Authenticator app (TOTP)"),
+    ("sec.factor.passkey", "通行密钥", "Passkey"),
+    ("sec.factor.email", "邮箱验证码", "Email code"),
+    ("sec.factor.recovery", "恢复码", "Recovery code"),
+    ("sec.thawed.title", "限制已解除", "Restriction lifted"),
+    ("sec.thawed.lifted", "已解除：", "Lifted:"),
+    ("sec.thawed.cooldown", "提现冷静期", "Withdrawal cool-down"),
+    ("sec.thawed.checklist", "接下来请做这几件事", "Please do these next"),
+    (
+        "sec.thawed.password",
+        "在平台修改登录密码（不要使用在其他地方用过的密码）。",
+        "Change your platform password (one you have not used anywhere else).",
+    ),
+    (
+        "sec.thawed.review",
+        "检查最近的登录记录，确认每一次都是您本人：",
+        "Review your recent sign-ins and check each one was you:",
+    ),
+    (
+        "sec.thawed.enable_2fa",
+        "开启两步验证（验证器 App 或通行密钥）。",
+        "Turn on two-step verification (authenticator app or passkey).",
+    ),
+    (
+        "sec.thawed.anti_phishing",
+        "设置防钓鱼码，以便识别冒充我们的邮件。",
+        "Set an anti-phishing code to spot emails that pretend to be us.",
+    ),
+    ("sec.challenge.title", "这是您本人吗？", "Was this you?"),
+    ("sec.challenge.lead", "我们发现一次需要您确认的操作：", "We saw something we need you to confirm:"),
+    ("sec.challenge.it_was_me", "是我本人", "Yes, it was me"),
+    ("sec.challenge.not_me", "不是我 —— 冻结账户", "No — freeze my account"),
+    (
+        "sec.challenge.passed",
+        "已确认。我们会记住这台设备和地点，相关限制已解除。",
+        "Confirmed. We will remember this device and place, and the related restrictions are lifted.",
+    ),
+    ("sec.fact.time", "时间 (UTC)", "Time (UTC)"),
+    ("sec.fact.place", "地点", "Place"),
+    ("sec.fact.ip", "IP 地址", "IP address"),
+    ("sec.fact.device", "设备", "Device"),
+    ("sec.fact.browser", "浏览器 / App", "Browser / app"),
+    ("sec.factors.title", "验证方式与防钓鱼码", "Verification methods and anti-phishing code"),
+    (
+        "sec.factors.verify_first",
+        "您已设置过验证方式：修改前请先用其中一种确认身份。",
+        "You already have a verification method: verify with it before changing them.",
+    ),
+    (
+        "sec.factors.totp_lead",
+        "用手机上的验证器 App（如 Google Authenticator、Microsoft Authenticator）生成 6 位动态码。",
+        "Use an authenticator app on your phone (Google Authenticator, Microsoft Authenticator …) for 6-digit codes.",
+    ),
+    ("sec.factors.setup", "设置验证器", "Set up an authenticator"),
+    (
+        "sec.factors.scan",
+        "用验证器 App 扫描二维码，或手动输入密钥：",
+        "Scan the QR code with your authenticator app, or type in the key:",
+    ),
+    ("sec.factors.qr_alt", "验证器二维码", "Authenticator QR code"),
+    ("sec.factors.secret", "密钥：", "Key:"),
+    ("sec.factors.first_code", "App 显示的 6 位码", "The 6-digit code the app shows"),
+    ("sec.factors.confirm", "确认", "Confirm"),
+    (
+        "sec.factors.passkey_lead",
+        "通行密钥用您设备的指纹、面容或锁屏密码验证，无法被钓鱼网站骗走。",
+        "A passkey verifies with your device's fingerprint, face or screen lock, and cannot be phished.",
+    ),
+    ("sec.factors.passkey_name", "名称", "Name"),
+    ("sec.factors.passkey_add", "添加通行密钥", "Add a passkey"),
+    (
+        "sec.factors.recovery_lead",
+        "手机丢失时，用恢复码代替验证器。每个恢复码只能用一次。",
+        "If you lose your phone, a recovery code stands in for the authenticator. Each works once.",
+    ),
+    ("sec.factors.recovery_left", "剩余可用：", "Left:"),
+    ("sec.factors.recovery_generate", "生成新的恢复码", "Generate new recovery codes"),
+    ("sec.factors.recovery_new", "您的恢复码", "Your recovery codes"),
+    (
+        "sec.factors.recovery_once",
+        "这些恢复码只显示这一次。请抄写或打印并妥善保存；旧的恢复码已失效。",
+        "These codes are shown only now. Write them down or print them and keep them safe; older codes no longer work.",
+    ),
+    ("sec.ap.title", "防钓鱼码", "Anti-phishing code"),
+    (
+        "sec.ap.lead",
+        "设置后，thaw 发给您的每封邮件顶部都会显示它。没有这个码的邮件不是我们发的。",
+        "Once set, every email thaw sends you shows it at the top. An email without it is not from us.",
+    ),
+    ("sec.ap.code", "您的防钓鱼码", "Your anti-phishing code"),
+    ("sec.ap.rules", "8 到 32 个字符，只能包含字母和数字。", "8 to 32 characters, letters and digits only."),
+    ("sec.ap.save", "保存", "Save"),
+    ("sec.ap.too_short", "防钓鱼码至少需要 8 个字符。", "The anti-phishing code needs at least 8 characters."),
+    ("sec.ap.too_long", "防钓鱼码最多 32 个字符。", "The anti-phishing code has at most 32 characters."),
+    (
+        "sec.ap.letters_digits",
+        "防钓鱼码只能包含字母和数字（不能有空格或符号）。",
+        "The anti-phishing code may contain only letters and digits (no spaces or symbols).",
+    ),
+    ("sec.history.title", "登录与安全记录", "Sign-ins and security history"),
+    (
+        "sec.history.lead",
+        "您账户的登录和安全事件，以及我们对每一件事的判断。",
+        "Your account's sign-ins and security events, and what we decided about each.",
+    ),
+    ("sec.history.what", "事件", "What"),
+    ("sec.history.result", "结果", "Result"),
+    ("sec.history.empty", "暂无记录。", "Nothing yet."),
+    ("sec.mailbox.title", "演示邮箱", "Demo mailbox"),
+    (
+        "sec.mailbox.lead",
+        "演示模式没有邮件服务器：这里显示 thaw 会发送给用户的邮件（验证码、提醒和冻结链接）。生产环境中没有此页面。",
+        "The demo has no mail server: this page shows the emails thaw would send to holders (codes, alerts and freeze links). It does not exist in production.",
+    ),
+    ("sec.mailbox.empty", "还没有邮件。", "No emails yet."),
+    ("sec.notice.verified", "验证成功。", "Verified."),
+    ("sec.notice.wrong_code", "验证码错误或已过期。", "The code is wrong or has expired."),
+    (
+        "sec.notice.code_replayed",
+        "这个验证码已经用过。请等待 App 显示新的验证码。",
+        "This code was used already. Wait for the app to show a new one.",
+    ),
+    ("sec.notice.throttled", "尝试次数过多，请稍后再试。", "Too many attempts; try again later."),
+    ("sec.notice.code_sent", "验证码已发送到您的邮箱。", "A code has been sent to your email."),
+    (
+        "sec.notice.frozen",
+        "您的账户已冻结。平台已收到通知，我们也已为您登记账户被盗案件。",
+        "Your account is frozen. The platform has been told and an account-theft case has been recorded.",
+    ),
+    ("sec.notice.already_frozen", "您的账户已经处于冻结状态。", "Your account is frozen already."),
+    ("sec.notice.enrolled", "验证器已设置。", "Authenticator set up."),
+    ("sec.notice.passkey_added", "通行密钥已添加。", "Passkey added."),
+    ("sec.notice.anti_phishing_saved", "防钓鱼码已保存。", "Anti-phishing code saved."),
+    ("sec.notice.need_factor", "请先用已设置的验证方式确认身份。", "Verify with a method you already have first."),
+    ("sec.notice.factor_already_enrolled", "您已经设置过验证器。", "You have an authenticator set up already."),
+    ("sec.notice.challenge_passed", "已确认是您本人。", "Confirmed: it was you."),
+    ("sec.notice.passkey_rejected", "通行密钥验证失败。", "The passkey could not be verified."),
+    (
+        "sec.notice.passkeys_unavailable",
+        "此服务器的地址不支持通行密钥（需要域名，而不是 IP 地址）。",
+        "Passkeys are not available at this server's address (it needs a host name, not an IP address).",
+    ),
+    ("sec.notice.signed_out", "您已退出安全中心。", "You have signed out of the security centre."),
+    ("sec.refusal.hold_not_active", "这项限制已经结束。", "This restriction has ended already."),
+    (
+        "sec.refusal.release_only_by_expiry",
+        "这项限制不能提前解除，会按时自动结束。",
+        "This restriction cannot be lifted early; it ends on time by itself.",
+    ),
+    (
+        "sec.refusal.compliance_only",
+        "只有合规团队可以解除这项限制。",
+        "Only the compliance team can lift this restriction.",
+    ),
+    ("sec.refusal.step_up_required", "还需要更多验证方式才能解除。", "More verification is needed to lift it."),
+    ("sec.refusal.waiting_period", "等待期尚未结束。", "The waiting period has not passed yet."),
+    ("sec.refusal.above_authority", "这项限制需要主管审批。", "This restriction needs a supervisor's approval."),
+    (
+        "sec.refusal.not_allowed",
+        "您不能自行解除这项限制，请提交工单。",
+        "You cannot lift this restriction yourself; open a case.",
+    ),
+    ("sec.alert.new_device", "新设备登录", "New device signed in"),
+    ("sec.alert.new_country", "新的国家或地区登录", "Sign-in from a new country"),
+    ("sec.alert.impossible_travel", "异常登录地点", "Unusual sign-in location"),
+    ("sec.alert.hold_placed", "账户被限制", "Account restricted"),
+    ("sec.alert.hold_released", "限制已解除", "Restriction lifted"),
+    ("sec.alert.new_withdrawal_address", "向新地址提现", "Withdrawal to a new address"),
+    ("sec.alert.credential_changed", "安全设置已更改", "Security settings changed"),
+    ("sec.event.login_succeeded", "登录成功", "Signed in"),
+    ("sec.event.login_failed", "登录失败", "Failed sign-in"),
+    ("sec.event.challenge_passed", "通过验证", "Verification passed"),
+    ("sec.event.challenge_failed", "验证失败", "Verification failed"),
+    ("sec.event.password_changed", "修改密码", "Password changed"),
+    ("sec.event.mfa_changed", "修改两步验证", "Two-step verification changed"),
+    ("sec.event.email_changed", "修改邮箱", "Email changed"),
+    ("sec.event.phone_changed", "修改手机号", "Phone changed"),
+    ("sec.event.device_flagged", "设备风险提示", "Device flagged"),
+    ("sec.event.deposit", "充值", "Deposit"),
+    ("sec.event.withdrawal_requested", "申请提现", "Withdrawal requested"),
+    ("sec.event.trade", "交易", "Trade"),
+    ("sec.event.p2p_order", "C2C 订单", "P2P order"),
+    ("sec.event.address_added", "添加地址", "Address added"),
+    ("sec.action.allow", "已放行", "Allowed"),
+    ("sec.action.challenge", "需要验证", "Verification asked"),
+    ("sec.action.hold", "已限制", "Restricted"),
+    ("sec.action.block", "已拦截", "Blocked"),
 ];
 
 /// Shown when even the error page cannot be rendered.
@@ -237,6 +592,11 @@ pub fn text(locale: Locale, key: &str) -> &str {
     }
 }
 
+/// The text of `key` in `locale`, if the catalogue has it.
+pub fn lookup(locale: Locale, key: &str) -> Option<&'static str> {
+    table().get(key).map(|(zh, en)| if locale == Locale::ZhCn { *zh } else { *en })
+}
+
 /// The title and body keys of an error page named `error.<kind>`.
 pub fn error_keys(key: &str) -> (&'static str, &'static str) {
     match key {
@@ -257,7 +617,9 @@ mod tests {
     fn used_keys() -> Vec<String> {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/");
         let mut sources = Vec::new();
-        for dir in ["templates", "templates/desk", "templates/portal", "src", "src/pages", "src/api"] {
+        for dir in
+            ["templates", "templates/desk", "templates/portal", "templates/security", "src", "src/pages", "src/api"]
+        {
             let Ok(entries) = std::fs::read_dir(format!("{root}{dir}")) else { continue };
             for e in entries.flatten() {
                 if e.path().is_file() {
@@ -268,9 +630,10 @@ mod tests {
         let mut keys = Vec::new();
         for src in sources {
             for part in src.split('"').skip(1).step_by(2) {
-                let prefixes = ["common.", "desk.", "portal.", "error."];
+                let prefixes = ["common.", "desk.", "portal.", "error.", "sec."];
                 if prefixes.iter().any(|p| part.starts_with(p))
                     && !part.ends_with(".html")
+                    && !part.ends_with('.')
                     && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
                 {
                     keys.push(part.to_string());

@@ -27,6 +27,8 @@ pub struct HttpConfig {
     pub body_limit: usize,
     /// Take the client address from the last `X-Forwarded-For` entry (only behind a proxy you run).
     pub behind_proxy: bool,
+    /// Demo mode: the demo mailbox page shows the emails thaw would send.
+    pub demo: bool,
 }
 
 impl HttpConfig {
@@ -37,7 +39,7 @@ impl HttpConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { public_url: "http://127.0.0.1:8080".into(), body_limit: 1024 * 1024, behind_proxy: false }
+        Self { public_url: "http://127.0.0.1:8080".into(), body_limit: 1024 * 1024, behind_proxy: false, demo: false }
     }
 }
 
@@ -49,6 +51,8 @@ pub struct AppState {
     pub risk: Arc<thaw_services::risk::RiskRuntime>,
     /// Commits concurrent events together.
     pub ingestor: thaw_services::events::Ingestor,
+    /// Single sign-on, passkeys, email and alerts of the security centre.
+    pub security: Arc<thaw_services::security::Security>,
 }
 
 /// The whole application: pages, API, assets and operations, with the middleware stack.

@@ -5,7 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 use thaw_services::risk::RiskRuntime;
-use thaw_services::{holds, new_id, now_ms, webhooks};
+use thaw_services::security::Security;
+use thaw_services::{alerts, holds, mail, new_id, now_ms, webhooks};
 use thaw_store::{Capabilities, Db, Job};
 use tokio::sync::watch;
 
@@ -20,7 +21,7 @@ const DAY_MS: i64 = 24 * 3600 * 1000;
 /// One sweep; returns (sessions removed, failures removed).
 pub async fn sweep(db: &Db, now_ms: i64) -> thaw_store::Result<(u64, u64)> {
     let mut conn = db.conn().await?;
-    let sessions = conn.sessions().delete_expired(now_ms).await?;
+    let sessions = conn.sessions().delete_expired(now_ms).await? + conn.holders().delete_expired(now_ms).await?;
     let failures = conn.throttle().delete_older_than(now_ms - FAILURE_RETENTION_MS).await?;
     Ok((sessions, failures))
 }
@@ -61,7 +62,13 @@ impl Default for RunnerSettings {
 }
 
 /// Runs due jobs until `shutdown` turns true. Any number of processes may run this at once.
-pub async fn run_jobs(db: Db, risk: Arc<RiskRuntime>, settings: RunnerSettings, mut shutdown: watch::Receiver<bool>) {
+pub async fn run_jobs(
+    db: Db,
+    risk: Arc<RiskRuntime>,
+    security: Arc<Security>,
+    settings: RunnerSettings,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let worker = format!("{}-{}", std::process::id(), &new_id()[24..]);
     let client = reqwest::Client::builder()
         .timeout(settings.request_timeout)
@@ -76,7 +83,7 @@ pub async fn run_jobs(db: Db, risk: Arc<RiskRuntime>, settings: RunnerSettings, 
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                if let Err(e) = run_due(&db, &risk, &client, &settings, &worker).await {
+                if let Err(e) = run_due(&db, &risk, &security, &client, &settings, &worker).await {
                     tracing::warn!(error = %e, "job run failed; will retry");
                 }
             }
@@ -94,6 +101,7 @@ async fn ensure_recurring(db: &Db) -> thaw_store::Result<()> {
 pub async fn run_due(
     db: &Db,
     risk: &RiskRuntime,
+    security: &Security,
     client: &reqwest::Client,
     settings: &RunnerSettings,
     worker: &str,
@@ -108,14 +116,16 @@ pub async fn run_due(
     tx.commit().await?;
     let n = jobs.len();
     for job in jobs {
-        run_one(db, risk, client, settings, worker, job).await;
+        run_one(db, risk, security, client, settings, worker, job).await;
     }
     Ok(n)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_one(
     db: &Db,
     risk: &RiskRuntime,
+    security: &Security,
     client: &reqwest::Client,
     settings: &RunnerSettings,
     worker: &str,
@@ -148,6 +158,8 @@ async fn run_one(
             Err(e) => Err(e.to_string()),
         },
         "webhook" => deliver(db, client, &job, now).await,
+        "alert" => alerts::deliver(db, security, &job.payload, now).await.map(|_| None).map_err(|e| e.to_string()),
+        "email" => mail::send(db, security, &job.payload, now).await.map(|_| None),
         other => Err(format!("unknown job kind {other}")),
     };
     let outcome = async {

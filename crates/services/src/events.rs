@@ -180,7 +180,41 @@ async fn decide_in(
     if outcome.action != Action::Allow {
         outbox::enqueue(conn, "decision.made", &decision, now_ms).await?;
     }
+    queue_alerts(conn, event, &outcome.reasons, outcome.new_address, now_ms).await?;
     Ok(Step::Decided(decision))
+}
+
+/// Alerts the holder should get about this event (holds placed and lifted alert on their own).
+async fn queue_alerts(
+    conn: &mut AnyConnection,
+    event: &Event,
+    reasons: &[thaw_domain::risk::Reason],
+    new_address: bool,
+    now_ms: i64,
+) -> thaw_store::Result<()> {
+    use thaw_domain::risk::EventKind as K;
+    let mut kinds: Vec<(&str, Option<&thaw_domain::risk::Reason>)> = reasons
+        .iter()
+        .filter(|r| matches!(r.code.as_str(), "new_device" | "new_country" | "impossible_travel"))
+        .map(|r| (r.code.as_str(), Some(r)))
+        .collect();
+    if new_address {
+        kinds.push(("new_withdrawal_address", None));
+    }
+    if matches!(event.kind, K::PasswordChanged | K::MfaChanged | K::EmailChanged | K::PhoneChanged) {
+        kinds.push(("credential_changed", None));
+    }
+    for (kind, reason) in kinds {
+        let mut facts = crate::alerts::event_facts(event);
+        if let Some(r) = reason {
+            facts.insert(
+                "explanation".into(),
+                serde_json::json!({ "zh-CN": r.explanation.zh_cn, "en": r.explanation.en }),
+            );
+        }
+        crate::alerts::queue(conn, event.account_id.as_str(), kind, facts, now_ms).await?;
+    }
+    Ok(())
 }
 
 /// Recent decisions of an account (for the desk and the API).

@@ -87,8 +87,15 @@ pub async fn insert(
         conn.jobs().schedule(&new_id(), "hold_expiry", &hold.id, at, now_ms).await?;
     }
     outbox::enqueue(conn, "hold.created", &hold_json(hold), now_ms).await?;
+    // The cool-down after a release is announced with the release itself.
+    if hold.reason.code != COOLDOWN_REASON {
+        crate::alerts::queue(conn, &hold.account_id, "hold_placed", crate::alerts::hold_facts(hold), now_ms).await?;
+    }
     Ok(())
 }
+
+/// The reason code of the withdrawal cool-down that follows a lifted hold.
+pub const COOLDOWN_REASON: &str = "cooldown_after_release";
 
 #[allow(clippy::too_many_arguments)]
 async fn record(
@@ -153,6 +160,7 @@ pub async fn release_in(
         ..hold.clone()
     };
     outbox::enqueue(conn, "hold.released", &hold_json(&released), now_ms).await?;
+    crate::alerts::queue(conn, &hold.account_id, "hold_released", crate::alerts::hold_facts(&released), now_ms).await?;
     if let Some(cooldown) = hold.cooldown_ms.filter(|c| *c > 0) {
         let hours = cooldown / 3_600_000;
         let mut facts = thaw_domain::risk::Facts::new();
@@ -160,7 +168,7 @@ pub async fn release_in(
         facts.insert("released_hold".into(), hold.id.clone().into());
         facts.insert("reason".into(), hold.reason.code.clone().into());
         let reason = Reason::new(
-            "cooldown_after_release",
+            COOLDOWN_REASON,
             facts,
             "限制解除后，提现冷静期 {hours} 小时",
             "Withdrawals cool down for {hours} hours after the restriction was lifted",

@@ -2,15 +2,22 @@
 //! returns what the caller (HTTP handler, CLI, job) needs. Handlers and commands stay thin.
 
 pub mod accounts;
+pub mod alerts;
 pub mod api_keys;
 pub mod demo;
 pub mod events;
+pub mod factors;
+pub mod freeze;
 pub mod geo;
+pub mod holder;
 pub mod holds;
+pub mod mail;
 pub mod outbox;
 pub mod passwords;
 pub mod risk;
+pub mod security;
 pub mod signin;
+pub mod sso;
 pub mod staff;
 pub mod webhooks;
 

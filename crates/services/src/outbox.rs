@@ -4,7 +4,7 @@
 use crate::{new_id, rfc3339};
 use thaw_store::{AnyConnection, Capabilities, Delivery};
 
-pub const EVENT_TYPES: &[&str] = &["hold.created", "hold.released", "hold.expired", "decision.made"];
+pub const EVENT_TYPES: &[&str] = &["hold.created", "hold.released", "hold.expired", "decision.made", "alert.created"];
 
 /// Queues `data` as `event_type` for every active endpoint subscribed to it (or to `*`).
 pub async fn enqueue(

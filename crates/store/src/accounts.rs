@@ -95,6 +95,34 @@ impl Accounts<'_> {
         Ok((rows.iter().map(from_row).collect::<Result<_>>()?, total))
     }
 
+    /// The account with this email (normalised), the most recently updated when several share it.
+    pub async fn by_email(&mut self, email_normalized: &str) -> Result<Option<Account>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM accounts WHERE email_normalized = $1 ORDER BY updated_at DESC, id LIMIT 1"
+        ));
+        let row = sqlx::query(sql).bind(email_normalized).fetch_optional(&mut *self.0).await?;
+        row.map(|r| from_row(&r)).transpose()
+    }
+
+    pub async fn anti_phishing_code(&mut self, id: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT anti_phishing_code FROM accounts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self.0)
+            .await?;
+        Ok(row.map(|r| r.try_get::<Option<String>, _>("anti_phishing_code")).transpose()?.flatten())
+    }
+
+    pub async fn set_anti_phishing_code(&mut self, id: &str, code: &str, now_ms: i64) -> Result<bool> {
+        let n = sqlx::query("UPDATE accounts SET anti_phishing_code = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(code)
+            .bind(now_ms)
+            .execute(&mut *self.0)
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
     pub async fn count(&mut self) -> Result<i64> {
         Ok(sqlx::query("SELECT COUNT(*) AS n FROM accounts").fetch_one(&mut *self.0).await?.try_get("n")?)
     }

@@ -119,6 +119,50 @@ impl Holds<'_> {
         Ok(())
     }
 
+    /// Records that the case desk must open a case of `category` with this context (JSON).
+    pub async fn record_pending_case(
+        &mut self,
+        id: &str,
+        account_id: &str,
+        category: &str,
+        context: &str,
+        now_ms: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO pending_cases (id, account_id, category, context, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(account_id)
+        .bind(category)
+        .bind(context)
+        .bind(now_ms)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    /// Cases still to be opened: (id, account, category, context JSON, recorded at).
+    pub async fn pending_cases(&mut self, account_id: &str) -> Result<Vec<(String, String, String, String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT id, account_id, category, context, created_at FROM pending_cases
+             WHERE account_id = $1 AND opened_case_id IS NULL ORDER BY created_at",
+        )
+        .bind(account_id)
+        .fetch_all(&mut *self.0)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("id")?,
+                    r.try_get("account_id")?,
+                    r.try_get("category")?,
+                    r.try_get("context")?,
+                    r.try_get("created_at")?,
+                ))
+            })
+            .collect()
+    }
+
     pub async fn changes(&mut self, hold_id: &str) -> Result<Vec<HoldChange>> {
         let rows = sqlx::query(
             "SELECT id, hold_id, account_id, change, actor, at, note, status_before, status_after FROM hold_changes

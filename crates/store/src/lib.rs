@@ -4,7 +4,10 @@
 //! `api_keys`, `throttle`), reached through [`Capabilities`] on a connection or transaction.
 
 pub mod accounts;
+pub mod alerts;
 pub mod api_keys;
+pub mod factors;
+pub mod holders;
 pub mod holds;
 pub mod jobs;
 mod migrate;
@@ -20,6 +23,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub use accounts::Accounts;
+pub use alerts::{AlertRecord, Alerts, EmailRecord};
+pub use factors::{FactorRecord, Factors, Subject};
+pub use holders::{EmailCode, HolderSessionRecord, Holders};
 /// A connection or transaction, for callers that combine capabilities in one transaction.
 pub use sqlx::AnyConnection;
 /// A write transaction from [`Db::begin_write`].
@@ -244,6 +250,9 @@ pub trait Capabilities {
     fn holds(&mut self) -> Holds<'_>;
     fn jobs(&mut self) -> Jobs<'_>;
     fn webhooks(&mut self) -> Webhooks<'_>;
+    fn holders(&mut self) -> Holders<'_>;
+    fn factors(&mut self) -> Factors<'_>;
+    fn alerts(&mut self) -> Alerts<'_>;
 }
 
 impl Capabilities for AnyConnection {
@@ -273,6 +282,15 @@ impl Capabilities for AnyConnection {
     }
     fn webhooks(&mut self) -> Webhooks<'_> {
         Webhooks(self)
+    }
+    fn holders(&mut self) -> Holders<'_> {
+        Holders(self)
+    }
+    fn factors(&mut self) -> Factors<'_> {
+        Factors(self)
+    }
+    fn alerts(&mut self) -> Alerts<'_> {
+        Alerts(self)
     }
 }
 

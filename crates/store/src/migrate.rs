@@ -24,6 +24,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_risk.sql"),
         postgres: include_str!("../migrations/postgres/0002_risk.sql"),
     },
+    Migration {
+        version: 3,
+        name: "security",
+        sqlite: include_str!("../migrations/sqlite/0003_security.sql"),
+        postgres: include_str!("../migrations/postgres/0003_security.sql"),
+    },
 ];
 
 /// Arbitrary constant naming thaw's migration lock among PostgreSQL advisory locks.

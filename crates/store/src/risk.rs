@@ -151,6 +151,34 @@ impl Risk<'_> {
 
     /// Accounts whose last activity is before `cutoff_ms` and that have no inactivity hold
     /// from this idle spell yet (active, or placed after the last activity), for the sweep.
+    /// A decision with its event: (account, action, decision body, event body).
+    pub async fn decision_with_event(&mut self, decision_id: &str) -> Result<Option<(String, String, String, String)>> {
+        let row = sqlx::query(
+            "SELECT d.account_id, d.action, d.body AS decision_body, e.body AS event_body
+             FROM decisions d JOIN events e ON e.id = d.event_id WHERE d.id = $1",
+        )
+        .bind(decision_id)
+        .fetch_optional(&mut *self.0)
+        .await?;
+        row.map(|r| {
+            Ok((r.try_get("account_id")?, r.try_get("action")?, r.try_get("decision_body")?, r.try_get("event_body")?))
+        })
+        .transpose()
+    }
+
+    /// The account's newest events with their decisions: (event body, decision body), newest first.
+    pub async fn history(&mut self, account_id: &str, limit: i64) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT e.body AS event_body, d.body AS decision_body FROM events e JOIN decisions d ON d.id = e.decision_id
+             WHERE e.account_id = $1 ORDER BY e.occurred_at DESC, e.id DESC LIMIT $2",
+        )
+        .bind(account_id)
+        .bind(limit)
+        .fetch_all(&mut *self.0)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get("event_body")?, r.try_get("decision_body")?))).collect()
+    }
+
     pub async fn inactive_since(&mut self, cutoff_ms: i64, limit: i64) -> Result<Vec<(String, i64)>> {
         let rows = sqlx::query(
             "SELECT r.account_id, r.last_activity_at FROM risk_states r WHERE r.last_activity_at < $1

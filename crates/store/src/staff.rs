@@ -99,6 +99,26 @@ impl Staff<'_> {
             .rows_affected();
         Ok(n == 1)
     }
+
+    /// A server-wide setting changed by admins at run time.
+    pub async fn setting(&mut self, key: &str) -> Result<Option<String>> {
+        let row =
+            sqlx::query("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(&mut *self.0).await?;
+        Ok(row.map(|r| r.try_get("value")).transpose()?)
+    }
+
+    pub async fn set_setting(&mut self, key: &str, value: &str, now_ms: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(key)
+        .bind(value)
+        .bind(now_ms)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
 }
 
 fn member_from_row(r: &AnyRow) -> Result<StaffMember> {

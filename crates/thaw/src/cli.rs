@@ -187,7 +187,8 @@ fn policy(cmd: &PolicyCommand) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
+    config.demo = demo;
     let shutdown = crate::shutdown_signal();
     let risk = crate::load_risk(&config)?;
     crate::reload_on_sighup(risk.clone());

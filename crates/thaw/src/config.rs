@@ -48,8 +48,20 @@ pub struct Config {
     pub geoip_db: Option<PathBuf>,
     /// The credit its licence asks for, shown wherever looked-up places are displayed.
     pub geoip_attribution: String,
+    /// The platform's single sign-on key: a shared HS256 secret (at least 32 characters) …
+    pub sso_hs256_secret: Option<String>,
+    /// … or its Ed25519 public key (PEM, or base64 of the 32 bytes) for EdDSA tokens.
+    pub sso_ed25519_public_key: Option<String>,
+    /// The SMTP server for email, e.g. `smtp://127.0.0.1:2525` or `smtps://user:pass@mail.example`.
+    pub smtp_url: Option<String>,
+    /// The sender of thaw's email.
+    pub mail_from: String,
+    /// At most one alert of a kind per account within this many seconds.
+    pub alert_throttle_secs: i64,
     /// Where the configuration came from, for messages.
     pub source: Option<PathBuf>,
+    /// Set by `thaw serve --demo`: the demo mailbox page is served.
+    pub demo: bool,
 }
 
 /// Prints with the database password masked.
@@ -68,6 +80,11 @@ impl std::fmt::Debug for Config {
             .field("sqlite_synchronous", &self.sqlite_synchronous)
             .field("geoip_db", &self.geoip_db)
             .field("geoip_attribution", &self.geoip_attribution)
+            .field("sso_hs256_secret", &self.sso_hs256_secret.as_ref().map(|_| "***"))
+            .field("sso_ed25519_public_key", &self.sso_ed25519_public_key)
+            .field("smtp_url", &self.smtp_url.as_deref().map(thaw_store::mask_url))
+            .field("mail_from", &self.mail_from)
+            .field("alert_throttle_secs", &self.alert_throttle_secs)
             .finish()
     }
 }
@@ -87,7 +104,13 @@ impl Default for Config {
             sqlite_synchronous: "full".into(),
             geoip_db: None,
             geoip_attribution: "IP geolocation by DB-IP.com (CC BY 4.0)".into(),
+            sso_hs256_secret: None,
+            sso_ed25519_public_key: None,
+            smtp_url: None,
+            mail_from: "thaw <security@thaw.invalid>".into(),
+            alert_throttle_secs: 600,
             source: None,
+            demo: false,
         }
     }
 }
@@ -108,6 +131,11 @@ pub struct Layer {
     pub sqlite_synchronous: Option<String>,
     pub geoip_db: Option<PathBuf>,
     pub geoip_attribution: Option<String>,
+    pub sso_hs256_secret: Option<String>,
+    pub sso_ed25519_public_key: Option<String>,
+    pub smtp_url: Option<String>,
+    pub mail_from: Option<String>,
+    pub alert_throttle_secs: Option<i64>,
 }
 
 /// (environment variable, TOML key) of every option.
@@ -124,6 +152,11 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("THAW_SQLITE_SYNCHRONOUS", "sqlite_synchronous"),
     ("THAW_GEOIP_DB", "geoip_db"),
     ("THAW_GEOIP_ATTRIBUTION", "geoip_attribution"),
+    ("THAW_SSO_HS256_SECRET", "sso_hs256_secret"),
+    ("THAW_SSO_ED25519_PUBLIC_KEY", "sso_ed25519_public_key"),
+    ("THAW_SMTP_URL", "smtp_url"),
+    ("THAW_MAIL_FROM", "mail_from"),
+    ("THAW_ALERT_THROTTLE_SECS", "alert_throttle_secs"),
 ];
 
 /// `THAW_*` variables that are not options but are read elsewhere.
@@ -198,6 +231,22 @@ impl Layer {
         if let Some(v) = self.geoip_attribution {
             c.geoip_attribution = v;
         }
+        // An empty value unsets, so the environment can switch off what a file configured.
+        if let Some(v) = self.sso_hs256_secret {
+            c.sso_hs256_secret = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = self.sso_ed25519_public_key {
+            c.sso_ed25519_public_key = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = self.smtp_url {
+            c.smtp_url = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = self.mail_from {
+            c.mail_from = v;
+        }
+        if let Some(v) = self.alert_throttle_secs {
+            c.alert_throttle_secs = v;
+        }
     }
 }
 
@@ -260,12 +309,42 @@ fn validate(c: &Config) -> anyhow::Result<()> {
     if c.webhook_retry_base_ms < 10 {
         bail!("webhook_retry_base_ms: at least 10");
     }
+    if c.alert_throttle_secs < 0 {
+        bail!("alert_throttle_secs: at least 0");
+    }
+    if c.sso_hs256_secret.is_some() && c.sso_ed25519_public_key.is_some() {
+        bail!("sso_hs256_secret and sso_ed25519_public_key: configure one of them, not both");
+    }
+    c.security().map_err(|e| anyhow::anyhow!(e))?;
     Ok(())
 }
 
 impl Config {
+    /// The configured public URL; without one, this server's address, named `localhost` when
+    /// it listens on loopback (passkeys need a host name, not an IP address).
     pub fn public_url(&self) -> String {
-        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen))
+        if let Some(u) = &self.public_url {
+            return u.trim_end_matches('/').to_string();
+        }
+        match self.listen.parse::<std::net::SocketAddr>() {
+            Ok(a) if a.ip().is_loopback() => format!("http://localhost:{}", a.port()),
+            _ => format!("http://{}", self.listen),
+        }
+    }
+
+    /// The security centre's settings: SSO key, SMTP, alert throttle.
+    pub fn security(&self) -> Result<thaw_services::security::SecurityConfig, String> {
+        use thaw_services::sso::SsoKey;
+        let mut s = thaw_services::security::SecurityConfig::new(&self.public_url());
+        s.sso = match (&self.sso_hs256_secret, &self.sso_ed25519_public_key) {
+            (Some(secret), _) => Some(SsoKey::hs256(secret).map_err(|e| format!("sso_hs256_secret: {e}"))?),
+            (None, Some(key)) => Some(SsoKey::ed25519(key).map_err(|e| format!("sso_ed25519_public_key: {e}"))?),
+            (None, None) => None,
+        };
+        s.smtp_url = self.smtp_url.clone();
+        s.mail_from = self.mail_from.clone();
+        s.alert_throttle_ms = self.alert_throttle_secs * 1000;
+        Ok(s)
     }
 
     pub fn http(&self) -> thaw_http::HttpConfig {
@@ -273,6 +352,7 @@ impl Config {
             public_url: self.public_url(),
             body_limit: self.body_limit_bytes,
             behind_proxy: self.behind_proxy,
+            demo: self.demo,
         }
     }
 }
@@ -351,6 +431,11 @@ mod tests {
             ("THAW_SQLITE_SYNCHRONOUS", "normal"),
             ("THAW_GEOIP_DB", "/var/lib/thaw/dbip-city.mmdb"),
             ("THAW_GEOIP_ATTRIBUTION", "IP data by DB-IP"),
+            ("THAW_SSO_HS256_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("THAW_SSO_ED25519_PUBLIC_KEY", ""),
+            ("THAW_SMTP_URL", "smtp://127.0.0.1:2525"),
+            ("THAW_MAIL_FROM", "Exchange Security <security@exchange.example>"),
+            ("THAW_ALERT_THROTTLE_SECS", "60"),
         ]);
         assert_eq!(e.len(), ENV_VARS.len(), "this test names every option");
         let (c, unknown) = load(None, e, Layer::default()).unwrap();
@@ -364,6 +449,13 @@ mod tests {
         );
         assert_eq!(c.policy_file, Some(PathBuf::from("/etc/thaw/policy.toml")));
         assert_eq!((c.webhook_retry_base_ms, c.sqlite_synchronous.as_str()), (250, "normal"));
+        assert_eq!(c.sso_hs256_secret.as_deref(), Some("0123456789abcdef0123456789abcdef"));
+        assert_eq!(c.smtp_url.as_deref(), Some("smtp://127.0.0.1:2525"));
+        assert_eq!(
+            (c.mail_from.as_str(), c.alert_throttle_secs),
+            ("Exchange Security <security@exchange.example>", 60)
+        );
+        assert!(!format!("{c:?}").contains("0123456789abcdef"), "the SSO secret is masked in Debug");
         assert_eq!(
             (c.geoip_db, c.geoip_attribution.as_str()),
             (Some(PathBuf::from("/var/lib/thaw/dbip-city.mmdb")), "IP data by DB-IP")

@@ -78,9 +78,13 @@ pub async fn serve_with(
     let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
     let sweeper = tokio::spawn(thaw_jobs::run_sweeper(db.clone(), Duration::from_secs(600), jobs_stopped.clone()));
     let settings = thaw_jobs::RunnerSettings { retry_base_ms: config.webhook_retry_base_ms, ..Default::default() };
-    let runner = tokio::spawn(thaw_jobs::run_jobs(db.clone(), risk.clone(), settings, jobs_stopped));
+    let security = Arc::new(
+        thaw_services::security::Security::new(config.security().map_err(anyhow::Error::msg)?)
+            .map_err(anyhow::Error::msg)?,
+    );
+    let runner = tokio::spawn(thaw_jobs::run_jobs(db.clone(), risk.clone(), security.clone(), settings, jobs_stopped));
     let ingestor = thaw_services::events::Ingestor::start(db.clone(), risk.clone());
-    let state = thaw_http::AppState { db: db.clone(), config: Arc::new(config.http()), risk, ingestor };
+    let state = thaw_http::AppState { db: db.clone(), config: Arc::new(config.http()), risk, ingestor, security };
     let app = thaw_http::router(state);
     tracing::info!(addr = %listener.local_addr()?, database = db.masked_url(), "thaw is listening");
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())

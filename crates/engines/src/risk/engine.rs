@@ -55,6 +55,8 @@ pub struct Outcome {
     pub holds: Vec<HoldPlan>,
     /// The owner passed a challenge: holds an owner may lift with one factor can be lifted.
     pub owner_verified: bool,
+    /// A withdrawal goes to an address the account has not withdrawn to before.
+    pub new_address: bool,
 }
 
 impl Outcome {
@@ -187,6 +189,11 @@ impl Engine {
                 }
             }
             EventKind::WithdrawalRequested => {
+                if let Some(a) = &event.address {
+                    let a = a.to_lowercase();
+                    out.new_address = !state.addresses.contains(&a);
+                    super::state::remember(&mut state.addresses, &a, super::state::MAX_ADDRESSES);
+                }
                 if p.listed_address {
                     detectors::listed_address(&mut out, p, event, Action::Block);
                 }

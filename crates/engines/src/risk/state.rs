@@ -11,6 +11,7 @@ use thaw_domain::risk::EventKind;
 pub const MAX_LOGINS: usize = 8;
 pub const MAX_DEVICES: usize = 32;
 pub const MAX_COUNTRIES: usize = 16;
+pub const MAX_ADDRESSES: usize = 32;
 pub const MAX_TXS: usize = 64;
 pub const MAX_RECENT: usize = 256;
 pub const RECENT_WINDOW_MS: i64 = 7 * 86_400_000;
@@ -48,6 +49,9 @@ pub struct AccountState {
     pub login_hold_until: Option<i64>,
     #[serde(default)]
     pub first_seen_at: Option<i64>,
+    /// Withdrawal destinations used before (lower-cased), newest last.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

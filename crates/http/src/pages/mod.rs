@@ -4,6 +4,7 @@
 
 pub mod desk;
 pub mod portal;
+pub mod security;
 
 use crate::auth::{PageCtx, local_path};
 use crate::i18n;
@@ -19,7 +20,11 @@ use thaw_services::now_ms;
 use thaw_store::Capabilities;
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(desk::router()).merge(portal::router()).route("/lang", post(switch_language))
+    Router::new()
+        .merge(desk::router())
+        .merge(portal::router())
+        .merge(security::router())
+        .route("/lang", post(switch_language))
 }
 
 /// The frame every page shares: language, CSRF token, where we are and who is signed in.
@@ -28,6 +33,8 @@ pub struct Shell {
     pub csrf: String,
     pub path: String,
     pub staff: Option<StaffMember>,
+    /// The signed-in account holder's account id, in the security centre.
+    pub holder: Option<String>,
     /// "desk" or "portal": which layout and home link.
     pub area: &'static str,
     /// Which navigation entry is current.
@@ -47,6 +54,7 @@ impl Shell {
             csrf: ctx.csrf.clone(),
             path: ctx.path.clone(),
             staff: ctx.session.as_ref().map(|s| s.staff.clone()),
+            holder: ctx.holder.as_ref().map(|h| h.account.id.as_str().to_string()),
             area,
             section,
         }
@@ -55,6 +63,16 @@ impl Shell {
     /// The text of `key` in the page's language.
     pub fn t<'a>(&self, key: &'a str) -> &'a str {
         i18n::text(self.locale, key)
+    }
+
+    /// The text of `prefix` + `name` (a key chosen at run time), or nothing when unknown.
+    pub fn tk(&self, prefix: &str, name: &str) -> &'static str {
+        i18n::lookup(self.locale, &format!("{prefix}{name}")).unwrap_or("")
+    }
+
+    /// A UTC time, for templates.
+    pub fn at(&self, ms: &i64) -> String {
+        Shell::time(*ms)
     }
 
     pub fn lang_options(&self) -> Vec<LangOption> {
@@ -142,8 +160,15 @@ impl PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (title, body) = i18n::error_keys(self.key);
-        let shell =
-            Shell { locale: self.locale, csrf: self.csrf, path: self.path, staff: None, area: "portal", section: "" };
+        let shell = Shell {
+            locale: self.locale,
+            csrf: self.csrf,
+            path: self.path,
+            staff: None,
+            holder: None,
+            area: "portal",
+            section: "",
+        };
         render(self.status, &ErrorPage { shell, status: self.status.as_u16(), title, body })
     }
 }
