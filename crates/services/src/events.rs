@@ -180,7 +180,9 @@ async fn decide_in(
     if outcome.action != Action::Allow {
         outbox::enqueue(conn, "decision.made", &decision, now_ms).await?;
     }
-    queue_alerts(conn, event, &outcome.reasons, outcome.new_address, now_ms).await?;
+    // A withdrawal stopped for compliance is announced only as a restriction under review.
+    let new_address = outcome.new_address && !holds.iter().any(|h| h.confidential);
+    queue_alerts(conn, event, &outcome.reasons, new_address, now_ms).await?;
     Ok(Step::Decided(decision))
 }
 

@@ -683,8 +683,8 @@ async fn render_challenge(
         }
     }
     let key = if ctx.locale == Locale::ZhCn { "zh-CN" } else { "en" };
-    let reasons = c.decision["reasons"]
-        .as_array()
+    let reasons = if confidential(&c.decision) { None } else { c.decision["reasons"].as_array() };
+    let reasons = reasons
         .map(|rs| rs.iter().filter_map(|r| r["explanation"][key].as_str().map(String::from)).collect())
         .unwrap_or_default();
     let stepup = step_up(state, session, &format!("/security/challenge/{id}")).await.map_err(page_err(ctx))?;
@@ -1208,10 +1208,14 @@ async fn history(State(state): State<AppState>, HolderCtx(ctx, session): HolderC
                 device,
                 result: crate::i18n::text(l, &format!("sec.action.{action}")).to_string(),
                 action,
-                reasons: d["reasons"]
-                    .as_array()
-                    .map(|rs| rs.iter().filter_map(|r| r["explanation"][key].as_str().map(String::from)).collect())
-                    .unwrap_or_default(),
+                reasons: if confidential(&d) {
+                    vec![crate::i18n::text(l, "sec.compliance_review").to_string()]
+                } else {
+                    d["reasons"]
+                        .as_array()
+                        .map(|rs| rs.iter().filter_map(|r| r["explanation"][key].as_str().map(String::from)).collect())
+                        .unwrap_or_default()
+                },
             })
         })
         .collect();
@@ -1222,6 +1226,11 @@ async fn history(State(state): State<AppState>, HolderCtx(ctx, session): HolderC
         alerts: recent.iter().map(|a| alert_view(a, l)).collect(),
     };
     Ok(render(StatusCode::OK, &page))
+}
+
+/// Whether a decision placed a confidential (compliance) hold: then its reasons stay with staff.
+fn confidential(decision: &serde_json::Value) -> bool {
+    decision["holds"].as_array().is_some_and(|hs| hs.iter().any(|h| h["confidential"] == true))
 }
 
 // ------------------------------------------------------------------ freeze link

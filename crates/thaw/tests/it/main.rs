@@ -8,4 +8,5 @@ mod cli;
 mod http_api;
 mod http_pages;
 mod risk;
+mod security;
 mod store;
