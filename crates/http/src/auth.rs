@@ -66,6 +66,13 @@ impl FromRequestParts<AppState> for Caller {
         let Some(session) = staff_session(parts, state).await? else {
             return Err(ApiError::unauthenticated());
         };
+        if session.must_enrol_totp {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "totp_enrolment_required",
+                "set up an authenticator in the desk's security page first",
+            ));
+        }
         if !is_safe(&parts.method) {
             let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
             if !same_secret(sent, &session.csrf_token) {
@@ -188,6 +195,10 @@ impl FromRequestParts<AppState> for StaffCtx {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let ctx = PageCtx::from_request_parts(parts, state).await?;
         match ctx.session.clone() {
+            // Until a required TOTP is set up, the staff security page is the only way on.
+            Some(s) if s.must_enrol_totp && !ctx.path.starts_with("/desk/security") => {
+                Err(Redirect::to("/desk/security").into_response())
+            }
             Some(s) => Ok(StaffCtx(ctx, s)),
             None => {
                 let next = if parts.method == Method::GET { ctx.path.clone() } else { "/desk".into() };

@@ -568,6 +568,35 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("sec.action.challenge", "需要验证", "Verification asked"),
     ("sec.action.hold", "已限制", "Restricted"),
     ("sec.action.block", "已拦截", "Blocked"),
+    ("desk.nav.security", "账户安全", "Security"),
+    ("desk.signin.code", "验证器代码（如已设置）", "Authenticator code (if you set one up)"),
+    (
+        "desk.signin.totp_required",
+        "请输入验证器 App 显示的 6 位代码（或一个恢复码）。",
+        "Enter the 6-digit code from your authenticator app (or a recovery code).",
+    ),
+    ("desk.security.title", "我的登录安全", "My sign-in security"),
+    (
+        "desk.security.lead",
+        "登录时除了密码，还需要验证器 App 的动态码。",
+        "Sign in with a code from an authenticator app as well as your password.",
+    ),
+    (
+        "desk.security.must_enrol",
+        "管理员要求所有工作人员使用验证器。设置完成前无法使用工作台其他功能。",
+        "Administrators require an authenticator for all staff. Set one up to use the rest of the desk.",
+    ),
+    ("desk.security.already", "您已经设置过验证器。", "You have an authenticator already."),
+    ("desk.security.wrong_code", "代码不正确，请重试。", "That code is not right; try again."),
+    (
+        "desk.security.lost",
+        "手机丢失时，用恢复码登录，并请管理员为您重置。",
+        "If you lose your phone, sign in with a recovery code and ask an administrator to reset it.",
+    ),
+    ("desk.security.policy", "全体工作人员的要求", "Requirement for all staff"),
+    ("desk.security.required_now", "必须使用验证器：", "Authenticator required:"),
+    ("desk.security.require", "要求所有工作人员使用验证器", "Require an authenticator for all staff"),
+    ("desk.security.make_optional", "改为可选", "Make it optional"),
 ];
 
 /// Shown when even the error page cannot be rendered.

@@ -1,9 +1,9 @@
 //! Staff sign-in and sessions. Failed attempts are throttled per email+IP first (so an attacker
 //! elsewhere cannot lock a colleague out cheaply) and per IP (against password spraying).
 
-use crate::{ServiceError, passwords, random_hex, secret_digest};
+use crate::{ServiceError, factors, passwords, random_hex, secret_digest};
 use thaw_domain::{Email, StaffMember};
-use thaw_store::{Capabilities, Db, SessionRecord};
+use thaw_store::{Capabilities, Db, SessionRecord, Subject};
 
 pub const WINDOW_MS: i64 = 15 * 60 * 1000;
 pub const MAX_FAILURES_PER_EMAIL_IP: i64 = 5;
@@ -34,7 +34,12 @@ pub struct StaffSession {
     pub token_hash: String,
     pub csrf_token: String,
     pub staff: StaffMember,
+    /// Admins require TOTP for staff and this member has none yet: only enrolment is open.
+    pub must_enrol_totp: bool,
 }
+
+/// The setting that makes TOTP mandatory for every staff member.
+pub const STAFF_TOTP_REQUIRED: &str = "staff_totp_required";
 
 /// A password hash that no password matches, verified when the email is unknown so that the
 /// answer takes as long as for a known email.
@@ -47,6 +52,19 @@ pub async fn sign_in(
     db: &Db,
     email: &str,
     password: &str,
+    origin: &Origin<'_>,
+    now_ms: i64,
+) -> Result<NewSession, ServiceError> {
+    sign_in_with_code(db, email, password, "", origin, now_ms).await
+}
+
+/// Signs a staff member in with password and, when they have TOTP, its code (or one of their
+/// recovery codes). A missing or wrong code counts as a failed attempt.
+pub async fn sign_in_with_code(
+    db: &Db,
+    email: &str,
+    password: &str,
+    code: &str,
     origin: &Origin<'_>,
     now_ms: i64,
 ) -> Result<NewSession, ServiceError> {
@@ -77,6 +95,23 @@ pub async fn sign_in(
         tracing::info!(ip = origin.ip, "staff sign-in failed");
         return Err(ServiceError::BadCredentials);
     };
+    let subject = Subject::Staff(&credentials.member.id);
+    let has_totp = conn.factors().list(subject).await?.iter().any(|f| f.kind == "totp" && f.confirmed);
+    if has_totp {
+        let code = code.trim();
+        let passed = !code.is_empty()
+            && (factors::totp_verify(db, subject, code, now_ms).await.is_ok()
+                || (code.len() > 8 && factors::use_recovery_code(db, subject, code, now_ms).await.is_ok()));
+        if !passed {
+            conn.throttle().record_failure(SCOPE_EMAIL_IP, &email_ip, now_ms).await?;
+            conn.throttle().record_failure(SCOPE_IP, origin.ip, now_ms).await?;
+            tracing::info!(ip = origin.ip, "staff sign-in without a valid second factor");
+            return Err(ServiceError::Refused {
+                code: "totp_required",
+                message: "enter the code from your authenticator app".into(),
+            });
+        }
+    }
     conn.throttle().clear(SCOPE_EMAIL_IP, &email_ip).await?;
     let token = random_hex(32);
     let session = SessionRecord {
@@ -115,10 +150,24 @@ pub async fn session(db: &Db, token: &str, now_ms: i64) -> Result<Option<StaffSe
     let Some(staff) = conn.staff().by_id(&record.staff_id).await?.filter(|s| s.active) else {
         return Ok(None);
     };
-    Ok(Some(StaffSession { token_hash: record.token_hash, csrf_token: record.csrf_token, staff }))
+    let required = conn.staff().setting(STAFF_TOTP_REQUIRED).await?.as_deref() == Some("true");
+    let must_enrol_totp = required
+        && !conn.factors().list(Subject::Staff(&staff.id)).await?.iter().any(|f| f.kind == "totp" && f.confirmed);
+    Ok(Some(StaffSession { token_hash: record.token_hash, csrf_token: record.csrf_token, staff, must_enrol_totp }))
 }
 
 pub async fn sign_out(db: &Db, session: &StaffSession) -> Result<(), ServiceError> {
     db.conn().await?.sessions().delete(&session.token_hash).await?;
     Ok(())
+}
+
+/// Makes TOTP mandatory (or optional again) for every staff member.
+pub async fn require_staff_totp(db: &Db, required: bool, now_ms: i64) -> Result<(), ServiceError> {
+    let value = if required { "true" } else { "false" };
+    db.conn().await?.staff().set_setting(STAFF_TOTP_REQUIRED, value, now_ms).await?;
+    Ok(())
+}
+
+pub async fn staff_totp_required(db: &Db) -> Result<bool, ServiceError> {
+    Ok(db.conn().await?.staff().setting(STAFF_TOTP_REQUIRED).await?.as_deref() == Some("true"))
 }

@@ -26,6 +26,10 @@ pub fn router() -> Router<AppState> {
         .route("/desk/accounts", get(account_list))
         .route("/desk/accounts/{id}", get(account_detail))
         .route("/desk/holds/{id}/release", post(release_hold))
+        .route("/desk/security", get(security_page))
+        .route("/desk/security/totp", post(totp_begin))
+        .route("/desk/security/totp/confirm", post(totp_confirm))
+        .route("/desk/security/require-totp", post(require_totp))
         .route("/desk/api-keys", get(key_list).post(key_create))
         .route("/desk/api-keys/{id}/revoke", post(key_revoke))
 }
@@ -68,6 +72,9 @@ struct SignInForm {
     email: String,
     #[serde(default)]
     password: String,
+    /// The authenticator code, for staff who set up TOTP.
+    #[serde(default)]
+    code: String,
     #[serde(default)]
     next: Option<String>,
     #[serde(default)]
@@ -96,7 +103,8 @@ async fn sign_in(
         };
         Ok(render(status, &page))
     };
-    match signin::sign_in(&state.db, &form.email, &form.password, &Origin { ip: &ip, user_agent }, now_ms()).await {
+    let origin = Origin { ip: &ip, user_agent };
+    match signin::sign_in_with_code(&state.db, &form.email, &form.password, &form.code, &origin, now_ms()).await {
         Ok(session) => {
             // A session presented before signing in is ended: a fresh token every sign-in (no fixation).
             if let Some(old) = &ctx.session {
@@ -113,6 +121,9 @@ async fn sign_in(
             Ok(res)
         }
         Err(ServiceError::BadCredentials) => failed(StatusCode::UNAUTHORIZED, "desk.signin.bad_credentials", None),
+        Err(ServiceError::Refused { code: "totp_required", .. }) => {
+            failed(StatusCode::UNAUTHORIZED, "desk.signin.totp_required", None)
+        }
         Err(ServiceError::Throttled { retry_after_secs }) => {
             failed(StatusCode::TOO_MANY_REQUESTS, "desk.signin.throttled", Some((retry_after_secs + 59) / 60))
         }
@@ -467,4 +478,124 @@ async fn key_revoke(
     ctx.check_csrf(&form.csrf)?;
     api_keys::revoke(&state.db, &id).await.map_err(|e| PageError::from_service(&ctx, e))?;
     key_page(&state, &ctx, None, Some("desk.keys.revoked_notice"), None).await
+}
+
+// ------------------------------------------------------------------ staff TOTP
+
+#[derive(Template)]
+#[template(path = "desk/security.html")]
+struct SecurityPage {
+    shell: Shell,
+    totp: bool,
+    must_enrol: bool,
+    required: bool,
+    setup: Option<(String, String, String)>,
+    recovery_codes: Vec<String>,
+    error: Option<&'static str>,
+}
+
+async fn security_view(
+    state: &AppState,
+    ctx: &PageCtx,
+    session: &signin::StaffSession,
+) -> Result<SecurityPage, PageError> {
+    let subject = thaw_store::Subject::Staff(&session.staff.id);
+    let enrolled =
+        thaw_services::factors::enrolled(&state.db, subject).await.map_err(|e| PageError::from_service(ctx, e))?;
+    let required = signin::staff_totp_required(&state.db).await.map_err(|e| PageError::from_service(ctx, e))?;
+    Ok(SecurityPage {
+        shell: Shell::new(ctx, "desk", "security"),
+        totp: enrolled.totp,
+        must_enrol: session.must_enrol_totp,
+        required,
+        setup: None,
+        recovery_codes: Vec::new(),
+        error: None,
+    })
+}
+
+async fn security_page(State(state): State<AppState>, StaffCtx(ctx, session): StaffCtx) -> Result<Response, PageError> {
+    Ok(render(StatusCode::OK, &security_view(&state, &ctx, &session).await?))
+}
+
+async fn totp_begin(
+    State(state): State<AppState>,
+    StaffCtx(ctx, session): StaffCtx,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    ctx.check_csrf(&form.csrf)?;
+    let mut page = security_view(&state, &ctx, &session).await?;
+    let subject = thaw_store::Subject::Staff(&session.staff.id);
+    match thaw_services::factors::totp_begin(&state.db, subject, session.staff.email.as_str(), now_ms()).await {
+        Ok(e) => {
+            use base64::Engine;
+            let qr = format!(
+                "data:image/svg+xml;base64,{}",
+                base64::engine::general_purpose::STANDARD.encode(e.qr_svg.as_bytes())
+            );
+            page.setup = Some((e.factor_id, e.secret, qr));
+            Ok(render(StatusCode::OK, &page))
+        }
+        Err(thaw_services::factors::FactorError::Service(e)) => Err(PageError::from_service(&ctx, e)),
+        Err(_) => {
+            page.error = Some("desk.security.already");
+            Ok(render(StatusCode::CONFLICT, &page))
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct TotpConfirmForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    factor_id: String,
+    #[serde(default)]
+    code: String,
+}
+
+async fn totp_confirm(
+    State(state): State<AppState>,
+    StaffCtx(ctx, session): StaffCtx,
+    Form(form): Form<TotpConfirmForm>,
+) -> Result<Response, PageError> {
+    ctx.check_csrf(&form.csrf)?;
+    let subject = thaw_store::Subject::Staff(&session.staff.id);
+    match thaw_services::factors::totp_confirm(&state.db, subject, &form.factor_id, &form.code, now_ms()).await {
+        Ok(codes) => {
+            let mut page = security_view(&state, &ctx, &session).await?;
+            page.must_enrol = false;
+            page.recovery_codes = codes.unwrap_or_default();
+            Ok(render(StatusCode::OK, &page))
+        }
+        Err(thaw_services::factors::FactorError::Service(e)) => Err(PageError::from_service(&ctx, e)),
+        Err(_) => {
+            let mut page = security_view(&state, &ctx, &session).await?;
+            page.error = Some("desk.security.wrong_code");
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct RequireForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    required: String,
+}
+
+/// Admins make TOTP mandatory for all staff (or optional again).
+async fn require_totp(
+    State(state): State<AppState>,
+    StaffCtx(ctx, session): StaffCtx,
+    Form(form): Form<RequireForm>,
+) -> Result<Response, PageError> {
+    ctx.check_csrf(&form.csrf)?;
+    ctx.require(Permission::ManageStaff)?;
+    signin::require_staff_totp(&state.db, form.required == "true", now_ms())
+        .await
+        .map_err(|e| PageError::from_service(&ctx, e))?;
+    tracing::info!(admin = %session.staff.id, required = %form.required, "staff TOTP requirement changed");
+    Ok(Redirect::to("/desk/security").into_response())
 }

@@ -530,3 +530,54 @@ on_both_backends! {
         assert_eq!(st, 404);
     }
 }
+
+on_both_backends! {
+    async fn staff_use_totp_on_the_same_mechanism_and_admins_can_require_it(b) {
+        if !python_with("pyotp") { return; }
+        let s = server(b, None, None).await;
+        let (email, password) = s.staff("agent_t1").await;
+        let sign_in = |code: String| {
+            let (email, password) = (email.clone(), password.clone());
+            let url = s.url("/desk/sign-in");
+            let seed_url = s.url("/desk/sign-in");
+            async move {
+                let c = browser();
+                let html = c.get(seed_url).send().await.unwrap().text().await.unwrap();
+                let csrf = csrf_in(&html).unwrap();
+                let res = c.post(url).form(&[("email", email.as_str()), ("password", password.as_str()), ("code", code.as_str()), ("csrf", csrf.as_str())]).send().await.unwrap();
+                (res.status().as_u16(), c)
+            }
+        };
+        let (st, c) = sign_in(String::new()).await;
+        assert_eq!(st, 303, "no TOTP yet: the password is enough");
+        let csrf = s.csrf_of(&c, "/desk/security").await;
+        let html = c.post(s.url("/desk/security/totp")).form(&[("csrf", csrf.as_str())]).send().await.unwrap().text().await.unwrap();
+        let secret = between(&html, "data-testid=\"totp-secret\">", "<").to_string();
+        let factor = between(&html, "name=\"factor_id\" value=\"", "\"").to_string();
+        let code = pyotp_now(&secret);
+        let res = c.post(s.url("/desk/security/totp/confirm")).form(&[("csrf", csrf.as_str()), ("factor_id", factor.as_str()), ("code", code.as_str())]).send().await.unwrap();
+        assert!(res.text().await.unwrap().contains("data-testid=\"recovery-codes\""));
+
+        let (st, _) = sign_in(String::new()).await;
+        assert_eq!(st, 401, "with TOTP set up the password alone is refused");
+        let (st, _) = sign_in("000000".into()).await;
+        assert_eq!(st, 401);
+        next_totp_step().await;
+        let (st, _) = sign_in(pyotp_now(&secret)).await;
+        assert_eq!(st, 303);
+
+        // An admin requires TOTP: a colleague without it can only reach the enrolment page.
+        let (admin, admin_csrf) = s.signed_in("admin").await;
+        let (agent, agent_csrf) = s.signed_in("agent_t2").await;
+        let res = agent.post(s.url("/desk/security/require-totp")).form(&[("csrf", agent_csrf.as_str()), ("required", "true")]).send().await.unwrap();
+        assert_eq!(res.status(), 403, "only admins set the requirement");
+        let res = admin.post(s.url("/desk/security/require-totp")).form(&[("csrf", admin_csrf.as_str()), ("required", "true")]).send().await.unwrap();
+        assert_eq!(res.status(), 303);
+        let res = agent.get(s.url("/desk/accounts")).send().await.unwrap();
+        assert_eq!((res.status().as_u16(), res.headers()["location"].to_str().unwrap()), (303, "/desk/security"));
+        let res = agent.get(s.url("/desk/security")).send().await.unwrap();
+        assert!(res.text().await.unwrap().contains("data-testid=\"must-enrol\""));
+        let res = agent.get(s.url("/api/v1/accounts")).send().await.unwrap();
+        assert_eq!(res.status(), 403, "the API is closed to them too");
+    }
+}
