@@ -285,7 +285,8 @@ async function noSidewaysScroll(page) {
 
 /** Signs in by the email code flow and lands on `next` (default /security). */
 async function signInByEmail(page, email, next) {
-  await page.goto(`${base}/security/sign-in${next ? `?next=${encodeURIComponent(next)}` : ''}`);
+  const res = await page.goto(`${base}/security/sign-in${next ? `?next=${encodeURIComponent(next)}` : ''}`);
+  assert.equal(res.status(), 200, `the sign-in page of the security centre (${bin})`);
   await page.getByTestId('holder-email').fill(email);
   await page.getByTestId('send-code').click();
   await page.getByTestId('holder-code').waitFor();

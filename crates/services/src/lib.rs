@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod alerts;
 pub mod api_keys;
 pub mod demo;
+pub mod demo_security;
 pub mod events;
 pub mod factors;
 pub mod freeze;

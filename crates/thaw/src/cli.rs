@@ -198,7 +198,12 @@ async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     if demo {
-        seed_demo(&db, &risk, &format!("http://{addr}")).await?;
+        let base = match &config.public_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None if addr.ip().is_loopback() => format!("http://localhost:{}", addr.port()),
+            None => format!("http://{addr}"),
+        };
+        seed_demo(&db, &risk, &base).await?;
     }
     crate::serve_with(config, db, risk, listener, shutdown).await
 }
@@ -222,6 +227,7 @@ async fn seed_demo(db: &thaw_store::Db, risk: &thaw_services::risk::RiskRuntime,
     if events > 0 {
         eprintln!("\rPlaying a day of platform events through the risk engine… done: {events} events.");
     }
+    let holders = thaw_services::demo_security::seed(db, risk, thaw_services::now_ms()).await?;
     println!();
     println!("thaw demo is running.");
     println!("  Security centre (account holders): {base}/");
@@ -229,6 +235,26 @@ async fn seed_demo(db: &thaw_store::Db, risk: &thaw_services::risk::RiskRuntime,
     println!("  Staff sign-in, all with password {}:", demo::DEMO_PASSWORD);
     for s in demo::STAFF {
         println!("    {:<26} {}", s.email, s.role.code());
+    }
+    println!();
+    println!("  Try a self-thaw in the security centre ({base}/security/sign-in):");
+    println!("    1. Sign in with the email of a demo holder below; there is no mail server in the demo,");
+    println!("       so the 6-digit code appears in the demo mailbox: {base}/demo/mailbox");
+    println!(
+        "    2. Every demo holder has an authenticator with the secret {}",
+        thaw_services::demo_security::DEMO_TOTP_SECRET
+    );
+    println!(
+        "       (add it to an authenticator app, or: python3 -c \"import pyotp; print(pyotp.TOTP('{}').now())\")",
+        thaw_services::demo_security::DEMO_TOTP_SECRET
+    );
+    println!(
+        "       and the anti-phishing code {}, shown at the top of every email.",
+        thaw_services::demo_security::DEMO_ANTI_PHISHING
+    );
+    println!("    3. Open the hold, verify with the email code and the authenticator, lift it, and see the cool-down.");
+    for h in &holders {
+        println!("    {:<38} {:<12} {}", h.email, h.account_id, h.hold);
     }
     println!();
     Ok(())
