@@ -15,7 +15,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-const bin = process.env.THAW_BIN || `${process.env.CARGO_TARGET_DIR || '/root/.cache/thaw/target'}/debug/thaw`;
+const bin = process.env.THAW_BIN || `${process.env.CARGO_TARGET_DIR || `${os.homedir()}/.cache/thaw/target`}/debug/thaw`;
 const shots = process.env.THAW_SCREENSHOTS;
 // The platform's single sign-on secret: a holder coming back from the platform gets a session
 // with no factor verified yet.
@@ -392,8 +392,14 @@ test('a holder sets up TOTP, freezes the account from an alert email and lifts t
   await phone.close();
   await waitForMail(email, { subject: /^Your account has been restricted$/ });
 
-  // The holder's session sees the freeze and why, and how to lift it.
+  // The freeze signed everyone out of the security centre (the thief may have had a session).
   await page.goto(`${base}/security`);
+  await page.waitForURL(/\/security\/sign-in\?next=%2Fsecurity$/);
+
+  // The holder comes back from the platform (single sign-on): a new session, no factor
+  // verified yet; the freeze is listed with why, and how to lift it.
+  await page.goto(`${base}/sso?token=${ssoToken(id, email)}&next=/security`);
+  await page.waitForURL(`${base}/security`);
   const card = page.locator('article.hold-card').filter({ hasText: 'You froze your account yourself' });
   assert.equal(await card.count(), 1, 'the self-freeze is listed');
   assert.match(await card.getByTestId('hold-why').innerText(), /You froze your account yourself at .* \(from IP /);
@@ -404,13 +410,6 @@ test('a holder sets up TOTP, freezes the account from an alert email and lifts t
   const holdId = page.url().split('/').pop();
   assert.equal(await page.getByTestId('needs-factors').innerText(), '2');
   await page.getByTestId('stepup').waitFor();
-
-  // The holder signs out and comes back later from the platform (single sign-on): a new
-  // session, no factor verified yet.
-  await page.getByTestId('holder-sign-out').click();
-  await page.waitForURL(/\/security\/sign-in\?notice=signed_out$/);
-  await page.goto(`${base}/sso?token=${ssoToken(id, email)}&next=${encodeURIComponent(`/security/holds/${holdId}`)}`);
-  await page.waitForURL(`${base}/security/holds/${holdId}`);
   assert.equal(await verifiedCount(page), 0);
   const release = await page.getByTestId('release');
   assert.equal(await release.isDisabled(), true, 'nothing verified: the release button does not work');
@@ -471,6 +470,10 @@ test('a holder adds a passkey and uses it to verify, with Chromium\'s virtual au
   assert.equal(await page.getByTestId('passkey-item').count(), 0);
   await page.locator('#passkey-label').fill('E2E laptop');
   await page.getByTestId('passkey-add').click();
+  // The first factor comes with ten recovery codes, shown this once before going on.
+  await page.getByTestId('recovery-codes').waitFor();
+  assert.equal(await page.getByTestId('recovery-codes').locator('li code').count(), 10);
+  await page.getByRole('link', { name: /I have saved them/ }).click();
   await page.waitForURL(`${base}/security/factors?notice=passkey_added`);
   assert.match(await page.getByTestId('notice').innerText(), /Passkey added/);
   assert.equal(await page.getByTestId('passkey-item').count(), 1);

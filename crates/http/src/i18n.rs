@@ -443,6 +443,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("sec.factors.qr_alt", "验证器二维码", "Authenticator QR code"),
     ("sec.factors.secret", "密钥：", "Key:"),
     ("sec.factors.first_code", "App 显示的 6 位码", "The 6-digit code the app shows"),
+    ("sec.factors.continue", "我已保存，继续", "I have saved them — continue"),
     ("sec.factors.confirm", "确认", "Confirm"),
     (
         "sec.factors.passkey_lead",

@@ -64,7 +64,31 @@
       return post("/security/factors/passkey/finish", csrf, {
         ceremony: ceremony, credential: credential, label: labelInput ? labelInput.value : ""
       });
-    }).then(function () { window.location.href = "/security/factors?notice=passkey_added"; });
+    }).then(function (done) {
+      var codes = done.recovery_codes || [];
+      if (!codes.length) { window.location.href = "/security/factors?notice=passkey_added"; return; }
+      // The first factor comes with recovery codes, shown this once.
+      var box = document.createElement("section");
+      box.className = "card warn";
+      box.setAttribute("data-testid", "recovery-codes");
+      var p = document.createElement("p");
+      p.textContent = button.dataset.codesNote || "";
+      var ul = document.createElement("ul");
+      ul.className = "codes";
+      codes.forEach(function (c) {
+        var li = document.createElement("li"), code = document.createElement("code");
+        code.textContent = c;
+        li.appendChild(code);
+        ul.appendChild(li);
+      });
+      var a = document.createElement("a");
+      a.href = "/security/factors?notice=passkey_added";
+      a.className = "button primary";
+      a.textContent = button.dataset.continue || "OK";
+      box.appendChild(p); box.appendChild(ul); box.appendChild(a);
+      button.closest("section").appendChild(box);
+      status(button, "✓");
+    });
   }
   function verify(button) {
     var csrf = button.dataset.csrf, ceremony;

@@ -3,7 +3,7 @@
 //! themselves by step-up where its release policy allows, and passing a challenge the engine
 //! asked for. A self-freeze records that the case desk must open an account_theft case.
 
-use crate::holder::{HolderSession, verified_factors};
+use crate::holder::{HolderSession, STEP_UP_WINDOW_MS, verified_factors, verified_factors_since};
 use crate::holds::{HoldPlan, from_plan, hold_json, insert, release_in};
 use crate::risk::RiskRuntime;
 use crate::signin::Origin;
@@ -97,6 +97,8 @@ pub async fn freeze(
 ) -> Result<Frozen, ServiceError> {
     let mut tx = db.begin_write().await?;
     let frozen = freeze_in(&mut tx, risk, session.account.id.as_str(), FreezeVia::Portal, origin, now_ms).await?;
+    // Whoever else is signed in (perhaps the thief) is signed out.
+    tx.holders().delete_sessions_of(session.account.id.as_str(), Some(&session.token_hash)).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(frozen)
 }
@@ -130,6 +132,7 @@ pub async fn freeze_by_link(
         });
     }
     let frozen = freeze_in(&mut tx, risk, &account_id, FreezeVia::EmailLink, origin, now_ms).await?;
+    tx.holders().delete_sessions_of(&account_id, None).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(frozen)
 }
@@ -148,15 +151,18 @@ pub async fn self_release(
     hold_id: &str,
     now_ms: i64,
 ) -> Result<Thawed, ServiceError> {
-    let factors = verified_factors(db, session, now_ms).await?;
     let engine = risk.engine();
-    let mut tx = db.begin_write().await?;
-    let hold = tx
+    let hold = db
+        .conn()
+        .await?
         .holds()
         .get(hold_id)
         .await?
         .filter(|h| h.account_id == session.account.id.as_str())
         .ok_or(ServiceError::NotFound("hold"))?;
+    let since = (now_ms - STEP_UP_WINDOW_MS).max(hold.created_at_ms);
+    let factors = verified_factors_since(db, session, since).await?;
+    let mut tx = db.begin_write().await?;
     let actor = Actor::Owner { factors: factors.len().min(255) as u8 };
     if let Err(refusal) = hold.check_release(&actor, now_ms, &engine.policy.authority) {
         return Err(ServiceError::Refused { code: refusal.code(), message: refusal.message() });

@@ -346,7 +346,17 @@ pub async fn verify_step_up_code(
 
 /// Factors verified in this session within the step-up window.
 pub async fn verified_factors(db: &Db, session: &HolderSession, now_ms: i64) -> Result<Vec<String>, ServiceError> {
-    Ok(db.conn().await?.holders().factors_since(&session.token_hash, now_ms - STEP_UP_WINDOW_MS).await?)
+    verified_factors_since(db, session, now_ms - STEP_UP_WINDOW_MS).await
+}
+
+/// Factors verified in this session after `since_ms` (a hold only counts those verified after
+/// it was placed, so a session from before a freeze cannot lift it with old verifications).
+pub async fn verified_factors_since(
+    db: &Db,
+    session: &HolderSession,
+    since_ms: i64,
+) -> Result<Vec<String>, ServiceError> {
+    Ok(db.conn().await?.holders().factors_since(&session.token_hash, since_ms).await?)
 }
 
 pub async fn record_factor(db: &Db, session: &HolderSession, factor: &str, now_ms: i64) -> Result<(), ServiceError> {

@@ -85,6 +85,25 @@ impl Holders<'_> {
         Ok(())
     }
 
+    /// Ends every session of an account but `except` (a self-freeze signs out whoever else is in).
+    pub async fn delete_sessions_of(&mut self, account_id: &str, except: Option<&str>) -> Result<u64> {
+        let except = except.unwrap_or("");
+        sqlx::query(
+            "DELETE FROM session_factors WHERE session_hash IN
+             (SELECT token_hash FROM holder_sessions WHERE account_id = $1 AND token_hash <> $2)",
+        )
+        .bind(account_id)
+        .bind(except)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(sqlx::query("DELETE FROM holder_sessions WHERE account_id = $1 AND token_hash <> $2")
+            .bind(account_id)
+            .bind(except)
+            .execute(&mut *self.0)
+            .await?
+            .rows_affected())
+    }
+
     /// Records that `factor` was verified in session `session_hash` at `now_ms`.
     pub async fn record_factor(&mut self, session_hash: &str, factor: &str, now_ms: i64) -> Result<()> {
         sqlx::query(

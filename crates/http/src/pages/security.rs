@@ -236,10 +236,17 @@ fn mask_email(e: &str) -> String {
     }
 }
 
-async fn step_up(state: &AppState, session: &HolderSession, next: &str) -> Result<StepUp, ServiceError> {
+/// The step-up panel; `since` (a hold's creation) leaves out factors verified before it.
+async fn step_up(
+    state: &AppState,
+    session: &HolderSession,
+    next: &str,
+    since: Option<i64>,
+) -> Result<StepUp, ServiceError> {
     let now = now_ms();
+    let since = (now - holder::STEP_UP_WINDOW_MS).max(since.unwrap_or(0));
     Ok(StepUp {
-        verified: holder::verified_factors(&state.db, session, now).await?,
+        verified: holder::verified_factors_since(&state.db, session, since).await?,
         enrolled: factors::enrolled(&state.db, Subject::Account(session.account.id.as_str())).await?,
         has_email: session.account.email.is_some(),
         masked_email: session.account.email.as_ref().map(|e| mask_email(e.as_str())).unwrap_or_default(),
@@ -540,7 +547,9 @@ async fn hold_page(
     let hold = find_hold(&state, &ctx, &session, &id).await?;
     let now = now_ms();
     let view = hold_view(&hold, ctx.locale, now);
-    let stepup = step_up(&state, &session, &format!("/security/holds/{id}")).await.map_err(page_err(&ctx))?;
+    let stepup = step_up(&state, &session, &format!("/security/holds/{id}"), Some(hold.created_at_ms))
+        .await
+        .map_err(page_err(&ctx))?;
     let can_lift = hold.in_force(now) && view.next == "self" && stepup.count() >= view.factors as usize;
     let page = HoldPage {
         shell: Shell::new(&ctx, "portal", "security"),
@@ -565,7 +574,9 @@ async fn release(
         Ok(_) => Ok(Redirect::to(&format!("/security/thawed/{id}")).into_response()),
         Err(ServiceError::Refused { code, .. }) => {
             let hold = find_hold(&state, &ctx, &session, &id).await?;
-            let stepup = step_up(&state, &session, &format!("/security/holds/{id}")).await.map_err(page_err(&ctx))?;
+            let stepup = step_up(&state, &session, &format!("/security/holds/{id}"), Some(hold.created_at_ms))
+                .await
+                .map_err(page_err(&ctx))?;
             let page = HoldPage {
                 shell: Shell::new(&ctx, "portal", "security"),
                 hold: hold_view(&hold, ctx.locale, now),
@@ -687,7 +698,7 @@ async fn render_challenge(
     let reasons = reasons
         .map(|rs| rs.iter().filter_map(|r| r["explanation"][key].as_str().map(String::from)).collect())
         .unwrap_or_default();
-    let stepup = step_up(state, session, &format!("/security/challenge/{id}")).await.map_err(page_err(ctx))?;
+    let stepup = step_up(state, session, &format!("/security/challenge/{id}"), None).await.map_err(page_err(ctx))?;
     let page = ChallengePage {
         shell: Shell::new(ctx, "portal", "security"),
         decision_id: id.to_string(),
@@ -913,7 +924,7 @@ struct TotpSetup {
 }
 
 async fn factors_view(state: &AppState, ctx: &PageCtx, session: &HolderSession) -> Result<FactorsPage, PageError> {
-    let stepup = step_up(state, session, "/security/factors").await.map_err(page_err(ctx))?;
+    let stepup = step_up(state, session, "/security/factors", None).await.map_err(page_err(ctx))?;
     let needs_step_up = stepup.enrolled.kinds() > 0 && stepup.verified.is_empty();
     let anti_phishing = state
         .db

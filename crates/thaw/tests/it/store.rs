@@ -32,7 +32,7 @@ on_both_backends! {
         let db = Db::connect(&url, &Default::default()).await.unwrap();
         assert!(db.migrate().await.unwrap().is_empty(), "a later start applies nothing");
         let n: i64 = sqlx::Row::try_get(&sqlx::query("SELECT COUNT(*) AS n FROM schema_migrations").fetch_one(db.pool()).await.unwrap(), "n").unwrap();
-        assert_eq!(n, 2);
+        assert_eq!(n, 3);
     }
 }
 
