@@ -213,6 +213,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "我们这边出现了问题，已记录在案。请稍后重试。",
         "Something failed on our side and has been logged. Please try again shortly.",
     ),
+    (
+        "portal.home.open_security",
+        "打开安全中心：查看限制、冻结或解冻账户",
+        "Open the security centre: see restrictions, freeze or thaw your account",
+    ),
     ("sec.nav.overview", "账户安全", "Account security"),
     ("sec.nav.factors", "验证方式", "Verification methods"),
     ("sec.nav.history", "登录与安全记录", "Sign-ins and history"),

@@ -72,29 +72,10 @@ pub async fn seed(db: &Db, risk: &RiskRuntime, now_ms: i64) -> Result<Vec<DemoHo
         tx.accounts().set_anti_phishing_code(&h.account_id, DEMO_ANTI_PHISHING, now_ms).await?;
         let mut facts = Facts::new();
         let plan = match n {
-            0 => {
-                facts.insert("via".into(), fact_str("portal"));
-                facts.insert("ip".into(), fact_str("198.51.100.23"));
-                facts.insert("time".into(), fact_str(crate::rfc3339(now_ms - 3 * HOUR)));
-                let reason = Reason::new(
-                    "self_freeze",
-                    facts,
-                    "您于 {time} 自行冻结了账户（来自 IP {ip}）",
-                    "You froze your account yourself at {time} (from IP {ip})",
-                );
-                Some((
-                    HoldPlan {
-                        origin: HoldOrigin::SelfFreeze,
-                        cooldown_ms: Some(policy.cooldown_ms),
-                        ..HoldPlan::risk(
-                            ScopeSet::new([Scope::All]),
-                            ReleasePolicy::Owner { factors: 2, wait_ms: policy.self_freeze_wait_ms },
-                            &reason,
-                        )
-                    },
-                    now_ms - 3 * HOUR,
-                ))
-            }
+            0 => Some((
+                crate::freeze::self_freeze_plan(policy, "portal", "198.51.100.23", now_ms - 3 * HOUR),
+                now_ms - 3 * HOUR,
+            )),
             1 => {
                 facts.insert("device".into(), fact_str("android-7f3a"));
                 facts.insert("ip".into(), fact_str("203.0.113.50"));

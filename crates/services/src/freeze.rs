@@ -35,6 +35,30 @@ pub struct Frozen {
     pub new: bool,
 }
 
+/// The hold of a self-freeze: everything, lifted by the owner with two factors after the
+/// policy's waiting period, then withdrawals cool down.
+pub fn self_freeze_plan(policy: &thaw_engines::risk::Policy, via: &str, ip: &str, at_ms: i64) -> HoldPlan {
+    let mut facts = Facts::new();
+    facts.insert("via".into(), fact_str(via));
+    facts.insert("ip".into(), fact_str(ip));
+    facts.insert("time".into(), fact_str(rfc3339(at_ms)));
+    let reason = Reason::new(
+        "self_freeze",
+        facts,
+        "您于 {time} 自行冻结了账户（来自 IP {ip}）",
+        "You froze your account yourself at {time} (from IP {ip})",
+    );
+    HoldPlan {
+        origin: HoldOrigin::SelfFreeze,
+        cooldown_ms: Some(policy.cooldown_ms),
+        ..HoldPlan::risk(
+            ScopeSet::new([Scope::All]),
+            ReleasePolicy::Owner { factors: 2, wait_ms: policy.self_freeze_wait_ms },
+            &reason,
+        )
+    }
+}
+
 async fn freeze_in(
     conn: &mut AnyConnection,
     risk: &RiskRuntime,
@@ -48,26 +72,7 @@ async fn freeze_in(
     {
         return Ok(Frozen { hold: h, new: false });
     }
-    let policy = &risk.engine().policy;
-    let mut facts = Facts::new();
-    facts.insert("via".into(), fact_str(via.code()));
-    facts.insert("ip".into(), fact_str(origin.ip));
-    facts.insert("time".into(), fact_str(rfc3339(now_ms)));
-    let reason = Reason::new(
-        "self_freeze",
-        facts,
-        "您于 {time} 自行冻结了账户（来自 IP {ip}）",
-        "You froze your account yourself at {time} (from IP {ip})",
-    );
-    let plan = HoldPlan {
-        origin: HoldOrigin::SelfFreeze,
-        cooldown_ms: Some(policy.cooldown_ms),
-        ..HoldPlan::risk(
-            ScopeSet::new([Scope::All]),
-            ReleasePolicy::Owner { factors: 2, wait_ms: policy.self_freeze_wait_ms },
-            &reason,
-        )
-    };
+    let plan = self_freeze_plan(&risk.engine().policy, via.code(), origin.ip, now_ms);
     let hold = from_plan(plan, account_id, None, now_ms);
     insert(conn, &hold, "owner", &format!("self-freeze via {}", via.code()), now_ms).await?;
     // The case desk opens an account_theft case from this record, with the security context.

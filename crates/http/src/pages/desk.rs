@@ -528,11 +528,7 @@ async fn totp_begin(
     let subject = thaw_store::Subject::Staff(&session.staff.id);
     match thaw_services::factors::totp_begin(&state.db, subject, session.staff.email.as_str(), now_ms()).await {
         Ok(e) => {
-            use base64::Engine;
-            let qr = format!(
-                "data:image/svg+xml;base64,{}",
-                base64::engine::general_purpose::STANDARD.encode(e.qr_svg.as_bytes())
-            );
+            let qr = super::svg_data_url(&e.qr_svg);
             page.setup = Some((e.factor_id, e.secret, qr));
             Ok(render(StatusCode::OK, &page))
         }
@@ -544,20 +540,10 @@ async fn totp_begin(
     }
 }
 
-#[derive(serde::Deserialize)]
-struct TotpConfirmForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    factor_id: String,
-    #[serde(default)]
-    code: String,
-}
-
 async fn totp_confirm(
     State(state): State<AppState>,
     StaffCtx(ctx, session): StaffCtx,
-    Form(form): Form<TotpConfirmForm>,
+    Form(form): Form<super::TotpConfirmForm>,
 ) -> Result<Response, PageError> {
     ctx.check_csrf(&form.csrf)?;
     let subject = thaw_store::Subject::Staff(&session.staff.id);

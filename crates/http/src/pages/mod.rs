@@ -102,6 +102,23 @@ impl Shell {
     }
 }
 
+/// The form that confirms a TOTP enrolment with the app's first code (holders and staff).
+#[derive(serde::Deserialize)]
+pub struct TotpConfirmForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub factor_id: String,
+    #[serde(default)]
+    pub code: String,
+}
+
+/// An SVG document (a QR code drawn by the server) as a `data:` URL for an `<img>`.
+pub fn svg_data_url(svg: &str) -> String {
+    use base64::Engine;
+    format!("data:image/svg+xml;base64,{}", base64::engine::general_purpose::STANDARD.encode(svg.as_bytes()))
+}
+
 /// Renders a template, or the error page if rendering fails.
 pub fn render<T: Template>(status: StatusCode, t: &T) -> Response {
     match t.render() {

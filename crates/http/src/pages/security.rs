@@ -982,14 +982,10 @@ async fn totp_begin(
         .unwrap_or_else(|| session.account.id.as_str().to_string());
     match factors::totp_begin(&state.db, subject, &name, now_ms()).await {
         Ok(e) => {
-            use base64::Engine;
             page.totp = Some(TotpSetup {
                 factor_id: e.factor_id,
                 secret: e.secret,
-                qr_data_url: format!(
-                    "data:image/svg+xml;base64,{}",
-                    base64::engine::general_purpose::STANDARD.encode(e.qr_svg.as_bytes())
-                ),
+                qr_data_url: super::svg_data_url(&e.qr_svg),
             });
             Ok(render(StatusCode::OK, &page))
         }
@@ -1001,20 +997,10 @@ async fn totp_begin(
     }
 }
 
-#[derive(serde::Deserialize)]
-struct TotpConfirmForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    factor_id: String,
-    #[serde(default)]
-    code: String,
-}
-
 async fn totp_confirm(
     State(state): State<AppState>,
     HolderCtx(ctx, session): HolderCtx,
-    Form(form): Form<TotpConfirmForm>,
+    Form(form): Form<super::TotpConfirmForm>,
 ) -> Result<Response, PageError> {
     ctx.check_csrf(&form.csrf)?;
     let subject = Subject::Account(session.account.id.as_str());
@@ -1329,4 +1315,55 @@ async fn mailbox(
 #[derive(serde::Deserialize)]
 struct MailboxQuery {
     account: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use thaw_domain::risk::{EventKind, Scope};
+
+    /// Keys chosen at run time (notices, scopes, alert kinds, events, results, refusals, SSO
+    /// refusals) exist in both languages, so no page ever shows a raw key.
+    #[test]
+    fn every_run_time_text_key_exists() {
+        let mut keys: Vec<String> = NOTICES.iter().map(|n| format!("sec.notice.{n}")).collect();
+        keys.extend(Scope::ALL.iter().map(|s| format!("sec.scope.{}", s.code())));
+        keys.extend(alerts::KINDS.iter().map(|k| format!("sec.alert.{k}")));
+        keys.extend(EventKind::ALL.iter().map(|k| format!("sec.event.{}", k.code())));
+        keys.extend(["allow", "challenge", "hold", "block"].iter().map(|a| format!("sec.action.{a}")));
+        keys.extend(
+            [
+                "hold_not_active",
+                "release_only_by_expiry",
+                "compliance_only",
+                "step_up_required",
+                "waiting_period",
+                "above_authority",
+                "not_allowed",
+            ]
+            .iter()
+            .map(|r| format!("sec.refusal.{r}")),
+        );
+        use thaw_services::sso::SsoRefusal as R;
+        keys.extend(
+            [R::Malformed, R::WrongAlgorithm, R::BadSignature, R::Expired, R::TooLong, R::Replayed, R::NotConfigured]
+                .iter()
+                .map(|r| format!("sec.sso.{}", r.code())),
+        );
+        keys.extend(["totp", "passkey", "email", "recovery"].iter().map(|f| format!("sec.factor.{f}")));
+        for key in keys {
+            for l in Locale::ALL {
+                assert!(crate::i18n::lookup(l, &key).is_some(), "{key} missing");
+            }
+        }
+    }
+
+    #[test]
+    fn anti_phishing_rules_are_named() {
+        assert_eq!(check_anti_phishing("short1"), Err("sec.ap.too_short"));
+        assert_eq!(check_anti_phishing("has space 123"), Err("sec.ap.letters_digits"));
+        assert_eq!(check_anti_phishing(&"a1".repeat(17)), Err("sec.ap.too_long"));
+        assert_eq!(check_anti_phishing(" Blue42Harbor ").as_deref(), Ok("Blue42Harbor"));
+        assert_eq!(check_anti_phishing("蓝色港湾四十二号").as_deref(), Ok("蓝色港湾四十二号"), "letters of any script");
+    }
 }
