@@ -586,3 +586,38 @@ on_both_backends! {
         assert_eq!(res.status(), 403, "the API is closed to them too");
     }
 }
+
+on_both_backends! {
+    async fn alerts_of_a_kind_are_throttled_per_account_and_reach_the_platform_by_webhook(b) {
+        let s = server(b, None, None).await;
+        let key = s.api_key().await;
+        let (admin, csrf) = s.signed_in("admin").await;
+        // The platform subscribes to alerts (for its SMS and push); the receiver need not exist.
+        let res = admin
+            .post(s.url("/api/v1/webhooks"))
+            .header("x-csrf-token", &csrf)
+            .json(&json!({"url": "http://127.0.0.1:9/hook", "event_types": ["alert.created"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+        put_account(&s, &key, "th-user", "th@example.com").await;
+        event(&s, &key, login("t1", "th-user", "phone-1", "CN", "Shanghai", 31.23, 121.47)).await;
+        for (id, device) in [("t2", "tablet-2"), ("t3", "laptop-3")] {
+            let d = event(&s, &key, login(id, "th-user", device, "CN", "Shanghai", 31.23, 121.47)).await;
+            assert!(d["reasons"].as_array().unwrap().iter().any(|r| r["code"] == "new_device"), "{d}");
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let alerts = thaw_services::alerts::for_account(&s.db, "th-user", 10).await.unwrap();
+        let kinds: Vec<&str> = alerts.iter().map(|a| a.kind.as_str()).collect();
+        assert_eq!(kinds.iter().filter(|k| **k == "new_device").count(), 1, "one new-device alert per 10 minutes: {kinds:?}");
+        let facts: Value = serde_json::from_str(&alerts.iter().find(|a| a.kind == "new_device").unwrap().facts).unwrap();
+        assert_eq!((facts["device"].as_str(), facts["ip"].as_str()), (Some("tablet-2 · Test/1.0"), Some("203.0.113.7")));
+        let n: i64 = sqlx::Row::try_get(
+            &sqlx::query("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE event_type = 'alert.created'").fetch_one(s.db.pool()).await.unwrap(),
+            "n",
+        )
+        .unwrap();
+        assert_eq!(n as usize, alerts.len(), "every alert is also a webhook delivery");
+    }
+}
