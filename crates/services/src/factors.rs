@@ -14,7 +14,6 @@ use webauthn_rs::prelude::{
 pub const TOTP_STEP_SECS: i64 = 30;
 pub const RECOVERY_CODES: usize = 10;
 pub const MAX_FAILURES: i64 = 10;
-const WINDOW_MS: i64 = 15 * 60 * 1000;
 const CEREMONY_TTL_MS: i64 = 5 * 60 * 1000;
 
 /// Why a factor was not accepted. Each has a stable code.
@@ -67,12 +66,10 @@ fn subject_key(s: Subject<'_>) -> String {
 }
 
 async fn check_throttle(conn: &mut AnyConnection, subject: Subject<'_>, now_ms: i64) -> Result<(), FactorError> {
-    let (n, oldest) = conn.throttle().failures_since("factor", &subject_key(subject), now_ms - WINDOW_MS).await?;
-    if n >= MAX_FAILURES {
-        let frees_at = oldest.unwrap_or(now_ms) + WINDOW_MS;
-        return Err(FactorError::Throttled { retry_after_secs: ((frees_at - now_ms) / 1000).max(1) });
+    match crate::signin::check_limits(conn, &[("factor", &subject_key(subject), MAX_FAILURES)], now_ms).await {
+        Err(ServiceError::Throttled { retry_after_secs }) => Err(FactorError::Throttled { retry_after_secs }),
+        other => Ok(other?),
     }
-    Ok(())
 }
 
 async fn count_failure(conn: &mut AnyConnection, subject: Subject<'_>, now_ms: i64) -> Result<(), FactorError> {

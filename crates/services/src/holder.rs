@@ -4,7 +4,7 @@
 //! email+IP and per IP; the answer never tells whether an email is known.
 
 use crate::security::Security;
-use crate::signin::Origin;
+use crate::signin::{Origin, check_limits};
 use crate::sso::{self, SsoRefusal};
 use crate::{ServiceError, mail, new_id, random_hex, same_secret, secret_digest};
 use thaw_domain::{Account, AccountId, Email};
@@ -13,7 +13,6 @@ use thaw_store::{Capabilities, Db, EmailCode, HolderSessionRecord};
 pub const SESSION_TTL_MS: i64 = 2 * 3600 * 1000;
 pub const CODE_TTL_MS: i64 = 10 * 60 * 1000;
 pub const CODE_TRIES: i64 = 5;
-pub const WINDOW_MS: i64 = 15 * 60 * 1000;
 /// Codes sent to one email from one IP, and from one IP to any email, per window.
 pub const MAX_CODE_REQUESTS_PER_EMAIL_IP: i64 = 5;
 pub const MAX_CODE_REQUESTS_PER_IP: i64 = 20;
@@ -129,22 +128,6 @@ pub async fn sign_out(db: &Db, session: &HolderSession) -> Result<(), ServiceErr
     Ok(())
 }
 
-/// Counts against a throttle; Err(Throttled) when the subject is over its limit.
-async fn check_throttle(
-    conn: &mut thaw_store::AnyConnection,
-    limits: &[(&str, &str, i64)],
-    now_ms: i64,
-) -> Result<(), ServiceError> {
-    for (scope, subject, max) in limits {
-        let (n, oldest) = conn.throttle().failures_since(scope, subject, now_ms - WINDOW_MS).await?;
-        if n >= *max {
-            let frees_at = oldest.unwrap_or(now_ms) + WINDOW_MS;
-            return Err(ServiceError::Throttled { retry_after_secs: ((frees_at - now_ms) / 1000).max(1) });
-        }
-    }
-    Ok(())
-}
-
 fn code_digest(id: &str, code: &str) -> String {
     secret_digest(&format!("{id}:{code}"))
 }
@@ -167,7 +150,7 @@ pub async fn request_sign_in_code(
     let email = Email::parse("email", email)?;
     let email_ip = format!("{}|{}", &email.normalized(), origin.ip);
     let mut tx = db.begin_write().await?;
-    check_throttle(
+    check_limits(
         &mut tx,
         &[
             ("holder_code_email_ip", &email_ip, MAX_CODE_REQUESTS_PER_EMAIL_IP),
@@ -242,7 +225,7 @@ async fn check_code(
     now_ms: i64,
 ) -> Result<EmailCode, CodeRefusal> {
     let email_ip = format!("{email_normalized}|{}", origin.ip);
-    check_throttle(
+    check_limits(
         conn,
         &[("holder_email_ip", &email_ip, MAX_FAILURES_PER_EMAIL_IP), ("holder_ip", origin.ip, MAX_FAILURES_PER_IP)],
         now_ms,
@@ -316,7 +299,7 @@ pub async fn request_step_up_code(
     };
     let subject = format!("{}|{}", session.account.id.as_str(), origin.ip);
     let mut tx = db.begin_write().await?;
-    check_throttle(&mut tx, &[("holder_stepup_code", &subject, MAX_CODE_REQUESTS_PER_EMAIL_IP)], now_ms).await?;
+    check_limits(&mut tx, &[("holder_stepup_code", &subject, MAX_CODE_REQUESTS_PER_EMAIL_IP)], now_ms).await?;
     tx.throttle().record_failure("holder_stepup_code", &subject, now_ms).await?;
     let code = six_digits();
     let record = new_code("stepup", &email.normalized(), Some(session.account.id.as_str()), &code, now_ms);

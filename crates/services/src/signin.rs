@@ -41,6 +41,24 @@ pub struct StaffSession {
 /// The setting that makes TOTP mandatory for every staff member.
 pub const STAFF_TOTP_REQUIRED: &str = "staff_totp_required";
 
+/// Refuses with `Throttled` when any (scope, subject) has `max` or more failures recorded in
+/// the last [`WINDOW_MS`]; the answer says when the oldest of them stops counting. Every
+/// throttle of sign-ins, codes and factors goes through here.
+pub(crate) async fn check_limits(
+    conn: &mut thaw_store::AnyConnection,
+    limits: &[(&str, &str, i64)],
+    now_ms: i64,
+) -> Result<(), ServiceError> {
+    for (scope, subject, max) in limits {
+        let (n, oldest) = conn.throttle().failures_since(scope, subject, now_ms - WINDOW_MS).await?;
+        if n >= *max {
+            let frees_at = oldest.unwrap_or(now_ms) + WINDOW_MS;
+            return Err(ServiceError::Throttled { retry_after_secs: ((frees_at - now_ms) / 1000).max(1) });
+        }
+    }
+    Ok(())
+}
+
 /// A password hash that no password matches, verified when the email is unknown so that the
 /// answer takes as long as for a known email.
 fn decoy_hash() -> &'static str {
@@ -70,17 +88,13 @@ pub async fn sign_in_with_code(
 ) -> Result<NewSession, ServiceError> {
     let email = Email::parse("email", email).map_err(|_| ServiceError::BadCredentials)?;
     let email_ip = format!("{}|{}", email.normalized(), origin.ip);
-    let since = now_ms - WINDOW_MS;
     let mut conn = db.conn().await?;
-    for (scope, subject, max) in
-        [(SCOPE_EMAIL_IP, email_ip.as_str(), MAX_FAILURES_PER_EMAIL_IP), (SCOPE_IP, origin.ip, MAX_FAILURES_PER_IP)]
-    {
-        let (n, oldest) = conn.throttle().failures_since(scope, subject, since).await?;
-        if n >= max {
-            let frees_at = oldest.unwrap_or(now_ms) + WINDOW_MS;
-            return Err(ServiceError::Throttled { retry_after_secs: ((frees_at - now_ms) / 1000).max(1) });
-        }
-    }
+    check_limits(
+        &mut conn,
+        &[(SCOPE_EMAIL_IP, email_ip.as_str(), MAX_FAILURES_PER_EMAIL_IP), (SCOPE_IP, origin.ip, MAX_FAILURES_PER_IP)],
+        now_ms,
+    )
+    .await?;
     let credentials = conn.staff().credentials_by_email(&email).await?;
     let ok = match &credentials {
         Some(c) => passwords::verify(password, &c.password_hash) && c.member.active,

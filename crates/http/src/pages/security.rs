@@ -227,6 +227,11 @@ impl StepUp {
     pub fn count(&self) -> usize {
         self.verified.len()
     }
+
+    /// Changing factors once any exists needs one of them verified first.
+    pub fn must_verify_first(&self) -> bool {
+        self.enrolled.kinds() > 0 && self.verified.is_empty()
+    }
 }
 
 fn mask_email(e: &str) -> String {
@@ -925,7 +930,7 @@ struct TotpSetup {
 
 async fn factors_view(state: &AppState, ctx: &PageCtx, session: &HolderSession) -> Result<FactorsPage, PageError> {
     let stepup = step_up(state, session, "/security/factors", None).await.map_err(page_err(ctx))?;
-    let needs_step_up = stepup.enrolled.kinds() > 0 && stepup.verified.is_empty();
+    let needs_step_up = stepup.must_verify_first();
     let anti_phishing = state
         .db
         .conn()
@@ -1047,7 +1052,7 @@ async fn passkey_register_begin(
     if let Some(r) = csrf_refusal(&ctx, &headers) {
         return Ok(r);
     }
-    if factors_view(&state, &ctx, &session).await?.needs_step_up {
+    if step_up(&state, &session, "/security/factors", None).await.map_err(page_err(&ctx))?.must_verify_first() {
         return Ok(json_error(StatusCode::FORBIDDEN, "step_up_required"));
     }
     let subject = Subject::Account(session.account.id.as_str());
