@@ -3,17 +3,61 @@
 //! type is 415 — always in the API's error format.
 
 use crate::error::ApiError;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
+use std::pin::Pin;
+use std::time::Duration;
 
 pub struct ApiJson<T>(pub T);
+
+/// The largest body the API reads, as a request extension set by the router.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyLimit(pub usize);
+
+const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+/// After a body turns out too large, the rest is read and dropped (up to this much, for up to
+/// `LINGER`) before the 413 is sent — as nginx's lingering close does — so the client, still
+/// sending, reads the answer instead of a reset connection.
+const LINGER_BYTES: usize = 16 * 1024 * 1024;
+const LINGER: Duration = Duration::from_secs(2);
+
+async fn read_limited(mut body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    let unreadable = || ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "the request body could not be read");
+    let mut buf = Vec::new();
+    loop {
+        let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await else {
+            return Ok(Bytes::from(buf));
+        };
+        let Ok(data) = frame.map_err(|_| unreadable())?.into_data() else { continue };
+        if buf.len() + data.len() > limit {
+            break;
+        }
+        buf.extend_from_slice(&data);
+    }
+    drop(buf);
+    let _ = tokio::time::timeout(LINGER, async {
+        let mut drained = 0usize;
+        while drained < LINGER_BYTES {
+            match std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+                Some(Ok(frame)) => drained += frame.data_ref().map_or(0, |d| d.len()),
+                _ => break,
+            }
+        }
+    })
+    .await;
+    Err(ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("the request body is larger than the server accepts ({limit} bytes)"),
+    ))
+}
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
         let is_json = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -30,17 +74,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 "send the body as Content-Type: application/json",
             ));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    "the request body is larger than the server accepts",
-                )
-            } else {
-                ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "the request body could not be read")
-            }
-        })?;
+        let limit = req.extensions().get::<BodyLimit>().map_or(DEFAULT_BODY_LIMIT, |l| l.0);
+        let bytes = read_limited(req.into_body(), limit).await?;
         parse(&bytes).map(ApiJson)
     }
 }

@@ -66,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(pages::not_found)
         .method_not_allowed_fallback(pages::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(state.config.body_limit))
+        .layer(axum::Extension(json::BodyLimit(state.config.body_limit)))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::security_headers))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::csrf_seed))
         .layer(axum::middleware::from_fn(ops::track_metrics))
