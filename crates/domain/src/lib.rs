@@ -2,6 +2,7 @@
 //! and the rules their data must follow. Time and randomness are passed in, never taken.
 
 pub mod account;
+pub mod case;
 pub mod category;
 pub mod error;
 pub mod locale;
