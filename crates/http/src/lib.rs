@@ -53,6 +53,8 @@ pub struct AppState {
     pub ingestor: thaw_services::events::Ingestor,
     /// Single sign-on, passkeys, email and alerts of the security centre.
     pub security: Arc<thaw_services::security::Security>,
+    /// The case desk's calendar and SLA policies.
+    pub desk: Arc<thaw_services::cases::Desk>,
 }
 
 /// The whole application: pages, API, assets and operations, with the middleware stack.

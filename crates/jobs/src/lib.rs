@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use thaw_services::cases::{self, Desk};
 use thaw_services::risk::RiskRuntime;
 use thaw_services::security::Security;
 use thaw_services::{alerts, holds, mail, new_id, now_ms, webhooks};
@@ -53,11 +54,18 @@ pub struct RunnerSettings {
     pub retry_base_ms: i64,
     /// Time limit of one webhook request.
     pub request_timeout: Duration,
+    /// How often the case desk's timers run (automatic cases, SLA warnings and breaches).
+    pub desk_every: Duration,
 }
 
 impl Default for RunnerSettings {
     fn default() -> Self {
-        Self { poll: Duration::from_millis(250), retry_base_ms: 5_000, request_timeout: Duration::from_secs(10) }
+        Self {
+            poll: Duration::from_millis(250),
+            retry_base_ms: 5_000,
+            request_timeout: Duration::from_secs(10),
+            desk_every: Duration::from_secs(15),
+        }
     }
 }
 
@@ -66,6 +74,7 @@ pub async fn run_jobs(
     db: Db,
     risk: Arc<RiskRuntime>,
     security: Arc<Security>,
+    desk: Arc<Desk>,
     settings: RunnerSettings,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -80,6 +89,7 @@ pub async fn run_jobs(
         tracing::warn!(error = %e, "could not schedule the inactivity sweep; will retry on next start");
     }
     let mut tick = tokio::time::interval(settings.poll);
+    let mut desk_tick = tokio::time::interval(settings.desk_every);
     loop {
         tokio::select! {
             _ = tick.tick() => {
@@ -87,8 +97,25 @@ pub async fn run_jobs(
                     tracing::warn!(error = %e, "job run failed; will retry");
                 }
             }
+            _ = desk_tick.tick() => desk_round(&db, &desk, now_ms()).await,
             _ = shutdown.changed() => break,
         }
+    }
+}
+
+/// The case desk's timers: open the cases owed (self-freezes, holds only staff may lift) and
+/// run the SLA clock. Every process may run it: openings are unique per hold and pending
+/// record, and case changes are saved only against the version they read.
+pub async fn desk_round(db: &Db, desk: &Desk, now_ms: i64) {
+    match cases::open_automatic(db, desk, now_ms).await {
+        Ok(n) if n > 0 => tracing::info!(cases = n, "opened cases automatically"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "opening automatic cases failed; will retry"),
+    }
+    match cases::sla_sweep(db, desk, now_ms).await {
+        Ok((w, b)) if w + b > 0 => tracing::info!(warnings = w, breaches = b, "SLA clock reported cases"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "SLA sweep failed; will retry"),
     }
 }
 

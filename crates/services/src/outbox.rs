@@ -4,7 +4,17 @@
 use crate::{new_id, rfc3339};
 use thaw_store::{AnyConnection, Capabilities, Delivery};
 
-pub const EVENT_TYPES: &[&str] = &["hold.created", "hold.released", "hold.expired", "decision.made", "alert.created"];
+pub const EVENT_TYPES: &[&str] = &[
+    "hold.created",
+    "hold.released",
+    "hold.expired",
+    "decision.made",
+    "alert.created",
+    "case.opened",
+    "case.resolved",
+    "case.sla_warning",
+    "case.sla_breached",
+];
 
 /// Queues `data` as `event_type` for every active endpoint subscribed to it (or to `*`).
 pub async fn enqueue(

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod api_keys;
+pub mod cases;
 pub mod factors;
 pub mod holders;
 pub mod holds;
@@ -24,6 +25,7 @@ use std::time::Duration;
 
 pub use accounts::Accounts;
 pub use alerts::{AlertRecord, Alerts, EmailRecord};
+pub use cases::{Cases, Message, Queue, TimelineEntry};
 pub use factors::{FactorRecord, Factors, Subject};
 pub use holders::{EmailCode, HolderSessionRecord, Holders};
 /// A connection or transaction, for callers that combine capabilities in one transaction.
@@ -253,6 +255,7 @@ pub trait Capabilities {
     fn holders(&mut self) -> Holders<'_>;
     fn factors(&mut self) -> Factors<'_>;
     fn alerts(&mut self) -> Alerts<'_>;
+    fn cases(&mut self) -> Cases<'_>;
 }
 
 impl Capabilities for AnyConnection {
@@ -291,6 +294,9 @@ impl Capabilities for AnyConnection {
     }
     fn alerts(&mut self) -> Alerts<'_> {
         Alerts(self)
+    }
+    fn cases(&mut self) -> Cases<'_> {
+        Cases(self)
     }
 }
 

@@ -30,6 +30,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_security.sql"),
         postgres: include_str!("../migrations/postgres/0003_security.sql"),
     },
+    Migration {
+        version: 4,
+        name: "cases",
+        sqlite: include_str!("../migrations/sqlite/0004_cases.sql"),
+        postgres: include_str!("../migrations/postgres/0004_cases.sql"),
+    },
 ];
 
 /// Arbitrary constant naming thaw's migration lock among PostgreSQL advisory locks.

@@ -58,6 +58,12 @@ pub struct Config {
     pub mail_from: String,
     /// At most one alert of a kind per account within this many seconds.
     pub alert_throttle_secs: i64,
+    /// The case desk's business hours (the SLA clock of every category but account_theft and
+    /// phishing_report, which run around the clock): IANA time zone, hours, weekdays, holidays.
+    pub desk_time_zone: String,
+    pub desk_hours: String,
+    pub desk_weekdays: String,
+    pub desk_holidays: String,
     /// Where the configuration came from, for messages.
     pub source: Option<PathBuf>,
     /// Set by `thaw serve --demo`: the demo mailbox page is served.
@@ -85,6 +91,10 @@ impl std::fmt::Debug for Config {
             .field("smtp_url", &self.smtp_url.as_deref().map(thaw_store::mask_url))
             .field("mail_from", &self.mail_from)
             .field("alert_throttle_secs", &self.alert_throttle_secs)
+            .field("desk_time_zone", &self.desk_time_zone)
+            .field("desk_hours", &self.desk_hours)
+            .field("desk_weekdays", &self.desk_weekdays)
+            .field("desk_holidays", &self.desk_holidays)
             .finish()
     }
 }
@@ -109,6 +119,10 @@ impl Default for Config {
             smtp_url: None,
             mail_from: "thaw <security@thaw.invalid>".into(),
             alert_throttle_secs: 600,
+            desk_time_zone: "UTC".into(),
+            desk_hours: "09:00-18:00".into(),
+            desk_weekdays: "mon-fri".into(),
+            desk_holidays: String::new(),
             source: None,
             demo: false,
         }
@@ -136,6 +150,10 @@ pub struct Layer {
     pub smtp_url: Option<String>,
     pub mail_from: Option<String>,
     pub alert_throttle_secs: Option<i64>,
+    pub desk_time_zone: Option<String>,
+    pub desk_hours: Option<String>,
+    pub desk_weekdays: Option<String>,
+    pub desk_holidays: Option<String>,
 }
 
 /// (environment variable, TOML key) of every option.
@@ -157,6 +175,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("THAW_SMTP_URL", "smtp_url"),
     ("THAW_MAIL_FROM", "mail_from"),
     ("THAW_ALERT_THROTTLE_SECS", "alert_throttle_secs"),
+    ("THAW_DESK_TIME_ZONE", "desk_time_zone"),
+    ("THAW_DESK_HOURS", "desk_hours"),
+    ("THAW_DESK_WEEKDAYS", "desk_weekdays"),
+    ("THAW_DESK_HOLIDAYS", "desk_holidays"),
 ];
 
 /// `THAW_*` variables that are not options but are read elsewhere.
@@ -247,6 +269,18 @@ impl Layer {
         if let Some(v) = self.alert_throttle_secs {
             c.alert_throttle_secs = v;
         }
+        if let Some(v) = self.desk_time_zone {
+            c.desk_time_zone = v;
+        }
+        if let Some(v) = self.desk_hours {
+            c.desk_hours = v;
+        }
+        if let Some(v) = self.desk_weekdays {
+            c.desk_weekdays = v;
+        }
+        if let Some(v) = self.desk_holidays {
+            c.desk_holidays = v;
+        }
     }
 }
 
@@ -316,6 +350,7 @@ fn validate(c: &Config) -> anyhow::Result<()> {
         bail!("sso_hs256_secret and sso_ed25519_public_key: configure one of them, not both");
     }
     c.security().map_err(|e| anyhow::anyhow!(e))?;
+    c.desk().map_err(|e| anyhow::anyhow!(e))?;
     Ok(())
 }
 
@@ -345,6 +380,17 @@ impl Config {
         s.mail_from = self.mail_from.clone();
         s.alert_throttle_ms = self.alert_throttle_secs * 1000;
         Ok(s)
+    }
+
+    /// The case desk's calendar.
+    pub fn desk(&self) -> Result<thaw_services::cases::Desk, String> {
+        thaw_services::cases::Desk::from_settings(
+            &self.desk_time_zone,
+            &self.desk_hours,
+            &self.desk_weekdays,
+            &self.desk_holidays,
+        )
+        .map_err(|e| e.message)
     }
 
     pub fn http(&self) -> thaw_http::HttpConfig {

@@ -82,9 +82,17 @@ pub async fn serve_with(
         thaw_services::security::Security::new(config.security().map_err(anyhow::Error::msg)?)
             .map_err(anyhow::Error::msg)?,
     );
-    let runner = tokio::spawn(thaw_jobs::run_jobs(db.clone(), risk.clone(), security.clone(), settings, jobs_stopped));
+    let desk = Arc::new(config.desk().map_err(anyhow::Error::msg)?);
+    let runner = tokio::spawn(thaw_jobs::run_jobs(
+        db.clone(),
+        risk.clone(),
+        security.clone(),
+        desk.clone(),
+        settings,
+        jobs_stopped,
+    ));
     let ingestor = thaw_services::events::Ingestor::start(db.clone(), risk.clone());
-    let state = thaw_http::AppState { db: db.clone(), config: Arc::new(config.http()), risk, ingestor, security };
+    let state = thaw_http::AppState { db: db.clone(), config: Arc::new(config.http()), risk, ingestor, security, desk };
     let app = thaw_http::router(state);
     tracing::info!(addr = %listener.local_addr()?, database = db.masked_url(), "thaw is listening");
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())

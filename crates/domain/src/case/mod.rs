@@ -5,8 +5,9 @@ pub mod intake;
 pub mod routing;
 pub mod sla;
 
-use crate::{Invalid, Locale};
+use crate::{CaseCategory, Invalid, Locale};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 macro_rules! code_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident => $code:literal, $zh:literal, $en:literal;)+ }) => {
@@ -126,6 +127,113 @@ code_enum! {
     }
 }
 
+/// A case as the desk keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    pub id: String,
+    pub number: i64,
+    pub account_id: String,
+    pub category: CaseCategory,
+    pub priority: Priority,
+    pub status: CaseStatus,
+    pub subject: String,
+    pub intake: BTreeMap<String, String>,
+    pub language: Locale,
+    pub channel: Channel,
+    /// 1 or 2.
+    pub tier: u8,
+    pub assignee_id: Option<String>,
+    /// Why it is assigned where it is (or why not).
+    pub routing: Option<routing::Note>,
+    /// The hold this case was opened for, if any.
+    pub hold_id: Option<String>,
+    /// The case this one follows on from (reopened too late, appeal, repeat contact).
+    pub linked_from: Option<String>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub first_response_at_ms: Option<i64>,
+    /// The holder wrote after the last public staff reply: the next-reply clock runs from here.
+    pub awaiting_reply_since_ms: Option<i64>,
+    pub resolved_at_ms: Option<i64>,
+    pub closed_at_ms: Option<i64>,
+    /// Times spent waiting for the holder.
+    pub pauses: Vec<sla::Pause>,
+    /// Targets already reported at 80 % and at breach (each once).
+    pub warned: Vec<sla::Target>,
+    pub breached: Vec<sla::Target>,
+}
+
+impl Case {
+    pub fn reference(&self) -> String {
+        case_ref(self.number)
+    }
+
+    /// The targets running now, each with the instant its clock started.
+    pub fn running_targets(&self) -> Vec<(sla::Target, i64)> {
+        if !self.status.is_active() {
+            return vec![];
+        }
+        let mut running = vec![];
+        match (self.first_response_at_ms, self.awaiting_reply_since_ms) {
+            (None, _) => running.push((sla::Target::FirstResponse, self.created_at_ms)),
+            (Some(_), Some(since)) if self.status != CaseStatus::PendingCustomer => {
+                running.push((sla::Target::NextReply, since))
+            }
+            _ => {}
+        }
+        running.push((sla::Target::Resolution, self.created_at_ms));
+        running
+    }
+
+    /// When each running target falls due on `calendar` under `policy` (`None` while paused).
+    pub fn deadlines(&self, policy: &sla::SlaPolicy, calendar: &sla::Calendar) -> Vec<(sla::Target, Option<i64>)> {
+        self.running_targets()
+            .into_iter()
+            .map(|(t, start)| (t, calendar.add_business_ms(start, policy.targets.of(t), &self.pauses)))
+            .collect()
+    }
+
+    /// The deadline of the next step (first response or next reply), if one is running.
+    pub fn next_step_due(&self, policy: &sla::SlaPolicy, calendar: &sla::Calendar) -> Option<i64> {
+        self.deadlines(policy, calendar).into_iter().find(|(t, _)| *t != sla::Target::Resolution).and_then(|(_, d)| d)
+    }
+
+    pub fn resolution_due(&self, policy: &sla::SlaPolicy, calendar: &sla::Calendar) -> Option<i64> {
+        self.deadlines(policy, calendar).into_iter().find(|(t, _)| *t == sla::Target::Resolution).and_then(|(_, d)| d)
+    }
+
+    /// Moves the case to `to` at `now_ms`, keeping the pauses and timestamps the clock needs.
+    pub fn set_status(&mut self, to: CaseStatus, now_ms: i64) {
+        let from = self.status;
+        if from == to {
+            return;
+        }
+        if from == CaseStatus::PendingCustomer
+            && let Some(p) = self.pauses.iter_mut().find(|p| p.end_ms.is_none())
+        {
+            p.end_ms = Some(now_ms);
+        }
+        if to == CaseStatus::PendingCustomer {
+            self.pauses.push(sla::Pause { start_ms: now_ms, end_ms: None });
+        }
+        match to {
+            CaseStatus::Resolved => self.resolved_at_ms = Some(now_ms),
+            CaseStatus::Closed => {
+                self.closed_at_ms = Some(now_ms);
+                self.resolved_at_ms.get_or_insert(now_ms);
+            }
+            CaseStatus::Open if !from.is_active() => {
+                // Reopened: the resolution clock counts again; what was reported stays reported.
+                self.resolved_at_ms = None;
+                self.closed_at_ms = None;
+            }
+            _ => {}
+        }
+        self.status = to;
+        self.updated_at_ms = now_ms;
+    }
+}
+
 /// The human-friendly number of a case, as shown everywhere: `C-10042`.
 pub fn case_ref(number: i64) -> String {
     format!("C-{number}")
@@ -191,6 +299,58 @@ mod tests {
         assert!(CaseStatus::Open.can_become(CaseStatus::PendingCustomer));
         assert!(CaseStatus::Resolved.can_become(CaseStatus::Open));
         assert!(!CaseStatus::Resolved.can_become(CaseStatus::PendingInternal));
+    }
+
+    fn case(now: i64) -> Case {
+        Case {
+            id: "c1".into(),
+            number: 10001,
+            account_id: "a".into(),
+            category: CaseCategory::AssetFreeze,
+            priority: Priority::Normal,
+            status: CaseStatus::New,
+            subject: "s".into(),
+            intake: BTreeMap::new(),
+            language: Locale::En,
+            channel: Channel::Portal,
+            tier: 1,
+            assignee_id: None,
+            routing: None,
+            hold_id: None,
+            linked_from: None,
+            created_at_ms: now,
+            updated_at_ms: now,
+            first_response_at_ms: None,
+            awaiting_reply_since_ms: None,
+            resolved_at_ms: None,
+            closed_at_ms: None,
+            pauses: vec![],
+            warned: vec![],
+            breached: vec![],
+        }
+    }
+
+    #[test]
+    fn waiting_for_the_holder_stops_every_clock_and_the_reply_restarts_it() {
+        let hour = 3_600_000;
+        let cal = sla::Calendar::around_the_clock();
+        let policy = sla::default_policy(CaseCategory::AssetFreeze, Priority::Normal);
+        let mut c = case(0);
+        assert_eq!(c.next_step_due(&policy, &cal), Some(4 * hour), "first response 4 h");
+        assert_eq!(c.resolution_due(&policy, &cal), Some(24 * hour));
+        c.first_response_at_ms = Some(hour);
+        c.set_status(CaseStatus::PendingCustomer, hour);
+        assert_eq!(c.next_step_due(&policy, &cal), None, "nothing due from the desk");
+        assert_eq!(c.resolution_due(&policy, &cal), None, "paused");
+        c.set_status(CaseStatus::Open, 11 * hour);
+        c.awaiting_reply_since_ms = Some(11 * hour);
+        assert_eq!(c.next_step_due(&policy, &cal), Some(19 * hour), "next reply 8 h after the holder wrote");
+        assert_eq!(c.resolution_due(&policy, &cal), Some(34 * hour), "24 h plus the 10 h pause");
+        c.set_status(CaseStatus::Resolved, 12 * hour);
+        assert!(c.running_targets().is_empty());
+        c.set_status(CaseStatus::Open, 13 * hour);
+        assert_eq!(c.resolved_at_ms, None);
+        assert_eq!(c.resolution_due(&policy, &cal), Some(34 * hour), "a reopened case keeps its clock");
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub enum Routed {
     Unassigned { why: Unrouted },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Why {
     pub category: CaseCategory,
     pub language: Locale,
@@ -50,7 +50,8 @@ pub struct Why {
     pub tier: u8,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Unrouted {
     /// Nobody has the skill and language at this tier.
     NoSkilledAgent,
@@ -58,6 +59,42 @@ pub enum Unrouted {
     NobodyOnline,
     /// Everyone skilled and online is at capacity.
     AllAtCapacity,
+}
+
+/// What is kept on the case about its routing, to show why it sits where it does.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Note {
+    Routed(Why),
+    Unassigned {
+        why: Unrouted,
+    },
+    /// Assigned by hand by a staff member.
+    ByHand {
+        by: String,
+    },
+}
+
+impl Note {
+    pub fn describe(&self, locale: Locale) -> String {
+        match self {
+            Note::Routed(why) => why.describe(locale),
+            Note::Unassigned { why } => why.describe(locale).to_string(),
+            Note::ByHand { by } => match locale {
+                Locale::ZhCn => format!("由 {by} 手动分配"),
+                Locale::En => format!("assigned by hand by {by}"),
+            },
+        }
+    }
+}
+
+impl From<&Routed> for Note {
+    fn from(r: &Routed) -> Note {
+        match r {
+            Routed::Agent { why, .. } => Note::Routed(why.clone()),
+            Routed::Unassigned { why } => Note::Unassigned { why: *why },
+        }
+    }
 }
 
 impl Why {

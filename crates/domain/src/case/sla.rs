@@ -236,6 +236,16 @@ pub struct Targets {
     pub resolution_ms: i64,
 }
 
+impl Targets {
+    pub fn of(&self, target: Target) -> i64 {
+        match target {
+            Target::FirstResponse => self.first_response_ms,
+            Target::NextReply => self.next_reply_ms,
+            Target::Resolution => self.resolution_ms,
+        }
+    }
+}
+
 /// The SLA a case gets: its targets, on which calendar, and what happens at 80 % and at breach.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SlaPolicy {
@@ -280,12 +290,18 @@ pub enum Target {
 }
 
 impl Target {
+    pub const ALL: [Target; 3] = [Target::FirstResponse, Target::NextReply, Target::Resolution];
+
     pub fn code(self) -> &'static str {
         match self {
             Target::FirstResponse => "first_response",
             Target::NextReply => "next_reply",
             Target::Resolution => "resolution",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<Target> {
+        Target::ALL.into_iter().find(|t| t.code() == s)
     }
 }
 

@@ -1,0 +1,1071 @@
+//! The case desk's use cases: open a case (portal, API, staff, automatically) with its context
+//! and routing, reply and note, change status, assign, presence, and the SLA sweep that warns
+//! and escalates. Every change is one transaction; a case row is saved only if nobody changed
+//! it meanwhile (optimistic concurrency), so several processes can work the same desk.
+
+use crate::holds::hold_json;
+use crate::{ServiceError, new_id, outbox, rfc3339};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use thaw_domain::case::routing::{self, Note, Routed};
+use thaw_domain::case::sla::{self, Calendar, Escalation, SlaPolicy, Standing, Target};
+use thaw_domain::case::{Case, CaseStatus, Channel, HolderReply, Priority, intake, validate_body, validate_subject};
+use thaw_domain::risk::{Hold, HoldOrigin, ReleasePolicy};
+use thaw_domain::{AccountId, CaseCategory, Invalid, Locale, Role};
+use thaw_store::{AnyConnection, Capabilities, Db, Message, StoreError, TimelineEntry};
+
+/// How far back the context attached to a case reaches.
+pub const CONTEXT_WINDOW_MS: i64 = 7 * 24 * 3_600_000;
+/// Contacts of the same account and category within this long are repeat contacts.
+pub const REPEAT_WINDOW_MS: i64 = 7 * 24 * 3_600_000;
+
+/// The desk's configuration: the business-hours calendar of the non-security categories.
+#[derive(Debug, Clone)]
+pub struct Desk {
+    pub calendar: Calendar,
+    always: Calendar,
+}
+
+impl Desk {
+    pub fn new(calendar: Calendar) -> Desk {
+        Desk { calendar, always: Calendar::around_the_clock() }
+    }
+
+    /// The desk from its settings: an IANA time zone ("Asia/Shanghai"), opening hours
+    /// ("09:00-18:00"), working weekdays ("mon-fri" or "mon,tue,sat") and holidays
+    /// ("2026-10-01,2026-10-02").
+    pub fn from_settings(time_zone: &str, hours: &str, weekdays: &str, holidays: &str) -> Result<Desk, Invalid> {
+        let tz = jiff::tz::TimeZone::get(time_zone.trim()).map_err(|_| {
+            Invalid::new(
+                "desk_time_zone",
+                "invalid_time_zone",
+                format!("desk_time_zone: unknown time zone '{time_zone}' (e.g. Asia/Shanghai)"),
+            )
+        })?;
+        let (open, close) = hours.split_once('-').ok_or_else(|| {
+            Invalid::new("desk_hours", "invalid_hours", "desk_hours: opening and closing time such as 09:00-18:00")
+        })?;
+        let days = parse_weekdays(weekdays)?;
+        let mut dates = vec![];
+        for d in holidays.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+            dates.push(d.parse::<jiff::civil::Date>().map_err(|_| {
+                Invalid::new(
+                    "desk_holidays",
+                    "invalid_date",
+                    format!("desk_holidays: '{d}' is not a date such as 2026-10-01"),
+                )
+            })?);
+        }
+        let calendar = Calendar::business("desk", tz, days, open.trim(), close.trim(), dates)
+            .map_err(|e| Invalid::new(format!("desk_{}", e.field), e.code, format!("desk_hours: {}", e.message)))?;
+        Ok(Desk::new(calendar))
+    }
+
+    pub fn policy(&self, c: &Case) -> SlaPolicy {
+        sla::default_policy(c.category, c.priority)
+    }
+
+    pub fn calendar_for(&self, c: &Case) -> &Calendar {
+        if self.policy(c).around_the_clock { &self.always } else { &self.calendar }
+    }
+
+    /// The earliest running deadline (for queues and the breach filter).
+    pub fn next_due(&self, c: &Case) -> Option<i64> {
+        c.deadlines(&self.policy(c), self.calendar_for(c)).into_iter().filter_map(|(_, d)| d).min()
+    }
+
+    /// The expected times the holder sees: the next step and the resolution.
+    pub fn expected(&self, c: &Case) -> Expected {
+        let policy = self.policy(c);
+        let cal = self.calendar_for(c);
+        Expected {
+            next_step_ms: c.next_step_due(&policy, cal),
+            resolution_ms: c.resolution_due(&policy, cal),
+            waiting_for_holder: c.status == CaseStatus::PendingCustomer,
+        }
+    }
+
+    /// Where each running target stands now.
+    pub fn standings(&self, c: &Case, now_ms: i64) -> Vec<(Target, Option<i64>, Standing)> {
+        let policy = self.policy(c);
+        let cal = self.calendar_for(c);
+        c.running_targets()
+            .into_iter()
+            .map(|(t, start)| {
+                let len = policy.targets.of(t);
+                (t, cal.add_business_ms(start, len, &c.pauses), sla::standing(cal, start, len, now_ms, &c.pauses))
+            })
+            .collect()
+    }
+}
+
+const WEEKDAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+fn parse_weekdays(s: &str) -> Result<[bool; 7], Invalid> {
+    let bad = |w: &str| {
+        Invalid::new(
+            "desk_weekdays",
+            "invalid_weekday",
+            format!("desk_weekdays: '{w}' is not a weekday (mon … sun, or a range such as mon-fri)"),
+        )
+    };
+    let index = |w: &str| WEEKDAY_NAMES.iter().position(|n| *n == w.trim().to_ascii_lowercase()).ok_or_else(|| bad(w));
+    let mut days = [false; 7];
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (index(a)?, index(b)?);
+                let mut i = a;
+                loop {
+                    days[i] = true;
+                    if i == b {
+                        break;
+                    }
+                    i = (i + 1) % 7;
+                }
+            }
+            None => days[index(part)?] = true,
+        }
+    }
+    Ok(days)
+}
+
+impl Default for Desk {
+    fn default() -> Self {
+        Desk::new(Calendar::around_the_clock())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expected {
+    pub next_step_ms: Option<i64>,
+    pub resolution_ms: Option<i64>,
+    pub waiting_for_holder: bool,
+}
+
+/// Who acts on a case.
+#[derive(Debug, Clone)]
+pub enum CaseActor {
+    Holder { account_id: String },
+    Staff { id: String, role: Role, name: String },
+    Platform,
+    System,
+}
+
+impl CaseActor {
+    pub fn label(&self) -> String {
+        match self {
+            CaseActor::Holder { .. } => "holder".into(),
+            CaseActor::Staff { id, .. } => format!("staff:{id}"),
+            CaseActor::Platform => "platform".into(),
+            CaseActor::System => "thaw".into(),
+        }
+    }
+
+    fn author(&self) -> (&'static str, Option<String>) {
+        match self {
+            CaseActor::Holder { account_id } => ("holder", Some(account_id.clone())),
+            CaseActor::Staff { id, .. } => ("staff", Some(id.clone())),
+            CaseActor::Platform => ("system", Some("platform".into())),
+            CaseActor::System => ("system", None),
+        }
+    }
+}
+
+/// Staff who may work cases (reply, note, status, assignment).
+pub fn may_work_cases(role: Role) -> bool {
+    matches!(role, Role::AgentT1 | Role::AgentT2 | Role::Supervisor | Role::Compliance)
+}
+
+/// A case to open, before validation.
+#[derive(Debug, Clone)]
+pub struct OpenCase {
+    pub account_id: String,
+    pub category: String,
+    pub priority: Option<String>,
+    pub subject: String,
+    pub body: String,
+    pub intake: BTreeMap<String, String>,
+    pub language: Option<Locale>,
+    /// The holder's UTC offset for times typed without one.
+    pub utc_offset_minutes: i32,
+    pub channel: Channel,
+    pub tier: u8,
+    pub hold_id: Option<String>,
+    pub linked_from: Option<String>,
+}
+
+impl OpenCase {
+    pub fn new(account_id: &str, category: CaseCategory, subject: &str, body: &str, channel: Channel) -> OpenCase {
+        OpenCase {
+            account_id: account_id.into(),
+            category: category.code().into(),
+            priority: None,
+            subject: subject.into(),
+            body: body.into(),
+            intake: BTreeMap::new(),
+            language: None,
+            utc_offset_minutes: 0,
+            channel,
+            tier: 1,
+            hold_id: None,
+            linked_from: None,
+        }
+    }
+}
+
+fn entry(case_id: &str, actor: &str, kind: &str, data: Value, public: bool, now_ms: i64) -> TimelineEntry {
+    TimelineEntry {
+        id: new_id(),
+        case_id: case_id.into(),
+        at_ms: now_ms,
+        actor: actor.into(),
+        kind: kind.into(),
+        data,
+        public,
+    }
+}
+
+/// Opens a case and returns it, routed and with its context attached.
+pub async fn open(db: &Db, desk: &Desk, req: OpenCase, by: &CaseActor, now_ms: i64) -> Result<Case, ServiceError> {
+    let mut tx = db.begin_write().await?;
+    let case = open_in(&mut tx, desk, req, by, now_ms).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(case)
+}
+
+/// Opens a case inside the caller's transaction.
+pub async fn open_in(
+    conn: &mut AnyConnection,
+    desk: &Desk,
+    req: OpenCase,
+    by: &CaseActor,
+    now_ms: i64,
+) -> Result<Case, ServiceError> {
+    let category = CaseCategory::parse(&req.category).ok_or_else(|| {
+        let all: Vec<_> = CaseCategory::ALL.iter().map(|c| c.code()).collect();
+        Invalid::new("category", "invalid_category", format!("category: one of {}", all.join(", ")))
+    })?;
+    let subject = validate_subject(&req.subject)?;
+    let body = validate_body("body", &req.body)?;
+    let answers = intake::validate(category, &req.intake, req.utc_offset_minutes, now_ms)?;
+    let account_id = AccountId::parse("account_id", &req.account_id)?;
+    let account = conn.accounts().get(&account_id).await?.ok_or(ServiceError::NotFound("account"))?;
+    let holds = conn.holds().in_force(account_id.as_str(), now_ms).await?;
+    let priority = match req.priority.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => Priority::parse(p).ok_or_else(|| {
+            Invalid::new("priority", "invalid_priority", "priority: one of low, normal, high, urgent")
+        })?,
+        None => default_priority(category, account.vip_level, &holds),
+    };
+    let language = req.language.unwrap_or(account.locale);
+    let number = conn.cases().next_number().await?;
+    let mut case = Case {
+        id: new_id(),
+        number,
+        account_id: account_id.as_str().to_string(),
+        category,
+        priority,
+        status: CaseStatus::New,
+        subject,
+        intake: answers,
+        language,
+        channel: req.channel,
+        tier: req.tier.clamp(1, 2),
+        assignee_id: None,
+        routing: None,
+        hold_id: req.hold_id.clone(),
+        linked_from: req.linked_from.clone(),
+        created_at_ms: now_ms,
+        updated_at_ms: now_ms,
+        first_response_at_ms: None,
+        awaiting_reply_since_ms: None,
+        resolved_at_ms: None,
+        closed_at_ms: None,
+        pauses: vec![],
+        warned: vec![],
+        breached: vec![],
+    };
+    let routed = route_in(conn, &case, vec![]).await?;
+    apply_routing(&mut case, &routed);
+    match conn.cases().insert(&case, desk.next_due(&case)).await {
+        Err(StoreError::Duplicate(_)) => {
+            return Err(ServiceError::Conflict {
+                code: "case_exists",
+                message: "a case is already open for this hold".into(),
+            });
+        }
+        other => other?,
+    }
+    if let Routed::Agent { id, .. } = &routed {
+        conn.cases().mark_assigned(id, now_ms).await?;
+    }
+    let (author_kind, author_id) = by.author();
+    conn.cases()
+        .add_message(&Message {
+            id: new_id(),
+            case_id: case.id.clone(),
+            author_kind: author_kind.into(),
+            author_id,
+            internal: false,
+            body,
+            channel: case.channel.code().into(),
+            created_at_ms: now_ms,
+        })
+        .await?;
+    let actor = by.label();
+    let opened = json!({"channel": case.channel.code(), "category": category.code(), "priority": priority.code()});
+    conn.cases().add_timeline(&entry(&case.id, &actor, "opened", opened, true, now_ms)).await?;
+    conn.cases().add_timeline(&entry(&case.id, "thaw", "routed", json!(case.routing), false, now_ms)).await?;
+    // The context an agent needs, linked so it stays findable after it changes.
+    for h in &holds {
+        conn.cases().attach(&case.id, "hold", &h.id).await?;
+    }
+    for (event_id, decision_id, _, _) in
+        conn.cases().recent_activity(account_id.as_str(), now_ms - CONTEXT_WINDOW_MS, 200).await?
+    {
+        conn.cases().attach(&case.id, "event", &event_id).await?;
+        conn.cases().attach(&case.id, "decision", &decision_id).await?;
+    }
+    for earlier in conn.cases().of_account(account_id.as_str(), 50).await?.into_iter().filter(|c| c.id != case.id) {
+        conn.cases().attach(&case.id, "case", &earlier.id).await?;
+        if earlier.category == category && earlier.created_at_ms >= now_ms - REPEAT_WINDOW_MS {
+            let data = json!({"case": earlier.reference(), "case_id": earlier.id});
+            conn.cases().attach(&case.id, "repeat_of", &earlier.id).await?;
+            conn.cases().add_timeline(&entry(&case.id, "thaw", "repeat_contact", data, false, now_ms)).await?;
+        }
+    }
+    outbox::enqueue(conn, "case.opened", &case_json(&case), now_ms).await?;
+    tracing::info!(case = case.number, category = category.code(), assignee = ?case.assignee_id, "case opened");
+    Ok(case)
+}
+
+/// Security categories and accounts with staff-only holds come first; VIPs one step higher.
+fn default_priority(category: CaseCategory, vip_level: i64, holds: &[Hold]) -> Priority {
+    let staff_only = holds.iter().any(|h| matches!(h.release, ReleasePolicy::Agent | ReleasePolicy::ComplianceOnly));
+    let base = if category.is_security() || staff_only { Priority::High } else { Priority::Normal };
+    if vip_level > 0 { base.raised() } else { base }
+}
+
+async fn route_in(conn: &mut AnyConnection, case: &Case, exclude: Vec<String>) -> Result<Routed, ServiceError> {
+    let candidates = conn.cases().candidates().await?;
+    let dedicated_agent = conn.cases().dedicated_agent(&case.account_id).await?;
+    let request = routing::Request {
+        category: case.category,
+        language: case.language,
+        tier: case.tier,
+        dedicated_agent,
+        exclude,
+    };
+    Ok(routing::route(&request, &candidates))
+}
+
+fn apply_routing(case: &mut Case, routed: &Routed) {
+    case.routing = Some(Note::from(routed));
+    case.assignee_id = match routed {
+        Routed::Agent { id, .. } => Some(id.clone()),
+        Routed::Unassigned { .. } => None,
+    };
+}
+
+/// The case as the API and webhooks show it (no conversation).
+pub fn case_json(c: &Case) -> Value {
+    json!({
+        "id": c.id,
+        "number": c.reference(),
+        "account_id": c.account_id,
+        "category": c.category.code(),
+        "priority": c.priority.code(),
+        "status": c.status.code(),
+        "subject": c.subject,
+        "intake": c.intake,
+        "language": c.language.code(),
+        "channel": c.channel.code(),
+        "tier": c.tier,
+        "assignee_id": c.assignee_id,
+        "hold_id": c.hold_id,
+        "created_at": rfc3339(c.created_at_ms),
+        "updated_at": rfc3339(c.updated_at_ms),
+        "resolved_at": c.resolved_at_ms.map(rfc3339),
+    })
+}
+
+/// Reads a case for a change, applies `change`, and saves it if nobody else changed it in the
+/// meantime (retrying a few times if they did). `change` may write messages and timeline
+/// entries in the same transaction.
+async fn change_case<T, F>(db: &Db, desk: &Desk, case_id: &str, mut change: F) -> Result<(Case, T), ServiceError>
+where
+    F: for<'a> FnMut(
+        &'a mut AnyConnection,
+        &'a mut Case,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, ServiceError>> + Send + 'a>>,
+{
+    for _ in 0..5 {
+        let mut tx = db.begin_write().await?;
+        let (mut case, version) = tx.cases().get(case_id).await?.ok_or(ServiceError::NotFound("case"))?;
+        let out = change(&mut tx, &mut case).await?;
+        if tx.cases().save(&case, version, desk.next_due(&case)).await? {
+            tx.commit().await.map_err(StoreError::from)?;
+            return Ok((case, out));
+        }
+        tx.rollback().await.map_err(StoreError::from)?;
+    }
+    Err(ServiceError::Conflict {
+        code: "case_busy",
+        message: "the case is being changed by someone else; try again".into(),
+    })
+}
+
+/// What became of a holder's message.
+#[derive(Debug, Clone)]
+pub struct HolderReplied {
+    /// The case the message landed in (a new linked case when the old one was closed).
+    pub case: Case,
+    pub reopened: bool,
+    pub new_case: bool,
+}
+
+/// The holder writes on their case: reopens it if resolved within 7 days, opens a new linked
+/// case if it is closed or resolved longer ago, and starts the next-reply clock.
+pub async fn holder_reply(
+    db: &Db,
+    desk: &Desk,
+    account_id: &str,
+    number: i64,
+    body: &str,
+    channel: Channel,
+    now_ms: i64,
+) -> Result<HolderReplied, ServiceError> {
+    let body = validate_body("body", body)?;
+    let case = holder_case(db, account_id, number).await?;
+    if case.status.on_holder_reply(case.resolved_at_ms, now_ms) == HolderReply::NewLinkedCase {
+        let mut req = OpenCase::new(account_id, case.category, &follow_up_subject(&case), &body, channel);
+        req.linked_from = Some(case.id.clone());
+        req.language = Some(case.language);
+        let mut tx = db.begin_write().await?;
+        let new_case = open_followup(&mut tx, desk, req, &case, now_ms).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        return Ok(HolderReplied { case: new_case, reopened: false, new_case: true });
+    }
+    let actor = CaseActor::Holder { account_id: account_id.into() };
+    let (case, reopened) = change_case(db, desk, &case.id, |conn, c| {
+        let body = body.clone();
+        let actor = actor.clone();
+        Box::pin(async move {
+            let outcome = c.status.on_holder_reply(c.resolved_at_ms, now_ms);
+            add_message(conn, c, &actor, &body, false, channel, now_ms).await?;
+            if c.first_response_at_ms.is_some() && c.awaiting_reply_since_ms.is_none() {
+                c.awaiting_reply_since_ms = Some(now_ms);
+            }
+            let reopened = outcome == HolderReply::Reopen;
+            if matches!(outcome, HolderReply::Reopen | HolderReply::BackToDesk) {
+                c.set_status(CaseStatus::Open, now_ms);
+                let kind = if reopened { "reopened" } else { "status" };
+                let data = json!({"to": "open", "by": "holder"});
+                conn.cases().add_timeline(&entry(&c.id, "holder", kind, data, true, now_ms)).await?;
+            }
+            c.updated_at_ms = now_ms;
+            Ok(reopened)
+        })
+    })
+    .await?;
+    Ok(HolderReplied { case, reopened, new_case: false })
+}
+
+fn follow_up_subject(c: &Case) -> String {
+    let prefix = match c.language {
+        Locale::ZhCn => format!("跟进 {}：", c.reference()),
+        Locale::En => format!("Follow-up to {}: ", c.reference()),
+    };
+    let mut s = prefix + &c.subject;
+    if s.chars().count() > 120 {
+        s = s.chars().take(119).collect::<String>() + "…";
+    }
+    s
+}
+
+async fn open_followup(
+    conn: &mut AnyConnection,
+    desk: &Desk,
+    req: OpenCase,
+    earlier: &Case,
+    now_ms: i64,
+) -> Result<Case, ServiceError> {
+    // The follow-up keeps the earlier case's intake answers, so nothing is asked twice.
+    let mut req = req;
+    req.intake = earlier.intake.clone();
+    req.priority = Some(earlier.priority.code().into());
+    let case = open_in(conn, desk, req, &CaseActor::Holder { account_id: earlier.account_id.clone() }, now_ms).await?;
+    conn.cases().attach(&case.id, "case", &earlier.id).await?;
+    let data = json!({"case": case.reference(), "case_id": case.id});
+    conn.cases().add_timeline(&entry(&earlier.id, "holder", "followed_up", data, true, now_ms)).await?;
+    Ok(case)
+}
+
+async fn add_message(
+    conn: &mut AnyConnection,
+    c: &Case,
+    actor: &CaseActor,
+    body: &str,
+    internal: bool,
+    channel: Channel,
+    now_ms: i64,
+) -> Result<(), ServiceError> {
+    let (author_kind, author_id) = actor.author();
+    conn.cases()
+        .add_message(&Message {
+            id: new_id(),
+            case_id: c.id.clone(),
+            author_kind: author_kind.into(),
+            author_id,
+            internal,
+            body: body.into(),
+            channel: channel.code().into(),
+            created_at_ms: now_ms,
+        })
+        .await?;
+    Ok(())
+}
+
+/// The holder's own case by number; another account's case is "not found", never "forbidden".
+pub async fn holder_case(db: &Db, account_id: &str, number: i64) -> Result<Case, ServiceError> {
+    let mut conn = db.conn().await?;
+    match conn.cases().by_number(number).await? {
+        Some((c, _)) if c.account_id == account_id => Ok(c),
+        _ => Err(ServiceError::NotFound("case")),
+    }
+}
+
+/// What a staff member writes on a case.
+#[derive(Debug, Clone, Copy)]
+pub struct StaffMessage<'a> {
+    pub body: &'a str,
+    /// An internal note (never shown to the holder) rather than a public reply.
+    pub internal: bool,
+    /// The status to move the case to at the same time.
+    pub status: Option<CaseStatus>,
+}
+
+/// A staff reply (public) or note (internal), optionally moving the status.
+pub async fn staff_message(
+    db: &Db,
+    desk: &Desk,
+    staff: &CaseActor,
+    case_id: &str,
+    message: StaffMessage<'_>,
+    now_ms: i64,
+) -> Result<Case, ServiceError> {
+    let StaffMessage { body, internal, status } = message;
+    let body = validate_body("body", body)?;
+    let CaseActor::Staff { role, .. } = staff else { return Err(ServiceError::NotFound("case")) };
+    if !may_work_cases(*role) {
+        return Err(refused_role());
+    }
+    let (case, ()) = change_case(db, desk, case_id, |conn, c| {
+        let body = body.clone();
+        let staff = staff.clone();
+        Box::pin(async move {
+            if let Some(to) = status
+                && !c.status.can_become(to)
+            {
+                return Err(bad_transition(c.status, to));
+            }
+            add_message(conn, c, &staff, &body, internal, Channel::Staff, now_ms).await?;
+            if !internal {
+                c.first_response_at_ms.get_or_insert(now_ms);
+                c.awaiting_reply_since_ms = None;
+                if c.status == CaseStatus::New && status.is_none() {
+                    c.set_status(CaseStatus::Open, now_ms);
+                }
+            }
+            if let Some(to) = status {
+                change_status(conn, c, &staff.label(), to, now_ms).await?;
+            }
+            c.updated_at_ms = now_ms;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(case)
+}
+
+fn refused_role() -> ServiceError {
+    ServiceError::Refused { code: "forbidden", message: "your role does not work cases".into() }
+}
+
+fn bad_transition(from: CaseStatus, to: CaseStatus) -> ServiceError {
+    ServiceError::Invalid(Invalid::new(
+        "status",
+        "invalid_transition",
+        format!("status: a {} case cannot become {}", from.code(), to.code()),
+    ))
+}
+
+async fn change_status(
+    conn: &mut AnyConnection,
+    c: &mut Case,
+    actor: &str,
+    to: CaseStatus,
+    now_ms: i64,
+) -> Result<(), ServiceError> {
+    let from = c.status;
+    c.set_status(to, now_ms);
+    let data = json!({"from": from.code(), "to": to.code()});
+    conn.cases().add_timeline(&entry(&c.id, actor, "status", data, true, now_ms)).await?;
+    if to == CaseStatus::Resolved {
+        outbox::enqueue(conn, "case.resolved", &case_json(c), now_ms).await?;
+    }
+    Ok(())
+}
+
+/// Staff set the status by hand.
+pub async fn set_status(
+    db: &Db,
+    desk: &Desk,
+    staff: &CaseActor,
+    case_id: &str,
+    to: &str,
+    now_ms: i64,
+) -> Result<Case, ServiceError> {
+    let CaseActor::Staff { role, .. } = staff else { return Err(refused_role()) };
+    if !may_work_cases(*role) {
+        return Err(refused_role());
+    }
+    let to = CaseStatus::parse(to).ok_or_else(|| {
+        let all: Vec<_> = CaseStatus::ALL.iter().map(|s| s.code()).collect();
+        Invalid::new("status", "invalid_status", format!("status: one of {}", all.join(", ")))
+    })?;
+    let actor = staff.label();
+    let (case, ()) = change_case(db, desk, case_id, |conn, c| {
+        let actor = actor.clone();
+        Box::pin(async move {
+            if !c.status.can_become(to) {
+                return Err(bad_transition(c.status, to));
+            }
+            change_status(conn, c, &actor, to, now_ms).await
+        })
+    })
+    .await?;
+    Ok(case)
+}
+
+/// Assigns a case: to a named staff member (supervisors; agents only to themselves), or back to
+/// routing (`to = None`).
+pub async fn assign(
+    db: &Db,
+    desk: &Desk,
+    staff: &CaseActor,
+    case_id: &str,
+    to: Option<&str>,
+    now_ms: i64,
+) -> Result<Case, ServiceError> {
+    let CaseActor::Staff { id: me, role, name } = staff else { return Err(refused_role()) };
+    if !may_work_cases(*role) {
+        return Err(refused_role());
+    }
+    if let Some(target) = to
+        && target != me
+        && *role != Role::Supervisor
+    {
+        return Err(ServiceError::Refused {
+            code: "forbidden",
+            message: "only supervisors assign cases to others; take it yourself or send it back to routing".into(),
+        });
+    }
+    let to = to.map(str::to_string);
+    let actor = staff.label();
+    let name = name.clone();
+    let (case, ()) = change_case(db, desk, case_id, |conn, c| {
+        let (to, actor, name) = (to.clone(), actor.clone(), name.clone());
+        Box::pin(async move {
+            if !c.status.is_active() {
+                return Err(ServiceError::Refused {
+                    code: "case_closed",
+                    message: "the case is resolved or closed".into(),
+                });
+            }
+            match to {
+                Some(target) => {
+                    let member = conn.staff().by_id(&target).await?.filter(|s| s.active);
+                    let member = member.ok_or_else(|| {
+                        Invalid::new("assignee", "unknown_staff", "assignee: no such active staff member")
+                    })?;
+                    if !matches!(member.role, Role::AgentT1 | Role::AgentT2 | Role::Supervisor) {
+                        return Err(Invalid::new(
+                            "assignee",
+                            "not_an_agent",
+                            "assignee: only agents and supervisors work cases",
+                        )
+                        .into());
+                    }
+                    c.assignee_id = Some(target.clone());
+                    c.routing = Some(Note::ByHand { by: name });
+                    conn.cases().mark_assigned(&target, now_ms).await?;
+                }
+                None => {
+                    let exclude = c.assignee_id.iter().cloned().collect();
+                    let routed = route_in(conn, c, exclude).await?;
+                    apply_routing(c, &routed);
+                    if let Routed::Agent { id, .. } = &routed {
+                        conn.cases().mark_assigned(id, now_ms).await?;
+                    }
+                }
+            }
+            let data = json!({"assignee": c.assignee_id, "routing": c.routing});
+            conn.cases().add_timeline(&entry(&c.id, &actor, "assigned", data, false, now_ms)).await?;
+            c.updated_at_ms = now_ms;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(case)
+}
+
+/// An agent goes online or away; coming online offers them the unassigned cases.
+pub async fn set_online(
+    db: &Db,
+    desk: &Desk,
+    staff_id: &str,
+    online: bool,
+    now_ms: i64,
+) -> Result<usize, ServiceError> {
+    {
+        let mut conn = db.conn().await?;
+        conn.cases().set_online(staff_id, online, now_ms).await?;
+    }
+    if online { offer_unassigned(db, desk, now_ms).await } else { Ok(0) }
+}
+
+/// Routes unassigned active cases again, oldest first; returns how many found an agent.
+pub async fn offer_unassigned(db: &Db, desk: &Desk, now_ms: i64) -> Result<usize, ServiceError> {
+    let waiting = {
+        let mut conn = db.conn().await?;
+        conn.cases().queue(&thaw_store::Queue::Unassigned, 200).await?
+    };
+    let mut placed = 0;
+    for mut waiting_case in waiting {
+        waiting_case.assignee_id = None;
+        let (case, ()) = change_case(db, desk, &waiting_case.id, |conn, c| {
+            Box::pin(async move {
+                if c.assignee_id.is_some() || !c.status.is_active() {
+                    return Ok(());
+                }
+                let routed = route_in(conn, c, vec![]).await?;
+                if let Routed::Agent { id, .. } = &routed {
+                    apply_routing(c, &routed);
+                    conn.cases().mark_assigned(id, now_ms).await?;
+                    let data = json!({"assignee": c.assignee_id, "routing": c.routing});
+                    conn.cases().add_timeline(&entry(&c.id, "thaw", "assigned", data, false, now_ms)).await?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
+        if case.assignee_id.is_some() {
+            placed += 1;
+        }
+    }
+    Ok(placed)
+}
+
+/// One pass of the SLA clock over active cases: a target at 80 % is reported once, a breached
+/// target once, each with its escalations. Returns (warnings, breaches).
+pub async fn sla_sweep(db: &Db, desk: &Desk, now_ms: i64) -> Result<(usize, usize), ServiceError> {
+    let cases = {
+        let mut conn = db.conn().await?;
+        conn.cases().with_running_clock(1000).await?
+    };
+    let (mut warnings, mut breaches) = (0, 0);
+    for (c, _) in cases {
+        let due: Vec<(Target, Standing)> = desk
+            .standings(&c, now_ms)
+            .into_iter()
+            .filter(|(t, _, s)| match s {
+                Standing::Breached => !c.breached.contains(t),
+                Standing::AtRisk => !c.warned.contains(t),
+                Standing::OnTrack => false,
+            })
+            .map(|(t, _, s)| (t, s))
+            .collect();
+        if due.is_empty() {
+            continue;
+        }
+        let (_, (w, b)) = change_case(db, desk, &c.id, |conn, c| {
+            let due = due.clone();
+            Box::pin(async move {
+                let (mut w, mut b) = (0, 0);
+                for (target, standing) in due {
+                    let policy = sla::default_policy(c.category, c.priority);
+                    let (kind, escalations) = match standing {
+                        Standing::Breached if !c.breached.contains(&target) => {
+                            c.breached.push(target);
+                            if !c.warned.contains(&target) {
+                                c.warned.push(target);
+                            }
+                            b += 1;
+                            ("sla_breached", policy.on_breach)
+                        }
+                        Standing::AtRisk if !c.warned.contains(&target) => {
+                            c.warned.push(target);
+                            w += 1;
+                            ("sla_warning", policy.on_warning)
+                        }
+                        _ => continue,
+                    };
+                    escalate(conn, c, target, kind, &escalations, now_ms).await?;
+                }
+                Ok((w, b))
+            })
+        })
+        .await?;
+        warnings += w;
+        breaches += b;
+    }
+    Ok((warnings, breaches))
+}
+
+async fn escalate(
+    conn: &mut AnyConnection,
+    c: &mut Case,
+    target: Target,
+    kind: &str,
+    escalations: &[Escalation],
+    now_ms: i64,
+) -> Result<(), ServiceError> {
+    let mut done = vec![];
+    for e in escalations {
+        match e {
+            Escalation::Notify => {
+                let data = json!({"case": case_json(c), "target": target.code()});
+                outbox::enqueue(conn, &format!("case.{kind}"), &data, now_ms).await?;
+            }
+            Escalation::RaisePriority => {
+                let raised = c.priority.raised();
+                if raised == c.priority {
+                    continue;
+                }
+                c.priority = raised;
+            }
+            Escalation::MoveToTier2 | Escalation::MoveToSupervisor => {
+                if c.tier >= 2 && *e == Escalation::MoveToTier2 {
+                    continue;
+                }
+                c.tier = 2;
+                let exclude = c.assignee_id.iter().filter(|_| *e == Escalation::MoveToSupervisor).cloned().collect();
+                let routed = route_in(conn, c, exclude).await?;
+                // An escalation never leaves a case with nobody: it stays where it is if no one
+                // at tier 2 can take it now.
+                if let Routed::Agent { id, .. } = &routed {
+                    apply_routing(c, &routed);
+                    conn.cases().mark_assigned(id, now_ms).await?;
+                }
+            }
+        }
+        done.push(e.code());
+    }
+    let data = json!({"target": target.code(), "escalations": done, "priority": c.priority.code(), "tier": c.tier, "assignee": c.assignee_id});
+    conn.cases().add_timeline(&entry(&c.id, "thaw", kind, data, false, now_ms)).await?;
+    Ok(())
+}
+
+/// Opens the cases recorded for the desk (self-freezes) and one case per hold that only staff
+/// may lift. Returns how many were opened. Safe to run in several processes at once.
+pub async fn open_automatic(db: &Db, desk: &Desk, now_ms: i64) -> Result<usize, ServiceError> {
+    let mut opened = 0;
+    let (pending, holds) = {
+        let mut conn = db.conn().await?;
+        (conn.cases().pending(100).await?, conn.cases().holds_without_case(100).await?)
+    };
+    for (pending_id, account_id, category, context, _) in pending {
+        let mut tx = db.begin_write().await?;
+        // Someone else may have opened it meanwhile.
+        if !tx.cases().pending(1000).await?.iter().any(|p| p.0 == pending_id) {
+            continue;
+        }
+        let context: Value = serde_json::from_str(&context).unwrap_or(Value::Null);
+        let locale = account_locale(&mut tx, &account_id).await?;
+        let category = CaseCategory::parse(&category).unwrap_or(CaseCategory::AccountTheft);
+        let (subject, body) = self_freeze_text(locale, &context);
+        let mut req = OpenCase::new(&account_id, category, &subject, &body, Channel::Automatic);
+        req.hold_id = context["hold"]["id"].as_str().map(str::to_string);
+        req.intake = self_freeze_intake(category, &context);
+        let case = open_in(&mut tx, desk, req, &CaseActor::System, now_ms).await?;
+        let security = json!({"security_context": context});
+        tx.cases().add_timeline(&entry(&case.id, "thaw", "security_context", security, false, now_ms)).await?;
+        tx.cases().mark_pending_opened(&pending_id, &case.id).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        opened += 1;
+    }
+    for (hold_id, account_id) in holds {
+        let mut tx = db.begin_write().await?;
+        let Some(hold) = tx.holds().get(&hold_id).await? else { continue };
+        if !hold.in_force(now_ms) || tx.cases().by_hold(&hold_id).await?.is_some() {
+            continue;
+        }
+        let locale = account_locale(&mut tx, &account_id).await?;
+        let (subject, body) = hold_case_text(locale, &hold);
+        let mut req = OpenCase::new(&account_id, CaseCategory::AssetFreeze, &subject, &body, Channel::Automatic);
+        req.hold_id = Some(hold.id.clone());
+        req.intake = BTreeMap::from([
+            ("scope".to_string(), scope_answer(&hold)),
+            ("since".to_string(), rfc3339(hold.created_at_ms)),
+            ("hold_reference".to_string(), hold.id.chars().take(40).collect()),
+        ]);
+        // Compliance holds are worked at tier 2; their reason stays off the holder's side.
+        req.tier = if hold.release == ReleasePolicy::ComplianceOnly { 2 } else { 1 };
+        match open_in(&mut tx, desk, req, &CaseActor::System, now_ms).await {
+            Ok(_) => {}
+            Err(ServiceError::Conflict { .. }) => continue,
+            Err(e) => return Err(e),
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        opened += 1;
+    }
+    Ok(opened)
+}
+
+async fn account_locale(conn: &mut AnyConnection, account_id: &str) -> Result<Locale, ServiceError> {
+    let id = AccountId::parse("account_id", account_id)?;
+    Ok(conn.accounts().get(&id).await?.map(|a| a.locale).unwrap_or_default())
+}
+
+fn scope_answer(hold: &Hold) -> String {
+    let scopes = hold.scopes.scopes();
+    if scopes.len() == 1 { scopes[0].code().to_string() } else { "all".into() }
+}
+
+fn self_freeze_text(locale: Locale, context: &Value) -> (String, String) {
+    let ip = context["ip"].as_str().unwrap_or("?");
+    let via = context["via"].as_str().unwrap_or("portal");
+    match locale {
+        Locale::ZhCn => (
+            "您已冻结自己的账户".into(),
+            format!("账户持有人已自助冻结账户（方式：{via}，IP {ip}）。安全团队会核查近期的登录和资金操作，并联系您。"),
+        ),
+        Locale::En => (
+            "You froze your account".into(),
+            format!(
+                "The account holder froze the account themselves (via {via}, IP {ip}). The security team reviews recent sign-ins and money movements and will contact you."
+            ),
+        ),
+    }
+}
+
+fn self_freeze_intake(category: CaseCategory, context: &Value) -> BTreeMap<String, String> {
+    if category != CaseCategory::AccountTheft {
+        return BTreeMap::new();
+    }
+    let noticed = context["requested_at"].as_str().unwrap_or_default().to_string();
+    BTreeMap::from([
+        ("noticed_at".to_string(), noticed),
+        ("unauthorised_transactions".to_string(), "(to be confirmed with the holder)".to_string()),
+    ])
+}
+
+fn hold_case_text(locale: Locale, hold: &Hold) -> (String, String) {
+    let reference: String = hold.id.chars().take(8).collect();
+    if hold.confidential || hold.origin == HoldOrigin::Compliance {
+        return match locale {
+            Locale::ZhCn => (
+                format!("账户限制审核（{reference}）"),
+                "您的账户正在接受合规审核。我们会在此工单中通知您进展。".into(),
+            ),
+            Locale::En => (
+                format!("Review of a restriction ({reference})"),
+                "A compliance review of your account is under way. We will tell you here how it progresses.".into(),
+            ),
+        };
+    }
+    let explanation = match locale {
+        Locale::ZhCn => hold.reason.explanation.zh_cn.clone(),
+        Locale::En => hold.reason.explanation.en.clone(),
+    };
+    match locale {
+        Locale::ZhCn => (
+            format!("账户限制需人工审核（{reference}）"),
+            format!("{explanation}。此限制需要客服审核后才能解除，我们已为您创建工单。"),
+        ),
+        Locale::En => (
+            format!("A restriction needs a review by our team ({reference})"),
+            format!("{explanation}. Only our team can lift this restriction, so we opened this case for you."),
+        ),
+    }
+}
+
+/// What an agent sees beside the conversation: everything thaw already knows.
+#[derive(Debug, Clone)]
+pub struct CustomerPanel {
+    pub account: Option<thaw_domain::Account>,
+    pub holds: Vec<Hold>,
+    /// Sign-ins of the last 7 days: (time, ip, place, device).
+    pub sign_ins: Vec<ActivityLine>,
+    /// Deposits, withdrawals and trades of the last 7 days.
+    pub money: Vec<ActivityLine>,
+    /// Decisions that were not "allow": reason codes.
+    pub flags: Vec<ActivityLine>,
+    pub previous_cases: Vec<Case>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityLine {
+    pub at_ms: i64,
+    pub kind: String,
+    pub summary: String,
+}
+
+/// The customer panel of a case.
+pub async fn customer_panel(db: &Db, case: &Case, now_ms: i64) -> Result<CustomerPanel, ServiceError> {
+    let mut conn = db.conn().await?;
+    let account = conn.accounts().get(&AccountId::parse("account_id", &case.account_id)?).await?;
+    let holds = conn.holds().in_force(&case.account_id, now_ms).await?;
+    let activity = conn.cases().recent_activity(&case.account_id, now_ms - CONTEXT_WINDOW_MS, 300).await?;
+    let (mut sign_ins, mut money, mut flags) = (vec![], vec![], vec![]);
+    for (_, _, event_body, decision_body) in activity {
+        let e: Value = serde_json::from_str(&event_body).unwrap_or(Value::Null);
+        let d: Value = serde_json::from_str(&decision_body).unwrap_or(Value::Null);
+        let kind = e["kind"].as_str().unwrap_or("").to_string();
+        let at_ms =
+            e["occurred_at"].as_str().and_then(|t| t.parse::<jiff::Timestamp>().ok()).map_or(0, |t| t.as_millisecond());
+        let place = [e["geo"]["city"].as_str(), e["geo"]["country"].as_str()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", ");
+        match kind.as_str() {
+            "login_succeeded" | "login_failed" => sign_ins.push(ActivityLine {
+                at_ms,
+                kind: kind.clone(),
+                summary: format!(
+                    "{} · {} · {}",
+                    e["ip"].as_str().unwrap_or("-"),
+                    if place.is_empty() { "-" } else { &place },
+                    e["device_id"].as_str().unwrap_or("-")
+                ),
+            }),
+            "deposit" | "withdrawal_requested" | "trade" | "p2p_order" => {
+                let amount = format!("{} {}", e["amount"].as_str().unwrap_or("?"), e["asset"].as_str().unwrap_or(""));
+                let to = e["address"].as_str().map(|a| format!(" → {a}")).unwrap_or_default();
+                money.push(ActivityLine { at_ms, kind: kind.clone(), summary: format!("{}{to}", amount.trim()) })
+            }
+            _ => {}
+        }
+        let action = d["action"].as_str().unwrap_or("allow");
+        if action != "allow" {
+            let codes: Vec<&str> =
+                d["reasons"].as_array().into_iter().flatten().filter_map(|r| r["code"].as_str()).collect();
+            flags.push(ActivityLine {
+                at_ms,
+                kind: action.to_string(),
+                summary: format!("{kind}: {}", codes.join(", ")),
+            });
+        }
+    }
+    let previous_cases =
+        conn.cases().of_account(&case.account_id, 20).await?.into_iter().filter(|c| c.id != case.id).collect();
+    Ok(CustomerPanel { account, holds, sign_ins, money, flags, previous_cases })
+}
+
+/// The hold a case was opened for, with its explanation, as webhooks show holds.
+pub fn hold_summary(h: &Hold) -> Value {
+    hold_json(h)
+}

@@ -1,0 +1,563 @@
+//! Cases of the desk: the case rows (saved with optimistic concurrency), their conversation,
+//! timeline, attached context and links, and agents' presence for routing.
+
+use crate::{Result, StoreError};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use thaw_domain::case::routing::{Candidate, Note};
+use thaw_domain::case::sla::{Pause, Target};
+use thaw_domain::case::{Case, CaseStatus, Channel, Priority};
+use thaw_domain::{CaseCategory, Locale, Role};
+
+pub struct Cases<'c>(pub(crate) &'c mut AnyConnection);
+
+/// One message of a case's conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub id: String,
+    pub case_id: String,
+    /// holder | staff | system | bot
+    pub author_kind: String,
+    pub author_id: Option<String>,
+    /// Only `public` messages reach the holder.
+    pub internal: bool,
+    pub body: String,
+    pub channel: String,
+    pub created_at_ms: i64,
+}
+
+/// One entry of a case's timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineEntry {
+    pub id: String,
+    pub case_id: String,
+    pub at_ms: i64,
+    pub actor: String,
+    pub kind: String,
+    pub data: serde_json::Value,
+    pub public: bool,
+}
+
+/// Which cases a desk queue shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Queue {
+    /// Active cases assigned to this staff member.
+    Mine(String),
+    /// Every active case.
+    Team,
+    Unassigned,
+    /// Active cases whose next deadline is before the given instant (at risk) …
+    DueBefore(i64),
+    /// … or already past it (breached), or with a breach reported.
+    Breached(i64),
+}
+
+const COLUMNS: &str = "id, number, account_id, category, priority, status, subject, intake, language, channel, tier, \
+    assignee_id, routing, hold_id, linked_from, created_at, updated_at, first_response_at, awaiting_reply_since, \
+    resolved_at, closed_at, pauses, warned, breached, next_due_at, version";
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("case {what}"))
+}
+
+fn from_row(r: &AnyRow) -> Result<(Case, i64)> {
+    let text = |c: &str| -> Result<String> { Ok(r.try_get::<String, _>(c)?) };
+    let pauses: Vec<(i64, Option<i64>)> = serde_json::from_str(&text("pauses")?).map_err(|_| corrupt("pauses"))?;
+    let targets = |c: &str| -> Result<Vec<Target>> {
+        let codes: Vec<String> = serde_json::from_str(&text(c)?).map_err(|_| corrupt(c))?;
+        Ok(codes.iter().filter_map(|t| Target::parse(t)).collect())
+    };
+    let routing: Option<String> = r.try_get("routing")?;
+    let case = Case {
+        id: text("id")?,
+        number: r.try_get("number")?,
+        account_id: text("account_id")?,
+        category: CaseCategory::parse(&text("category")?).ok_or_else(|| corrupt("category"))?,
+        priority: Priority::parse(&text("priority")?).ok_or_else(|| corrupt("priority"))?,
+        status: CaseStatus::parse(&text("status")?).ok_or_else(|| corrupt("status"))?,
+        subject: text("subject")?,
+        intake: serde_json::from_str(&text("intake")?).map_err(|_| corrupt("intake"))?,
+        language: Locale::parse_canonical(&text("language")?).ok_or_else(|| corrupt("language"))?,
+        channel: Channel::parse(&text("channel")?).ok_or_else(|| corrupt("channel"))?,
+        tier: r.try_get::<i64, _>("tier")?.clamp(1, 2) as u8,
+        assignee_id: r.try_get("assignee_id")?,
+        routing: routing.map(|s| serde_json::from_str::<Note>(&s)).transpose().map_err(|_| corrupt("routing"))?,
+        hold_id: r.try_get("hold_id")?,
+        linked_from: r.try_get("linked_from")?,
+        created_at_ms: r.try_get("created_at")?,
+        updated_at_ms: r.try_get("updated_at")?,
+        first_response_at_ms: r.try_get("first_response_at")?,
+        awaiting_reply_since_ms: r.try_get("awaiting_reply_since")?,
+        resolved_at_ms: r.try_get("resolved_at")?,
+        closed_at_ms: r.try_get("closed_at")?,
+        pauses: pauses.into_iter().map(|(start_ms, end_ms)| Pause { start_ms, end_ms }).collect(),
+        warned: targets("warned")?,
+        breached: targets("breached")?,
+    };
+    Ok((case, r.try_get("version")?))
+}
+
+fn targets_json(ts: &[Target]) -> String {
+    serde_json::to_string(&ts.iter().map(|t| t.code()).collect::<Vec<_>>()).expect("serialisable")
+}
+
+fn pauses_json(ps: &[Pause]) -> String {
+    serde_json::to_string(&ps.iter().map(|p| (p.start_ms, p.end_ms)).collect::<Vec<_>>()).expect("serialisable")
+}
+
+impl Cases<'_> {
+    /// The next human-friendly case number (10001, 10002, …); call inside the write transaction.
+    pub async fn next_number(&mut self) -> Result<i64> {
+        let row = sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'case_number' RETURNING value")
+            .fetch_one(&mut *self.0)
+            .await?;
+        Ok(row.try_get("value")?)
+    }
+
+    /// Stores a new case; `next_due_at` is the earliest running deadline.
+    pub async fn insert(&mut self, c: &Case, next_due_at: Option<i64>) -> Result<()> {
+        let result = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO cases ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17, $18, $19, $20, $21, $22, $23, $24, $25, 0)"
+        )))
+        .bind(&c.id)
+        .bind(c.number)
+        .bind(&c.account_id)
+        .bind(c.category.code())
+        .bind(c.priority.code())
+        .bind(c.status.code())
+        .bind(&c.subject)
+        .bind(serde_json::to_string(&c.intake).expect("serialisable"))
+        .bind(c.language.code())
+        .bind(c.channel.code())
+        .bind(c.tier as i64)
+        .bind(c.assignee_id.clone())
+        .bind(c.routing.as_ref().map(|n| serde_json::to_string(n).expect("serialisable")))
+        .bind(c.hold_id.clone())
+        .bind(c.linked_from.clone())
+        .bind(c.created_at_ms)
+        .bind(c.updated_at_ms)
+        .bind(c.first_response_at_ms)
+        .bind(c.awaiting_reply_since_ms)
+        .bind(c.resolved_at_ms)
+        .bind(c.closed_at_ms)
+        .bind(pauses_json(&c.pauses))
+        .bind(targets_json(&c.warned))
+        .bind(targets_json(&c.breached))
+        .bind(next_due_at)
+        .execute(&mut *self.0)
+        .await;
+        match result {
+            Err(sqlx::Error::Database(e))
+                if e.message().contains("cases_hold") || e.message().contains("cases.hold_id") =>
+            {
+                Err(StoreError::Duplicate("hold_id"))
+            }
+            other => other.map(|_| ()).map_err(Into::into),
+        }
+    }
+
+    /// Saves the mutable fields if nobody changed the case since `version` was read; returns
+    /// whether it was saved (false: read again and retry).
+    pub async fn save(&mut self, c: &Case, version: i64, next_due_at: Option<i64>) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE cases SET priority = $1, status = $2, subject = $3, tier = $4, assignee_id = $5, routing = $6,
+                updated_at = $7, first_response_at = $8, awaiting_reply_since = $9, resolved_at = $10, closed_at = $11,
+                pauses = $12, warned = $13, breached = $14, next_due_at = $15, version = version + 1
+             WHERE id = $16 AND version = $17",
+        )
+        .bind(c.priority.code())
+        .bind(c.status.code())
+        .bind(&c.subject)
+        .bind(c.tier as i64)
+        .bind(c.assignee_id.clone())
+        .bind(c.routing.as_ref().map(|n| serde_json::to_string(n).expect("serialisable")))
+        .bind(c.updated_at_ms)
+        .bind(c.first_response_at_ms)
+        .bind(c.awaiting_reply_since_ms)
+        .bind(c.resolved_at_ms)
+        .bind(c.closed_at_ms)
+        .bind(pauses_json(&c.pauses))
+        .bind(targets_json(&c.warned))
+        .bind(targets_json(&c.breached))
+        .bind(next_due_at)
+        .bind(&c.id)
+        .bind(version)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The case and the version to save it against.
+    pub async fn get(&mut self, id: &str) -> Result<Option<(Case, i64)>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM cases WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(&mut *self.0)
+            .await?;
+        row.map(|r| from_row(&r)).transpose()
+    }
+
+    pub async fn by_number(&mut self, number: i64) -> Result<Option<(Case, i64)>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM cases WHERE number = $1")))
+            .bind(number)
+            .fetch_optional(&mut *self.0)
+            .await?;
+        row.map(|r| from_row(&r)).transpose()
+    }
+
+    pub async fn by_hold(&mut self, hold_id: &str) -> Result<Option<Case>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM cases WHERE hold_id = $1")))
+            .bind(hold_id)
+            .fetch_optional(&mut *self.0)
+            .await?;
+        Ok(row.map(|r| from_row(&r)).transpose()?.map(|(c, _)| c))
+    }
+
+    /// An account's cases, newest first.
+    pub async fn of_account(&mut self, account_id: &str, limit: i64) -> Result<Vec<Case>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM cases WHERE account_id = $1 ORDER BY created_at DESC, number DESC LIMIT $2"
+        )))
+        .bind(account_id)
+        .bind(limit)
+        .fetch_all(&mut *self.0)
+        .await?;
+        rows.iter().map(|r| from_row(r).map(|(c, _)| c)).collect()
+    }
+
+    /// The cases of a desk queue, the most urgent deadline first.
+    pub async fn queue(&mut self, q: &Queue, limit: i64) -> Result<Vec<Case>> {
+        const ACTIVE: &str = "status NOT IN ('resolved', 'closed')";
+        let order = "ORDER BY CASE WHEN next_due_at IS NULL THEN 1 ELSE 0 END, next_due_at, number";
+        let query = match q {
+            Queue::Mine(id) => sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM cases WHERE {ACTIVE} AND assignee_id = $1 {order} LIMIT $2"
+            )))
+            .bind(id.clone()),
+            Queue::Team => sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM cases WHERE {ACTIVE} AND $1 = $1 {order} LIMIT $2"
+            )))
+            .bind(0i64),
+            Queue::Unassigned => sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM cases WHERE {ACTIVE} AND assignee_id IS NULL AND $1 = $1 {order} LIMIT $2"
+            )))
+            .bind(0i64),
+            Queue::DueBefore(t) => sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM cases WHERE {ACTIVE} AND warned <> '[]' AND breached = '[]' AND next_due_at IS NOT NULL AND next_due_at > $1 {order} LIMIT $2"
+            )))
+            .bind(*t),
+            Queue::Breached(now) => sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM cases WHERE {ACTIVE} AND (breached <> '[]' OR next_due_at <= $1) {order} LIMIT $2"
+            )))
+            .bind(*now),
+        };
+        let rows = query.bind(limit).fetch_all(&mut *self.0).await?;
+        rows.iter().map(|r| from_row(r).map(|(c, _)| c)).collect()
+    }
+
+    /// Active cases whose earliest deadline (or its 80 % mark) may have come by `now_ms`:
+    /// every active case with a running clock, soonest first; the SLA job checks each.
+    pub async fn with_running_clock(&mut self, limit: i64) -> Result<Vec<(Case, i64)>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM cases WHERE status NOT IN ('resolved', 'closed') AND next_due_at IS NOT NULL
+             ORDER BY next_due_at LIMIT $1"
+        )))
+        .bind(limit)
+        .fetch_all(&mut *self.0)
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// An account's active cases of a category opened since `since_ms` (repeat contacts).
+    pub async fn recent_of_category(
+        &mut self,
+        account_id: &str,
+        category: CaseCategory,
+        since_ms: i64,
+    ) -> Result<Vec<Case>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM cases WHERE account_id = $1 AND category = $2 AND created_at >= $3 ORDER BY created_at DESC"
+        )))
+        .bind(account_id)
+        .bind(category.code())
+        .bind(since_ms)
+        .fetch_all(&mut *self.0)
+        .await?;
+        rows.iter().map(|r| from_row(r).map(|(c, _)| c)).collect()
+    }
+
+    pub async fn add_message(&mut self, m: &Message) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO case_messages (id, case_id, author_kind, author_id, visibility, body, channel, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&m.id)
+        .bind(&m.case_id)
+        .bind(&m.author_kind)
+        .bind(m.author_id.clone())
+        .bind(if m.internal { "internal" } else { "public" })
+        .bind(&m.body)
+        .bind(&m.channel)
+        .bind(m.created_at_ms)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    /// The conversation, oldest first; internal notes only when `with_internal`.
+    pub async fn messages(&mut self, case_id: &str, with_internal: bool) -> Result<Vec<Message>> {
+        let rows = sqlx::query(
+            "SELECT id, case_id, author_kind, author_id, visibility, body, channel, created_at FROM case_messages
+             WHERE case_id = $1 AND (visibility = 'public' OR $2 = 1) ORDER BY created_at, id",
+        )
+        .bind(case_id)
+        .bind(with_internal as i64)
+        .fetch_all(&mut *self.0)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Message {
+                    id: r.try_get("id")?,
+                    case_id: r.try_get("case_id")?,
+                    author_kind: r.try_get("author_kind")?,
+                    author_id: r.try_get("author_id")?,
+                    internal: r.try_get::<String, _>("visibility")? == "internal",
+                    body: r.try_get("body")?,
+                    channel: r.try_get("channel")?,
+                    created_at_ms: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn add_timeline(&mut self, e: &TimelineEntry) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO case_timeline (id, case_id, at, actor, kind, data, public) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&e.id)
+        .bind(&e.case_id)
+        .bind(e.at_ms)
+        .bind(&e.actor)
+        .bind(&e.kind)
+        .bind(e.data.to_string())
+        .bind(e.public as i64)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    /// The timeline, oldest first; only public entries unless `with_internal`.
+    pub async fn timeline(&mut self, case_id: &str, with_internal: bool) -> Result<Vec<TimelineEntry>> {
+        let rows = sqlx::query(
+            "SELECT id, case_id, at, actor, kind, data, public FROM case_timeline
+             WHERE case_id = $1 AND (public = 1 OR $2 = 1) ORDER BY at, id",
+        )
+        .bind(case_id)
+        .bind(with_internal as i64)
+        .fetch_all(&mut *self.0)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TimelineEntry {
+                    id: r.try_get("id")?,
+                    case_id: r.try_get("case_id")?,
+                    at_ms: r.try_get("at")?,
+                    actor: r.try_get("actor")?,
+                    kind: r.try_get("kind")?,
+                    data: serde_json::from_str(&r.try_get::<String, _>("data")?).map_err(|_| corrupt("timeline"))?,
+                    public: r.try_get::<i64, _>("public")? == 1,
+                })
+            })
+            .collect()
+    }
+
+    /// Links a hold, decision, event or earlier case to the case (once).
+    pub async fn attach(&mut self, case_id: &str, kind: &str, ref_id: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO case_context (case_id, kind, ref_id) VALUES ($1, $2, $3) ON CONFLICT (case_id, kind, ref_id) DO NOTHING",
+        )
+        .bind(case_id)
+        .bind(kind)
+        .bind(ref_id)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    /// What is attached, as (kind, id).
+    pub async fn attached(&mut self, case_id: &str) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT kind, ref_id FROM case_context WHERE case_id = $1 ORDER BY kind, ref_id")
+            .bind(case_id)
+            .fetch_all(&mut *self.0)
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get("kind")?, r.try_get("ref_id")?))).collect()
+    }
+
+    /// The cases that name this one as where they came from.
+    pub async fn followers(&mut self, case_id: &str) -> Result<Vec<Case>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM cases WHERE linked_from = $1 ORDER BY created_at"
+        )))
+        .bind(case_id)
+        .fetch_all(&mut *self.0)
+        .await?;
+        rows.iter().map(|r| from_row(r).map(|(c, _)| c)).collect()
+    }
+
+    /// Staff who could be routed a case, with presence and current load.
+    pub async fn candidates(&mut self) -> Result<Vec<Candidate>> {
+        let rows = sqlx::query(
+            "SELECT s.id, s.role, s.skill_categories, s.skill_languages, s.capacity,
+                    COALESCE(p.online, 0) AS online, COALESCE(p.last_assigned_at, 0) AS last_assigned_at,
+                    (SELECT COUNT(*) FROM cases c WHERE c.assignee_id = s.id AND c.status NOT IN ('resolved', 'closed')) AS open_cases
+             FROM staff s LEFT JOIN staff_presence p ON p.staff_id = s.id
+             WHERE s.active = 1 AND s.role IN ('agent_t1', 'agent_t2', 'supervisor')
+             ORDER BY s.id",
+        )
+        .fetch_all(&mut *self.0)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let cats: String = r.try_get("skill_categories")?;
+                let langs: String = r.try_get("skill_languages")?;
+                Ok(Candidate {
+                    id: r.try_get("id")?,
+                    role: Role::parse(&r.try_get::<String, _>("role")?).ok_or_else(|| corrupt("staff role"))?,
+                    categories: cats.split(',').filter_map(CaseCategory::parse).collect(),
+                    languages: langs.split(',').filter_map(Locale::parse_canonical).collect(),
+                    online: r.try_get::<i64, _>("online")? == 1,
+                    open_cases: r.try_get("open_cases")?,
+                    capacity: r.try_get("capacity")?,
+                    last_assigned_ms: r.try_get("last_assigned_at")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn set_online(&mut self, staff_id: &str, online: bool, now_ms: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO staff_presence (staff_id, online, changed_at) VALUES ($1, $2, $3)
+             ON CONFLICT (staff_id) DO UPDATE SET online = excluded.online, changed_at = excluded.changed_at",
+        )
+        .bind(staff_id)
+        .bind(online as i64)
+        .bind(now_ms)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn is_online(&mut self, staff_id: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT online FROM staff_presence WHERE staff_id = $1")
+            .bind(staff_id)
+            .fetch_optional(&mut *self.0)
+            .await?;
+        Ok(row.map(|r| r.try_get::<i64, _>("online")).transpose()?.unwrap_or(0) == 1)
+    }
+
+    pub async fn mark_assigned(&mut self, staff_id: &str, now_ms: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO staff_presence (staff_id, online, changed_at, last_assigned_at) VALUES ($1, 0, $2, $2)
+             ON CONFLICT (staff_id) DO UPDATE SET last_assigned_at = excluded.last_assigned_at",
+        )
+        .bind(staff_id)
+        .bind(now_ms)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    /// The agent dedicated to a VIP account, if any.
+    pub async fn dedicated_agent(&mut self, account_id: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT dedicated_agent_id FROM accounts WHERE id = $1")
+            .bind(account_id)
+            .fetch_optional(&mut *self.0)
+            .await?;
+        Ok(row.map(|r| r.try_get::<Option<String>, _>("dedicated_agent_id")).transpose()?.flatten())
+    }
+
+    pub async fn set_dedicated_agent(&mut self, account_id: &str, staff_id: Option<&str>) -> Result<bool> {
+        let done = sqlx::query("UPDATE accounts SET dedicated_agent_id = $1 WHERE id = $2")
+            .bind(staff_id)
+            .bind(account_id)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The account's events since `since_ms` with their decisions, newest first:
+    /// (event id, decision id, event body, decision body).
+    pub async fn recent_activity(
+        &mut self,
+        account_id: &str,
+        since_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<(String, String, String, String)>> {
+        let rows = sqlx::query(
+            "SELECT e.id AS event_id, d.id AS decision_id, e.body AS event_body, d.body AS decision_body
+             FROM events e JOIN decisions d ON d.id = e.decision_id
+             WHERE e.account_id = $1 AND e.occurred_at >= $2 ORDER BY e.occurred_at DESC, e.id DESC LIMIT $3",
+        )
+        .bind(account_id)
+        .bind(since_ms)
+        .bind(limit)
+        .fetch_all(&mut *self.0)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("event_id")?,
+                    r.try_get("decision_id")?,
+                    r.try_get("event_body")?,
+                    r.try_get("decision_body")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Marks pending-case records (from self-freezes) as opened.
+    pub async fn mark_pending_opened(&mut self, pending_id: &str, case_id: &str) -> Result<()> {
+        sqlx::query("UPDATE pending_cases SET opened_case_id = $1 WHERE id = $2")
+            .bind(case_id)
+            .bind(pending_id)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+
+    /// Pending-case records not yet opened, oldest first: (id, account, category, context JSON, at).
+    pub async fn pending(&mut self, limit: i64) -> Result<Vec<(String, String, String, String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT id, account_id, category, context, created_at FROM pending_cases WHERE opened_case_id IS NULL
+             ORDER BY created_at LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&mut *self.0)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("id")?,
+                    r.try_get("account_id")?,
+                    r.try_get("category")?,
+                    r.try_get("context")?,
+                    r.try_get("created_at")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Active holds that only staff may lift and that have no case yet: (hold id, account).
+    pub async fn holds_without_case(&mut self, limit: i64) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT h.id, h.account_id FROM holds h
+             WHERE h.status = 'active' AND (h.release_policy LIKE '%\"agent\"%' OR h.release_policy LIKE '%\"compliance_only\"%')
+               AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.hold_id = h.id)
+             ORDER BY h.created_at LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&mut *self.0)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("account_id")?))).collect()
+    }
+}
