@@ -40,6 +40,10 @@ pub enum Permission {
     ManageWebhooks,
     /// See and reload the risk policy.
     ManagePolicy,
+    /// See cases and their conversations.
+    ReadCases,
+    /// Open cases and write on them.
+    WorkCases,
 }
 
 impl Role {
@@ -84,6 +88,9 @@ impl Role {
             Permission::PlaceHolds => matches!(self, Role::AgentT2 | Role::Supervisor | Role::Compliance),
             Permission::ReleaseHolds => self != Role::Admin,
             Permission::IngestEvents => false,
+            Permission::ReadCases | Permission::WorkCases => {
+                matches!(self, Role::AgentT1 | Role::AgentT2 | Role::Supervisor | Role::Compliance)
+            }
         }
     }
 }
@@ -100,6 +107,8 @@ pub fn platform_key_can(p: Permission) -> bool {
             | Permission::ReadHolds
             | Permission::PlaceHolds
             | Permission::ReleaseHolds
+            | Permission::ReadCases
+            | Permission::WorkCases
     )
 }
 

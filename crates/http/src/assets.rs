@@ -11,12 +11,14 @@ const HTMX: &str = include_str!("../static/htmx.min.js");
 const CSS: &str = include_str!("../static/thaw.css");
 const ICON: &str = include_str!("../static/favicon.svg");
 const PASSKEY: &str = include_str!("../static/passkey.js");
+const CASES: &str = include_str!("../static/cases.js");
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/static/htmx.min.js", get(|| async { asset("text/javascript; charset=utf-8", HTMX) }))
         .route("/static/thaw.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
         .route("/static/passkey.js", get(|| async { asset("text/javascript; charset=utf-8", PASSKEY) }))
+        .route("/static/cases.js", get(|| async { asset("text/javascript; charset=utf-8", CASES) }))
         .route("/static/favicon.svg", get(|| async { asset("image/svg+xml", ICON) }))
 }
 

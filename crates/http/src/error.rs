@@ -76,6 +76,12 @@ impl ApiError {
     }
 }
 
+impl From<thaw_domain::Invalid> for ApiError {
+    fn from(i: thaw_domain::Invalid) -> Self {
+        ServiceError::Invalid(i).into()
+    }
+}
+
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {

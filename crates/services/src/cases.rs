@@ -897,31 +897,61 @@ pub async fn open_automatic(db: &Db, desk: &Desk, now_ms: i64) -> Result<usize, 
         opened += 1;
     }
     for (hold_id, account_id) in holds {
-        let mut tx = db.begin_write().await?;
-        let Some(hold) = tx.holds().get(&hold_id).await? else { continue };
-        if !hold.in_force(now_ms) || tx.cases().by_hold(&hold_id).await?.is_some() {
-            continue;
-        }
-        let locale = account_locale(&mut tx, &account_id).await?;
-        let (subject, body) = hold_case_text(locale, &hold);
-        let mut req = OpenCase::new(&account_id, CaseCategory::AssetFreeze, &subject, &body, Channel::Automatic);
-        req.hold_id = Some(hold.id.clone());
-        req.intake = BTreeMap::from([
-            ("scope".to_string(), scope_answer(&hold)),
-            ("since".to_string(), rfc3339(hold.created_at_ms)),
-            ("hold_reference".to_string(), hold.id.chars().take(40).collect()),
-        ]);
-        // Compliance holds are worked at tier 2; their reason stays off the holder's side.
-        req.tier = if hold.release == ReleasePolicy::ComplianceOnly { 2 } else { 1 };
-        match open_in(&mut tx, desk, req, &CaseActor::System, now_ms).await {
-            Ok(_) => {}
-            Err(ServiceError::Conflict { .. }) => continue,
+        match open_for_hold(db, desk, &account_id, &hold_id, now_ms).await {
+            Ok((_, true)) => opened += 1,
+            Ok(_) | Err(ServiceError::NotFound(_)) => {}
             Err(e) => return Err(e),
         }
-        tx.commit().await.map_err(StoreError::from)?;
-        opened += 1;
     }
     Ok(opened)
+}
+
+/// The case about a hold that only staff may lift: the existing one, or a new one (asset_freeze,
+/// the hold attached; compliance holds at tier 2 with their reason kept from the holder).
+/// Returns the case and whether it was opened now.
+pub async fn open_for_hold(
+    db: &Db,
+    desk: &Desk,
+    account_id: &str,
+    hold_id: &str,
+    now_ms: i64,
+) -> Result<(Case, bool), ServiceError> {
+    let mut tx = db.begin_write().await?;
+    let hold = tx.holds().get(hold_id).await?.filter(|h| h.account_id == account_id).ok_or(ServiceError::NotFound("hold"))?;
+    if let Some(existing) = tx.cases().by_hold(hold_id).await? {
+        return Ok((existing, false));
+    }
+    if !hold.in_force(now_ms) || !matches!(hold.release, ReleasePolicy::Agent | ReleasePolicy::ComplianceOnly) {
+        return Err(ServiceError::Refused {
+            code: "not_staff_hold",
+            message: "this hold is not one that only staff may lift".into(),
+        });
+    }
+    let locale = account_locale(&mut tx, account_id).await?;
+    let (subject, body) = hold_case_text(locale, &hold);
+    let mut req = OpenCase::new(account_id, CaseCategory::AssetFreeze, &subject, &body, Channel::Automatic);
+    req.hold_id = Some(hold.id.clone());
+    req.intake = BTreeMap::from([
+        ("scope".to_string(), scope_answer(&hold)),
+        ("since".to_string(), rfc3339(hold.created_at_ms)),
+        ("hold_reference".to_string(), hold.id.chars().take(40).collect()),
+    ]);
+    // Compliance holds are worked at tier 2; their reason stays off the holder's side.
+    req.tier = if hold.release == ReleasePolicy::ComplianceOnly { 2 } else { 1 };
+    match open_in(&mut tx, desk, req, &CaseActor::System, now_ms).await {
+        Ok(case) => {
+            tx.commit().await.map_err(StoreError::from)?;
+            Ok((case, true))
+        }
+        // Another process opened it a moment ago.
+        Err(ServiceError::Conflict { .. }) => {
+            drop(tx);
+            let mut conn = db.conn().await?;
+            let case = conn.cases().by_hold(hold_id).await?.ok_or(ServiceError::NotFound("case"))?;
+            Ok((case, false))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 async fn account_locale(conn: &mut AnyConnection, account_id: &str) -> Result<Locale, ServiceError> {
@@ -990,6 +1020,32 @@ fn hold_case_text(locale: Locale, hold: &Hold) -> (String, String) {
             format!("{explanation}. Only our team can lift this restriction, so we opened this case for you."),
         ),
     }
+}
+
+/// Lifts a hold from a case, if the staff member's authority allows it; the case's timeline
+/// records it (internal) in the same transaction.
+#[allow(clippy::too_many_arguments)]
+pub async fn release_hold(
+    db: &Db,
+    risk: &crate::risk::RiskRuntime,
+    case: &Case,
+    hold_id: &str,
+    actor: &thaw_domain::risk::Actor,
+    staff: &CaseActor,
+    note: &str,
+    now_ms: i64,
+) -> Result<Hold, ServiceError> {
+    let engine = risk.engine();
+    let mut tx = db.begin_write().await?;
+    let hold = tx.holds().get(hold_id).await?.filter(|h| h.account_id == case.account_id).ok_or(ServiceError::NotFound("hold"))?;
+    if let Err(refusal) = hold.check_release(actor, now_ms, &engine.policy.authority) {
+        return Err(ServiceError::Refused { code: refusal.code(), message: refusal.message() });
+    }
+    let released = crate::holds::release_in(&mut tx, &hold, &staff.label(), note, now_ms).await?;
+    let data = json!({"hold": hold.id, "reason": hold.reason.code});
+    tx.cases().add_timeline(&entry(&case.id, &staff.label(), "hold_released", data, false, now_ms)).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(released)
 }
 
 /// What an agent sees beside the conversation: everything thaw already knows.

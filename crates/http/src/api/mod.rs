@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod cases;
 pub mod events;
 pub mod holds;
 pub mod policy;
@@ -28,7 +29,8 @@ use utoipa_axum::routes;
     components(schemas(ErrorBody)),
     tags((name = "health", description = "Liveness"), (name = "accounts", description = "The platform's users, mirrored"),
         (name = "risk", description = "Events in, decisions out; the risk policy"), (name = "holds", description = "Holds and the enforcement status"),
-        (name = "webhooks", description = "Signed webhooks to the platform (admins)"), (name = "api-keys", description = "Platform API keys (admins)"))
+        (name = "webhooks", description = "Signed webhooks to the platform (admins)"), (name = "api-keys", description = "Platform API keys (admins)"),
+        (name = "cases", description = "Cases of the desk: open, list, read"))
 )]
 struct ApiDoc;
 
@@ -69,6 +71,8 @@ pub fn router() -> (Router<AppState>, Arc<utoipa::openapi::OpenApi>) {
         .routes(routes!(webhooks::deliveries))
         .routes(routes!(policy::show))
         .routes(routes!(policy::reload))
+        .routes(routes!(cases::open, cases::list))
+        .routes(routes!(cases::get))
         .split_for_parts();
     let doc = Arc::new(doc);
     let served = doc.clone();

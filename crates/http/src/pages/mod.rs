@@ -3,7 +3,9 @@
 //! token for its forms.
 
 pub mod desk;
+pub mod desk_cases;
 pub mod portal;
+pub mod portal_cases;
 pub mod security;
 
 use crate::auth::{PageCtx, local_path};
@@ -22,8 +24,10 @@ use thaw_store::Capabilities;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(desk::router())
+        .merge(desk_cases::router())
         .merge(portal::router())
         .merge(security::router())
+        .merge(portal_cases::router())
         .route("/lang", post(switch_language))
 }
 

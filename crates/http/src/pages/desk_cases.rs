@@ -1,0 +1,604 @@
+//! The desk's case pages: queues (mine, team, unassigned, at risk, breached) with presence,
+//! the case view (conversation and internal notes, the customer panel with everything thaw
+//! already knows, SLA standing and routing), and its actions: reply, note, status, take,
+//! re-route, assign (supervisors), lift a hold within authority, open a case for an account.
+
+use super::portal_cases::{FieldView, intake_lines};
+use super::{PageError, Shell, render};
+use crate::AppState;
+use crate::auth::{PageCtx, StaffCtx, url_encode};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use std::collections::{BTreeMap, HashMap};
+use thaw_domain::case::sla::Standing;
+use thaw_domain::case::{Case, CaseStatus, Channel, parse_case_ref};
+use thaw_domain::risk::Actor;
+use thaw_domain::{CaseCategory, Locale, Permission, Role, StaffMember};
+use thaw_services::cases::{self, CaseActor, OpenCase, StaffMessage};
+use thaw_services::{ServiceError, now_ms};
+use thaw_store::{Capabilities, Queue};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/desk/cases", get(queues).post(open))
+        .route("/desk/cases/new", get(new_case))
+        .route("/desk/presence", post(presence))
+        .route("/desk/cases/{number}", get(view))
+        .route("/desk/cases/{number}/message", post(message))
+        .route("/desk/cases/{number}/status", post(status))
+        .route("/desk/cases/{number}/assign", post(assign))
+        .route("/desk/cases/{number}/holds/{id}/release", post(release_hold))
+}
+
+fn store_err(ctx: &PageCtx) -> impl Fn(thaw_store::StoreError) -> PageError + '_ {
+    move |e| PageError::from_service(ctx, e.into())
+}
+
+fn actor_of(s: &StaffMember) -> CaseActor {
+    CaseActor::Staff { id: s.id.clone(), role: s.role, name: s.display_name.clone() }
+}
+
+/// A case in a desk queue.
+pub struct QueueRow {
+    pub number: String,
+    pub subject: String,
+    pub category: &'static str,
+    pub priority: &'static str,
+    pub priority_code: &'static str,
+    pub status: &'static str,
+    pub status_code: &'static str,
+    pub assignee: String,
+    pub language: &'static str,
+    pub due: String,
+    /// on_track | at_risk | breached | paused
+    pub standing: &'static str,
+    pub repeat: bool,
+}
+
+fn standing_code(desk: &thaw_services::cases::Desk, c: &Case, now: i64) -> (&'static str, Option<i64>) {
+    let standings = desk.standings(c, now);
+    let worst = standings.iter().map(|(_, _, s)| *s).max_by_key(|s| match s {
+        Standing::OnTrack => 0,
+        Standing::AtRisk => 1,
+        Standing::Breached => 2,
+    });
+    let due = standings.iter().filter_map(|(_, d, _)| *d).min();
+    let code = match worst {
+        _ if !c.breached.is_empty() && c.status.is_active() => "breached",
+        Some(Standing::Breached) => "breached",
+        Some(Standing::AtRisk) => "at_risk",
+        Some(Standing::OnTrack) if due.is_none() => "paused",
+        Some(Standing::OnTrack) => "on_track",
+        None => "none",
+    };
+    (code, due)
+}
+
+fn queue_row(state: &AppState, c: &Case, staff: &[StaffMember], l: Locale, now: i64) -> QueueRow {
+    let (standing, due) = standing_code(&state.desk, c, now);
+    QueueRow {
+        number: c.reference(),
+        subject: c.subject.clone(),
+        category: c.category.label(l),
+        priority: c.priority.label(l),
+        priority_code: c.priority.code(),
+        status: c.status.label(l),
+        status_code: c.status.code(),
+        assignee: name_of(staff, c.assignee_id.as_deref()),
+        language: c.language.code(),
+        due: due.map(Shell::time).unwrap_or_default(),
+        standing,
+        repeat: false,
+    }
+}
+
+fn name_of(staff: &[StaffMember], id: Option<&str>) -> String {
+    id.and_then(|id| staff.iter().find(|s| s.id == id)).map(|s| s.display_name.clone()).unwrap_or_default()
+}
+
+#[derive(Template)]
+#[template(path = "desk/cases.html")]
+struct QueuePage {
+    shell: Shell,
+    queue: &'static str,
+    queues: Vec<(&'static str, &'static str)>,
+    rows: Vec<QueueRow>,
+    online: bool,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct QueueQuery {
+    queue: Option<String>,
+}
+
+const QUEUES: [&str; 5] = ["mine", "team", "unassigned", "at_risk", "breached"];
+
+async fn queues(
+    State(state): State<AppState>,
+    StaffCtx(ctx, session): StaffCtx,
+    Query(q): Query<QueueQuery>,
+) -> Result<Response, PageError> {
+    ctx.require(Permission::ReadCases)?;
+    let queue = QUEUES.into_iter().find(|x| Some(*x) == q.queue.as_deref()).unwrap_or("mine");
+    let now = now_ms();
+    let which = match queue {
+        "team" => Queue::Team,
+        "unassigned" => Queue::Unassigned,
+        "at_risk" => Queue::DueBefore(now),
+        "breached" => Queue::Breached(now),
+        _ => Queue::Mine(session.staff.id.clone()),
+    };
+    let mut conn = state.db.conn().await.map_err(store_err(&ctx))?;
+    let list = conn.cases().queue(&which, 300).await.map_err(store_err(&ctx))?;
+    let staff = conn.staff().list().await.map_err(store_err(&ctx))?;
+    let online = conn.cases().is_online(&session.staff.id).await.map_err(store_err(&ctx))?;
+    drop(conn);
+    let page = QueuePage {
+        queue,
+        queues: QUEUES.iter().map(|x| (*x, crate::i18n::lookup(ctx.locale, &format!("desk.queue.{x}")).unwrap_or(x))).collect(),
+        rows: list.iter().map(|c| queue_row(&state, c, &staff, ctx.locale, now)).collect(),
+        online,
+        shell: Shell::new(&ctx, "desk", "cases"),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+#[derive(serde::Deserialize)]
+struct PresenceForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    online: String,
+}
+
+async fn presence(
+    State(state): State<AppState>,
+    StaffCtx(ctx, session): StaffCtx,
+    Form(form): Form<PresenceForm>,
+) -> Result<Response, PageError> {
+    ctx.require(Permission::WorkCases)?;
+    ctx.check_csrf(&form.csrf)?;
+    let online = form.online == "1";
+    cases::set_online(&state.db, &state.desk, &session.staff.id, online, now_ms())
+        .await
+        .map_err(|e| PageError::from_service(&ctx, e))?;
+    Ok(Redirect::to("/desk/cases?queue=mine").into_response())
+}
+
+/// One line of the case view's conversation and timeline.
+pub struct Line {
+    pub at: String,
+    /// message | note | event
+    pub kind: &'static str,
+    pub author: String,
+    pub body: String,
+}
+
+pub struct HoldLine {
+    pub id: String,
+    pub scopes: String,
+    pub code: String,
+    pub explanation: String,
+    pub release: &'static str,
+    pub created: String,
+}
+
+pub struct Activity {
+    pub at: String,
+    pub kind: String,
+    pub summary: String,
+}
+
+#[derive(Template)]
+#[template(path = "desk/case.html")]
+struct CasePage {
+    shell: Shell,
+    number: String,
+    subject: String,
+    category: &'static str,
+    priority: &'static str,
+    priority_code: &'static str,
+    status: &'static str,
+    status_code: &'static str,
+    language: &'static str,
+    channel: &'static str,
+    tier: u8,
+    assignee: String,
+    routing: String,
+    standing: &'static str,
+    deadlines: Vec<(&'static str, String, &'static str)>,
+    intake: Vec<(&'static str, String)>,
+    lines: Vec<Line>,
+    account_id: String,
+    kyc: String,
+    vip: String,
+    account_locale: String,
+    holds: Vec<HoldLine>,
+    sign_ins: Vec<Activity>,
+    money: Vec<Activity>,
+    flags: Vec<Activity>,
+    previous: Vec<(String, String, &'static str, &'static str)>,
+    statuses: Vec<(&'static str, &'static str)>,
+    staff_options: Vec<(String, String)>,
+    can_work: bool,
+    can_assign_others: bool,
+    can_release: bool,
+    notice: Option<&'static str>,
+    refused: Option<String>,
+    active: bool,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct ViewQuery {
+    notice: Option<String>,
+    refused: Option<String>,
+}
+
+async fn case_by_number(state: &AppState, ctx: &PageCtx, number: &str) -> Result<Case, PageError> {
+    let n = parse_case_ref(number).ok_or_else(|| PageError::new(ctx, StatusCode::NOT_FOUND, "error.not_found"))?;
+    let mut conn = state.db.conn().await.map_err(store_err(ctx))?;
+    conn.cases()
+        .by_number(n)
+        .await
+        .map_err(store_err(ctx))?
+        .map(|(c, _)| c)
+        .ok_or_else(|| PageError::new(ctx, StatusCode::NOT_FOUND, "error.not_found"))
+}
+
+async fn view(
+    State(state): State<AppState>,
+    StaffCtx(ctx, session): StaffCtx,
+    Path(number): Path<String>,
+    Query(q): Query<ViewQuery>,
+) -> Result<Response, PageError> {
+    ctx.require(Permission::ReadCases)?;
+    let l = ctx.locale;
+    let now = now_ms();
+    let case = case_by_number(&state, &ctx, &number).await?;
+    let panel = cases::customer_panel(&state.db, &case, now).await.map_err(|e| PageError::from_service(&ctx, e))?;
+    let mut conn = state.db.conn().await.map_err(store_err(&ctx))?;
+    let messages = conn.cases().messages(&case.id, true).await.map_err(store_err(&ctx))?;
+    let timeline = conn.cases().timeline(&case.id, true).await.map_err(store_err(&ctx))?;
+    let staff = conn.staff().list().await.map_err(store_err(&ctx))?;
+    drop(conn);
+    let t = |k: &'static str| crate::i18n::text(l, k);
+    let mut lines: Vec<(i64, Line)> = messages
+        .iter()
+        .map(|m| {
+            let author = match m.author_kind.as_str() {
+                "holder" => t("desk.case.holder").to_string(),
+                "staff" => name_of(&staff, m.author_id.as_deref()),
+                _ => t("case.author.system").to_string(),
+            };
+            let kind = if m.internal { "note" } else { "message" };
+            (m.created_at_ms, Line { at: Shell::time(m.created_at_ms), kind, author, body: m.body.clone() })
+        })
+        .collect();
+    for e in &timeline {
+        let label = crate::i18n::lookup(l, &format!("desk.event.{}", e.kind)).unwrap_or("");
+        let detail = match e.kind.as_str() {
+            "status" | "reopened" => format!(
+                "{} → {}",
+                e.data["from"].as_str().and_then(CaseStatus::parse).map(|s| s.label(l)).unwrap_or(""),
+                e.data["to"].as_str().and_then(CaseStatus::parse).map(|s| s.label(l)).unwrap_or("")
+            ),
+            "routed" | "assigned" => {
+                let note = e.data.get("routing").unwrap_or(&e.data);
+                let assignee = name_of(&staff, e.data["assignee"].as_str());
+                let why = serde_json::from_value::<thaw_domain::case::routing::Note>(note.clone())
+                    .map(|n| n.describe(l))
+                    .unwrap_or_default();
+                if assignee.is_empty() { why } else { format!("{assignee} ({why})") }
+            }
+            "sla_warning" | "sla_breached" => format!(
+                "{} · {}",
+                e.data["target"].as_str().map(|x| crate::i18n::lookup(l, &format!("desk.target.{x}")).unwrap_or(x)).unwrap_or(""),
+                e.data["escalations"].as_array().map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default()
+            ),
+            "repeat_contact" | "followed_up" => e.data["case"].as_str().unwrap_or("").to_string(),
+            "hold_released" => e.data["hold"].as_str().unwrap_or("").to_string(),
+            "security_context" => format!(
+                "IP {} · {}",
+                e.data["security_context"]["ip"].as_str().unwrap_or("-"),
+                e.data["security_context"]["user_agent"].as_str().unwrap_or("-")
+            ),
+            _ => String::new(),
+        };
+        lines.push((e.at_ms, Line { at: Shell::time(e.at_ms), kind: "event", author: label.to_string(), body: detail }));
+    }
+    lines.sort_by_key(|(at, _)| *at);
+    let (standing, _) = standing_code(&state.desk, &case, now);
+    let deadlines = state
+        .desk
+        .standings(&case, now)
+        .into_iter()
+        .map(|(target, due, s)| {
+            let name = crate::i18n::lookup(l, &format!("desk.target.{}", target.code())).unwrap_or("");
+            let s = match s {
+                Standing::OnTrack => "on_track",
+                Standing::AtRisk => "at_risk",
+                Standing::Breached => "breached",
+            };
+            (name, due.map(Shell::time).unwrap_or_else(|| t("desk.case.paused").to_string()), s)
+        })
+        .collect();
+    let account = panel.account.as_ref();
+    let role = session.staff.role;
+    let activity = |v: &[thaw_services::cases::ActivityLine]| {
+        v.iter().map(|a| Activity { at: Shell::time(a.at_ms), kind: a.kind.clone(), summary: a.summary.clone() }).collect()
+    };
+    let refused = q.refused.as_deref().map(|code| {
+        crate::i18n::lookup(l, &format!("desk.refused.{code}")).unwrap_or_else(|| t("desk.refused.other")).to_string()
+    });
+    let page = CasePage {
+        number: case.reference(),
+        subject: case.subject.clone(),
+        category: case.category.label(l),
+        priority: case.priority.label(l),
+        priority_code: case.priority.code(),
+        status: case.status.label(l),
+        status_code: case.status.code(),
+        language: case.language.code(),
+        channel: case.channel.label(l),
+        tier: case.tier,
+        assignee: name_of(&staff, case.assignee_id.as_deref()),
+        routing: case.routing.as_ref().map(|n| n.describe(l)).unwrap_or_default(),
+        standing,
+        deadlines,
+        intake: intake_lines(&case, l),
+        lines: lines.into_iter().map(|(_, x)| x).collect(),
+        account_id: case.account_id.clone(),
+        kyc: account.map(|a| a.kyc_level.to_string()).unwrap_or_default(),
+        vip: account.map(|a| a.vip_level.to_string()).unwrap_or_default(),
+        account_locale: account.map(|a| a.locale.code().to_string()).unwrap_or_default(),
+        holds: panel
+            .holds
+            .iter()
+            .map(|h| HoldLine {
+                id: h.id.clone(),
+                scopes: h.scopes.to_text(),
+                code: h.reason.code.clone(),
+                explanation: if l == Locale::ZhCn { h.reason.explanation.zh_cn.clone() } else { h.reason.explanation.en.clone() },
+                release: crate::i18n::lookup(l, &format!("desk.release.{}", h.release.code())).unwrap_or(""),
+                created: Shell::time(h.created_at_ms),
+            })
+            .collect(),
+        sign_ins: activity(&panel.sign_ins),
+        money: activity(&panel.money),
+        flags: activity(&panel.flags),
+        previous: panel
+            .previous_cases
+            .iter()
+            .map(|c| (c.reference(), c.subject.clone(), c.status.label(l), c.category.label(l)))
+            .collect(),
+        statuses: CaseStatus::ALL
+            .iter()
+            .filter(|s| case.status.can_become(**s))
+            .map(|s| (s.code(), s.label(l)))
+            .collect(),
+        staff_options: staff
+            .iter()
+            .filter(|s| s.active && matches!(s.role, Role::AgentT1 | Role::AgentT2 | Role::Supervisor))
+            .map(|s| (s.id.clone(), format!("{} · {}", s.display_name, s.role.label(l))))
+            .collect(),
+        can_work: role.can(Permission::WorkCases),
+        can_assign_others: role == Role::Supervisor,
+        can_release: role.can(Permission::ReleaseHolds),
+        notice: match q.notice.as_deref() {
+            Some("sent") => Some("desk.case.sent"),
+            Some("noted") => Some("desk.case.noted"),
+            Some("status") => Some("desk.case.status_changed"),
+            Some("assigned") => Some("desk.case.assigned"),
+            Some("released") => Some("desk.case.released"),
+            Some("opened") => Some("desk.case.opened"),
+            _ => None,
+        },
+        refused,
+        active: case.status.is_active(),
+        shell: Shell::new(&ctx, "desk", "cases"),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+fn back(number: &str, query: &str) -> Response {
+    Redirect::to(&format!("/desk/cases/{}?{query}", url_encode(number))).into_response()
+}
+
+fn refusal(ctx: &PageCtx, number: &str, e: ServiceError) -> Result<Response, PageError> {
+    match e {
+        ServiceError::Refused { code, .. } | ServiceError::Conflict { code, .. } => Ok(back(number, &format!("refused={code}"))),
+        ServiceError::Invalid(i) => Ok(back(number, &format!("refused={}", i.code))),
+        e => Err(PageError::from_service(ctx, e)),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct MessageForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    body: String,
+    /// "reply" or "note" (which button was pressed).
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    status: String,
+}
+
+async fn message(
+    State(state): State<AppState>,
+    StaffCtx(ctx, session): StaffCtx,
+    Path(number): Path<String>,
+    Form(form): Form<MessageForm>,
+) -> Result<Response, PageError> {
+    ctx.require(Permission::WorkCases)?;
+    ctx.check_csrf(&form.csrf)?;
+    let case = case_by_number(&state, &ctx, &number).await?;
+    let internal = form.kind == "note";
+    let status = CaseStatus::parse(&form.status).filter(|s| *s != case.status);
+    let msg = StaffMessage { body: &form.body, internal, status };
+    match cases::staff_message(&state.db, &state.desk, &actor_of(&session.staff), &case.id, msg, now_ms()).await {
+        Ok(_) => Ok(back(&number, if internal { "notice=noted" } else { "notice=sent" })),
+        Err(e) => refusal(&ctx, &number, e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct StatusForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    status: String,
+}
+
+async fn status(
+    State(state): State<AppState>,
+    StaffCtx(ctx, session): StaffCtx,
+    Path(number): Path<String>,
+    Form(form): Form<StatusForm>,
+) -> Result<Response, PageError> {
+    ctx.require(Permission::WorkCases)?;
+    ctx.check_csrf(&form.csrf)?;
+    let case = case_by_number(&state, &ctx, &number).await?;
+    match cases::set_status(&state.db, &state.desk, &actor_of(&session.staff), &case.id, &form.status, now_ms()).await {
+        Ok(_) => Ok(back(&number, "notice=status")),
+        Err(e) => refusal(&ctx, &number, e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct AssignForm {
+    #[serde(default)]
+    csrf: String,
+    /// "me", "route" or a staff id.
+    #[serde(default)]
+    to: String,
+}
+
+async fn assign(
+    State(state): State<AppState>,
+    StaffCtx(ctx, session): StaffCtx,
+    Path(number): Path<String>,
+    Form(form): Form<AssignForm>,
+) -> Result<Response, PageError> {
+    ctx.require(Permission::WorkCases)?;
+    ctx.check_csrf(&form.csrf)?;
+    let case = case_by_number(&state, &ctx, &number).await?;
+    let to = match form.to.as_str() {
+        "me" => Some(session.staff.id.as_str()),
+        "route" | "" => None,
+        id => Some(id),
+    };
+    match cases::assign(&state.db, &state.desk, &actor_of(&session.staff), &case.id, to, now_ms()).await {
+        Ok(_) => Ok(back(&number, "notice=assigned")),
+        Err(e) => refusal(&ctx, &number, e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ReleaseForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Lifts a hold from the case, within the staff member's authority; the case records it.
+async fn release_hold(
+    State(state): State<AppState>,
+    StaffCtx(ctx, session): StaffCtx,
+    Path((number, hold_id)): Path<(String, String)>,
+    Form(form): Form<ReleaseForm>,
+) -> Result<Response, PageError> {
+    ctx.require(Permission::ReleaseHolds)?;
+    ctx.check_csrf(&form.csrf)?;
+    let case = case_by_number(&state, &ctx, &number).await?;
+    let actor = Actor::Staff { id: session.staff.id.clone(), role: session.staff.role };
+    let note = format!("{} {}", case.reference(), form.note.trim());
+    match cases::release_hold(&state.db, &state.risk, &case, &hold_id, &actor, &actor_of(&session.staff), note.trim(), now_ms()).await {
+        Ok(_) => Ok(back(&number, "notice=released")),
+        Err(e) => refusal(&ctx, &number, e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "desk/case_new.html")]
+struct NewPage {
+    shell: Shell,
+    account_id: String,
+    categories: Vec<(&'static str, &'static str, bool)>,
+    category: Option<&'static str>,
+    fields: Vec<FieldView>,
+    error: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct NewQuery {
+    account: Option<String>,
+    category: Option<String>,
+}
+
+async fn new_case(StaffCtx(ctx, _): StaffCtx, Query(q): Query<NewQuery>) -> Result<Response, PageError> {
+    ctx.require(Permission::WorkCases)?;
+    let category = q.category.as_deref().and_then(CaseCategory::parse);
+    let page = NewPage {
+        account_id: q.account.unwrap_or_default(),
+        categories: CaseCategory::ALL.iter().map(|c| (c.code(), c.label(ctx.locale), Some(*c) == category)).collect(),
+        category: category.map(|c| c.code()),
+        fields: category.map(|c| super::portal_cases::field_views(c, ctx.locale, &BTreeMap::new())).unwrap_or_default(),
+        error: None,
+        shell: Shell::new(&ctx, "desk", "cases"),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+async fn open(
+    State(state): State<AppState>,
+    StaffCtx(ctx, session): StaffCtx,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    ctx.require(Permission::WorkCases)?;
+    let form: HashMap<String, String> = pairs.into_iter().collect();
+    ctx.check_csrf(form.get("csrf").map(String::as_str).unwrap_or(""))?;
+    let get = |k: &str| form.get(k).cloned().unwrap_or_default();
+    let category = CaseCategory::parse(&get("category"));
+    let mut req = OpenCase::new(&get("account_id"), category.unwrap_or(CaseCategory::Other), &get("subject"), &get("body"), Channel::Staff);
+    req.category = get("category");
+    req.intake = form
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("f_").map(|n| (n.to_string(), v.clone())))
+        .filter(|(_, v)| !v.trim().is_empty())
+        .collect();
+    req.utc_offset_minutes = get("tz_offset").trim().parse().unwrap_or(0);
+    let values = req.intake.clone();
+    match cases::open(&state.db, &state.desk, req, &actor_of(&session.staff), now_ms()).await {
+        Ok(case) => Ok(back(&case.reference(), "notice=opened")),
+        Err(ServiceError::Invalid(e)) => {
+            let page = NewPage {
+                account_id: get("account_id"),
+                categories: CaseCategory::ALL.iter().map(|c| (c.code(), c.label(ctx.locale), Some(*c) == category)).collect(),
+                category: category.map(|c| c.code()),
+                fields: category.map(|c| super::portal_cases::field_views(c, ctx.locale, &values)).unwrap_or_default(),
+                error: Some(e.message),
+                shell: Shell::new(&ctx, "desk", "cases"),
+            };
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(ServiceError::NotFound(_)) => {
+            let page = NewPage {
+                account_id: get("account_id"),
+                categories: CaseCategory::ALL.iter().map(|c| (c.code(), c.label(ctx.locale), Some(*c) == category)).collect(),
+                category: category.map(|c| c.code()),
+                fields: category.map(|c| super::portal_cases::field_views(c, ctx.locale, &values)).unwrap_or_default(),
+                error: Some(crate::i18n::text(ctx.locale, "desk.case.no_account").to_string()),
+                shell: Shell::new(&ctx, "desk", "cases"),
+            };
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(PageError::from_service(&ctx, e)),
+    }
+}
