@@ -917,7 +917,8 @@ pub async fn open_for_hold(
     now_ms: i64,
 ) -> Result<(Case, bool), ServiceError> {
     let mut tx = db.begin_write().await?;
-    let hold = tx.holds().get(hold_id).await?.filter(|h| h.account_id == account_id).ok_or(ServiceError::NotFound("hold"))?;
+    let hold =
+        tx.holds().get(hold_id).await?.filter(|h| h.account_id == account_id).ok_or(ServiceError::NotFound("hold"))?;
     if let Some(existing) = tx.cases().by_hold(hold_id).await? {
         return Ok((existing, false));
     }
@@ -1037,7 +1038,12 @@ pub async fn release_hold(
 ) -> Result<Hold, ServiceError> {
     let engine = risk.engine();
     let mut tx = db.begin_write().await?;
-    let hold = tx.holds().get(hold_id).await?.filter(|h| h.account_id == case.account_id).ok_or(ServiceError::NotFound("hold"))?;
+    let hold = tx
+        .holds()
+        .get(hold_id)
+        .await?
+        .filter(|h| h.account_id == case.account_id)
+        .ok_or(ServiceError::NotFound("hold"))?;
     if let Err(refusal) = hold.check_release(actor, now_ms, &engine.policy.authority) {
         return Err(ServiceError::Refused { code: refusal.code(), message: refusal.message() });
     }
@@ -1099,7 +1105,11 @@ pub async fn customer_panel(db: &Db, case: &Case, now_ms: i64) -> Result<Custome
                 ),
             }),
             "deposit" | "withdrawal_requested" | "trade" | "p2p_order" => {
-                let amount = format!("{} {}", e["amount"].as_str().unwrap_or("?"), e["asset"].as_str().unwrap_or(""));
+                let amount = format!(
+                    "{} {}",
+                    e["money"]["amount"].as_str().unwrap_or(""),
+                    e["money"]["asset"].as_str().unwrap_or("")
+                );
                 let to = e["address"].as_str().map(|a| format!(" → {a}")).unwrap_or_default();
                 money.push(ActivityLine { at_ms, kind: kind.clone(), summary: format!("{}{to}", amount.trim()) })
             }

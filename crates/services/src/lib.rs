@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod api_keys;
 pub mod cases;
 pub mod demo;
+pub mod demo_cases;
 pub mod demo_security;
 pub mod events;
 pub mod factors;

@@ -203,12 +203,18 @@ async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
             None if addr.ip().is_loopback() => format!("http://localhost:{}", addr.port()),
             None => format!("http://{addr}"),
         };
-        seed_demo(&db, &risk, &base).await?;
+        let desk = config.desk().map_err(anyhow::Error::msg)?;
+        seed_demo(&db, &risk, &desk, &base).await?;
     }
     crate::serve_with(config, db, risk, listener, shutdown).await
 }
 
-async fn seed_demo(db: &thaw_store::Db, risk: &thaw_services::risk::RiskRuntime, base: &str) -> anyhow::Result<()> {
+async fn seed_demo(
+    db: &thaw_store::Db,
+    risk: &thaw_services::risk::RiskRuntime,
+    desk: &thaw_services::cases::Desk,
+    base: &str,
+) -> anyhow::Result<()> {
     eprint!("Seeding the demo world…");
     let report = demo::seed(db, |done, total| {
         eprint!("\rSeeding the demo world… accounts {done}/{total}");
@@ -228,6 +234,14 @@ async fn seed_demo(db: &thaw_store::Db, risk: &thaw_services::risk::RiskRuntime,
         eprintln!("\rPlaying a day of platform events through the risk engine… done: {events} events.");
     }
     let holders = thaw_services::demo_security::seed(db, risk, thaw_services::now_ms()).await?;
+    let opened = thaw_services::demo_cases::seed(db, desk, thaw_services::now_ms(), |done, total| {
+        eprint!("\rOpening demo cases… {done}/{total}");
+        let _ = std::io::stderr().flush();
+    })
+    .await?;
+    if opened > 0 {
+        eprintln!("\rOpening demo cases… done: {opened} cases.");
+    }
     println!();
     println!("thaw demo is running.");
     println!("  Security centre (account holders): {base}/");

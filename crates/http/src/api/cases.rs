@@ -146,7 +146,12 @@ pub async fn get(
     caller.require(Permission::ReadCases)?;
     let number = parse_case_ref(&number).ok_or_else(|| ApiError::not_found("case"))?;
     let mut conn = state.db.conn().await.map_err(thaw_services::ServiceError::from)?;
-    let (case, _) = conn.cases().by_number(number).await.map_err(thaw_services::ServiceError::from)?.ok_or_else(|| ApiError::not_found("case"))?;
+    let (case, _) = conn
+        .cases()
+        .by_number(number)
+        .await
+        .map_err(thaw_services::ServiceError::from)?
+        .ok_or_else(|| ApiError::not_found("case"))?;
     let staff = matches!(caller, Caller::Staff(_));
     let messages = conn.cases().messages(&case.id, staff).await.map_err(thaw_services::ServiceError::from)?;
     let messages = messages

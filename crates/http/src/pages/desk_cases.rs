@@ -139,7 +139,10 @@ async fn queues(
     drop(conn);
     let page = QueuePage {
         queue,
-        queues: QUEUES.iter().map(|x| (*x, crate::i18n::lookup(ctx.locale, &format!("desk.queue.{x}")).unwrap_or(x))).collect(),
+        queues: QUEUES
+            .iter()
+            .map(|x| (*x, crate::i18n::lookup(ctx.locale, &format!("desk.queue.{x}")).unwrap_or(x)))
+            .collect(),
         rows: list.iter().map(|c| queue_row(&state, c, &staff, ctx.locale, now)).collect(),
         online,
         shell: Shell::new(&ctx, "desk", "cases"),
@@ -296,8 +299,14 @@ async fn view(
             }
             "sla_warning" | "sla_breached" => format!(
                 "{} · {}",
-                e.data["target"].as_str().map(|x| crate::i18n::lookup(l, &format!("desk.target.{x}")).unwrap_or(x)).unwrap_or(""),
-                e.data["escalations"].as_array().map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default()
+                e.data["target"]
+                    .as_str()
+                    .map(|x| crate::i18n::lookup(l, &format!("desk.target.{x}")).unwrap_or(x))
+                    .unwrap_or(""),
+                e.data["escalations"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "))
+                    .unwrap_or_default()
             ),
             "repeat_contact" | "followed_up" => e.data["case"].as_str().unwrap_or("").to_string(),
             "hold_released" => e.data["hold"].as_str().unwrap_or("").to_string(),
@@ -308,7 +317,8 @@ async fn view(
             ),
             _ => String::new(),
         };
-        lines.push((e.at_ms, Line { at: Shell::time(e.at_ms), kind: "event", author: label.to_string(), body: detail }));
+        lines
+            .push((e.at_ms, Line { at: Shell::time(e.at_ms), kind: "event", author: label.to_string(), body: detail }));
     }
     lines.sort_by_key(|(at, _)| *at);
     let (standing, _) = standing_code(&state.desk, &case, now);
@@ -329,7 +339,9 @@ async fn view(
     let account = panel.account.as_ref();
     let role = session.staff.role;
     let activity = |v: &[thaw_services::cases::ActivityLine]| {
-        v.iter().map(|a| Activity { at: Shell::time(a.at_ms), kind: a.kind.clone(), summary: a.summary.clone() }).collect()
+        v.iter()
+            .map(|a| Activity { at: Shell::time(a.at_ms), kind: a.kind.clone(), summary: a.summary.clone() })
+            .collect()
     };
     let refused = q.refused.as_deref().map(|code| {
         crate::i18n::lookup(l, &format!("desk.refused.{code}")).unwrap_or_else(|| t("desk.refused.other")).to_string()
@@ -362,7 +374,11 @@ async fn view(
                 id: h.id.clone(),
                 scopes: h.scopes.to_text(),
                 code: h.reason.code.clone(),
-                explanation: if l == Locale::ZhCn { h.reason.explanation.zh_cn.clone() } else { h.reason.explanation.en.clone() },
+                explanation: if l == Locale::ZhCn {
+                    h.reason.explanation.zh_cn.clone()
+                } else {
+                    h.reason.explanation.en.clone()
+                },
                 release: crate::i18n::lookup(l, &format!("desk.release.{}", h.release.code())).unwrap_or(""),
                 created: Shell::time(h.created_at_ms),
             })
@@ -410,7 +426,9 @@ fn back(number: &str, query: &str) -> Response {
 
 fn refusal(ctx: &PageCtx, number: &str, e: ServiceError) -> Result<Response, PageError> {
     match e {
-        ServiceError::Refused { code, .. } | ServiceError::Conflict { code, .. } => Ok(back(number, &format!("refused={code}"))),
+        ServiceError::Refused { code, .. } | ServiceError::Conflict { code, .. } => {
+            Ok(back(number, &format!("refused={code}")))
+        }
         ServiceError::Invalid(i) => Ok(back(number, &format!("refused={}", i.code))),
         e => Err(PageError::from_service(ctx, e)),
     }
@@ -519,7 +537,18 @@ async fn release_hold(
     let case = case_by_number(&state, &ctx, &number).await?;
     let actor = Actor::Staff { id: session.staff.id.clone(), role: session.staff.role };
     let note = format!("{} {}", case.reference(), form.note.trim());
-    match cases::release_hold(&state.db, &state.risk, &case, &hold_id, &actor, &actor_of(&session.staff), note.trim(), now_ms()).await {
+    match cases::release_hold(
+        &state.db,
+        &state.risk,
+        &case,
+        &hold_id,
+        &actor,
+        &actor_of(&session.staff),
+        note.trim(),
+        now_ms(),
+    )
+    .await
+    {
         Ok(_) => Ok(back(&number, "notice=released")),
         Err(e) => refusal(&ctx, &number, e),
     }
@@ -566,7 +595,13 @@ async fn open(
     ctx.check_csrf(form.get("csrf").map(String::as_str).unwrap_or(""))?;
     let get = |k: &str| form.get(k).cloned().unwrap_or_default();
     let category = CaseCategory::parse(&get("category"));
-    let mut req = OpenCase::new(&get("account_id"), category.unwrap_or(CaseCategory::Other), &get("subject"), &get("body"), Channel::Staff);
+    let mut req = OpenCase::new(
+        &get("account_id"),
+        category.unwrap_or(CaseCategory::Other),
+        &get("subject"),
+        &get("body"),
+        Channel::Staff,
+    );
     req.category = get("category");
     req.intake = form
         .iter()
@@ -580,7 +615,10 @@ async fn open(
         Err(ServiceError::Invalid(e)) => {
             let page = NewPage {
                 account_id: get("account_id"),
-                categories: CaseCategory::ALL.iter().map(|c| (c.code(), c.label(ctx.locale), Some(*c) == category)).collect(),
+                categories: CaseCategory::ALL
+                    .iter()
+                    .map(|c| (c.code(), c.label(ctx.locale), Some(*c) == category))
+                    .collect(),
                 category: category.map(|c| c.code()),
                 fields: category.map(|c| super::portal_cases::field_views(c, ctx.locale, &values)).unwrap_or_default(),
                 error: Some(e.message),
@@ -591,7 +629,10 @@ async fn open(
         Err(ServiceError::NotFound(_)) => {
             let page = NewPage {
                 account_id: get("account_id"),
-                categories: CaseCategory::ALL.iter().map(|c| (c.code(), c.label(ctx.locale), Some(*c) == category)).collect(),
+                categories: CaseCategory::ALL
+                    .iter()
+                    .map(|c| (c.code(), c.label(ctx.locale), Some(*c) == category))
+                    .collect(),
                 category: category.map(|c| c.code()),
                 fields: category.map(|c| super::portal_cases::field_views(c, ctx.locale, &values)).unwrap_or_default(),
                 error: Some(crate::i18n::text(ctx.locale, "desk.case.no_account").to_string()),

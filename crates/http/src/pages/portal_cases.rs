@@ -67,7 +67,10 @@ async fn list(State(state): State<AppState>, HolderCtx(ctx, session): HolderCtx)
         .of_account(session.account.id.as_str(), 200)
         .await
         .map_err(|e| PageError::from_service(&ctx, e.into()))?;
-    let page = ListPage { cases: mine.iter().map(|c| row(c, ctx.locale)).collect(), shell: Shell::new(&ctx, "portal", "cases") };
+    let page = ListPage {
+        cases: mine.iter().map(|c| row(c, ctx.locale)).collect(),
+        shell: Shell::new(&ctx, "portal", "cases"),
+    };
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -90,7 +93,9 @@ pub fn field_views(category: CaseCategory, l: Locale, values: &BTreeMap<String, 
             let (input, options, max) = match f.kind {
                 FieldKind::Text(max) => ("text", vec![], max),
                 FieldKind::LongText(max) => ("textarea", vec![], max),
-                FieldKind::Choice(opts) => ("select", opts.iter().map(|o| (*o, intake::choice_label(o, l))).collect(), 40),
+                FieldKind::Choice(opts) => {
+                    ("select", opts.iter().map(|o| (*o, intake::choice_label(o, l))).collect(), 40)
+                }
                 FieldKind::PastTime => ("datetime", vec![], 40),
                 FieldKind::Amount => ("amount", vec![], 40),
                 FieldKind::Asset => ("text", vec![], 12),
@@ -129,10 +134,7 @@ struct NewQuery {
 
 fn new_page(ctx: &PageCtx, category: Option<CaseCategory>, values: &BTreeMap<String, String>) -> NewPage {
     NewPage {
-        categories: CaseCategory::ALL
-            .iter()
-            .map(|c| (c.code(), c.label(ctx.locale), Some(*c) == category))
-            .collect(),
+        categories: CaseCategory::ALL.iter().map(|c| (c.code(), c.label(ctx.locale), Some(*c) == category)).collect(),
         category: category.map(|c| c.code()),
         fields: category.map(|c| field_views(c, ctx.locale, values)).unwrap_or_default(),
         subject: values.get("__subject").cloned().unwrap_or_default(),
@@ -164,7 +166,13 @@ async fn open(
     let subject = form.get("subject").cloned().unwrap_or_default();
     let body = form.get("body").cloned().unwrap_or_default();
     let offset = form.get("tz_offset").and_then(|o| o.trim().parse::<i32>().ok()).unwrap_or(0);
-    let mut req = OpenCase::new(session.account.id.as_str(), category.unwrap_or(CaseCategory::Other), &subject, &body, Channel::Portal);
+    let mut req = OpenCase::new(
+        session.account.id.as_str(),
+        category.unwrap_or(CaseCategory::Other),
+        &subject,
+        &body,
+        Channel::Portal,
+    );
     req.category = form.get("category").cloned().unwrap_or_default();
     req.intake = answers.clone();
     req.utc_offset_minutes = offset;
@@ -192,7 +200,8 @@ fn invalid_message(l: Locale, e: &thaw_domain::Invalid, category: Option<CaseCat
         .and_then(|c| intake::fields(c).iter().find(|f| f.name == name).map(|f| f.label(l)))
         .or_else(|| crate::i18n::lookup(l, &format!("case.field.{name}")))
         .unwrap_or(name);
-    let rule = crate::i18n::lookup(l, &format!("case.rule.{}", e.code)).unwrap_or_else(|| crate::i18n::text(l, "case.rule.invalid"));
+    let rule = crate::i18n::lookup(l, &format!("case.rule.{}", e.code))
+        .unwrap_or_else(|| crate::i18n::text(l, "case.rule.invalid"));
     format!("{label}: {rule}")
 }
 
@@ -256,7 +265,8 @@ async fn view(
     Path(number): Path<String>,
     Query(q): Query<ViewQuery>,
 ) -> Result<Response, PageError> {
-    let number = parse_case_ref(&number).ok_or_else(|| PageError::new(&ctx, StatusCode::NOT_FOUND, "error.not_found"))?;
+    let number =
+        parse_case_ref(&number).ok_or_else(|| PageError::new(&ctx, StatusCode::NOT_FOUND, "error.not_found"))?;
     let case = cases::holder_case(&state.db, session.account.id.as_str(), number).await.map_err(page_err(&ctx))?;
     let notice = match q.notice.as_deref() {
         Some("opened") => Some("case.notice.opened"),
@@ -281,7 +291,10 @@ async fn view_page(
     let staff = conn.staff().list().await.map_err(|e| PageError::from_service(ctx, e.into()))?;
     drop(conn);
     let name_of = |id: &Option<String>| {
-        id.as_ref().and_then(|id| staff.iter().find(|s| &s.id == id)).map(|s| s.display_name.clone()).unwrap_or_default()
+        id.as_ref()
+            .and_then(|id| staff.iter().find(|s| &s.id == id))
+            .map(|s| s.display_name.clone())
+            .unwrap_or_default()
     };
     let t = |k: &'static str| crate::i18n::text(l, k);
     let mut items: Vec<(i64, TimelineItem)> = messages
@@ -292,7 +305,10 @@ async fn view_page(
                 "staff" => (format!("{} · {}", t("case.author.support"), name_of(&m.author_id)), false),
                 _ => (t("case.author.system").to_string(), false),
             };
-            (m.created_at_ms, TimelineItem { at: Shell::time(m.created_at_ms), kind: "message", author, mine, body: m.body.clone() })
+            (
+                m.created_at_ms,
+                TimelineItem { at: Shell::time(m.created_at_ms), kind: "message", author, mine, body: m.body.clone() },
+            )
         })
         .collect();
     for e in timeline {
@@ -305,7 +321,10 @@ async fn view_page(
             "followed_up" => format!("{} {}", t("case.event.followed_up"), e.data["case"].as_str().unwrap_or("")),
             _ => continue,
         };
-        items.push((e.at_ms, TimelineItem { at: Shell::time(e.at_ms), kind: "event", author: String::new(), mine: false, body }));
+        items.push((
+            e.at_ms,
+            TimelineItem { at: Shell::time(e.at_ms), kind: "event", author: String::new(), mine: false, body },
+        ));
     }
     items.sort_by_key(|(at, _)| *at);
     let expected = state.desk.expected(case);
@@ -342,11 +361,18 @@ async fn reply(
     Form(form): Form<ReplyForm>,
 ) -> Result<Response, PageError> {
     ctx.check_csrf(&form.csrf)?;
-    let number = parse_case_ref(&number).ok_or_else(|| PageError::new(&ctx, StatusCode::NOT_FOUND, "error.not_found"))?;
+    let number =
+        parse_case_ref(&number).ok_or_else(|| PageError::new(&ctx, StatusCode::NOT_FOUND, "error.not_found"))?;
     let account = session.account.id.as_str();
     match cases::holder_reply(&state.db, &state.desk, account, number, &form.body, Channel::Portal, now_ms()).await {
         Ok(r) => {
-            let notice = if r.new_case { "opened" } else if r.reopened { "reopened" } else { "replied" };
+            let notice = if r.new_case {
+                "opened"
+            } else if r.reopened {
+                "reopened"
+            } else {
+                "replied"
+            };
             Ok(Redirect::to(&format!("/security/cases/{}?notice={notice}", r.case.reference())).into_response())
         }
         Err(ServiceError::Invalid(_)) => {

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod cases;
 mod cli;
 mod http_api;
 mod http_pages;
