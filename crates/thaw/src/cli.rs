@@ -234,7 +234,8 @@ async fn seed_demo(
         eprintln!("\rPlaying a day of platform events through the risk engine… done: {events} events.");
     }
     let holders = thaw_services::demo_security::seed(db, risk, thaw_services::now_ms()).await?;
-    let opened = thaw_services::demo_cases::seed(db, desk, thaw_services::now_ms(), |done, total| {
+    let first: Vec<String> = holders.iter().map(|h| h.account_id.clone()).collect();
+    let opened = thaw_services::demo_cases::seed(db, desk, thaw_services::now_ms(), &first, |done, total| {
         eprint!("\rOpening demo cases… {done}/{total}");
         let _ = std::io::stderr().flush();
     })

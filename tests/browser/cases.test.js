@@ -1,0 +1,119 @@
+// The case desk in a real browser, against `thaw serve --demo`: a demo account holder on a
+// phone opens a case (the form names a missing answer), sees the expected time, an agent
+// answers it in the desk with a public reply and an internal note, and the holder sees the
+// reply — never the note — and that the desk is waiting for them.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const base = process.env.THAW_URL;
+const shots = process.env.THAW_SCREENSHOTS;
+let browser;
+
+before(async () => {
+  assert.ok(base, 'THAW_URL must name a running thaw');
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-quic'],
+  });
+});
+
+after(async () => { await browser?.close(); });
+
+async function shot(page, name) {
+  if (shots) await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+}
+
+function watchErrors(page) {
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  return errors;
+}
+
+/** Signs a demo holder in with the email code, read from the demo mailbox. */
+async function signInHolder(page, email) {
+  await page.goto(`${base}/security/sign-in`);
+  await page.getByTestId('holder-email').fill(email);
+  await page.getByTestId('send-code').click();
+  await page.getByTestId('holder-code').waitFor();
+  const mailbox = await page.context().newPage();
+  let code;
+  for (let i = 0; i < 50 && !code; i++) {
+    await mailbox.goto(`${base}/demo/mailbox`);
+    const mails = await mailbox.getByTestId('mail').filter({ hasText: email }).allInnerTexts();
+    code = mails.map((t) => (t.match(/\b(\d{6})\b/) || [])[1]).find(Boolean);
+    if (!code) await new Promise((r) => setTimeout(r, 200));
+  }
+  await mailbox.close();
+  assert.ok(code, `a sign-in code for ${email} in the demo mailbox`);
+  await page.getByTestId('holder-code').fill(code);
+  await page.getByTestId('submit-code').click();
+  await page.waitForURL(`${base}/security`);
+}
+
+test('a holder opens a case on a phone, an agent answers it, the holder never sees the note', async () => {
+  const holderCtx = await browser.newContext({ locale: 'en-US', viewport: { width: 390, height: 844 } });
+  const holder = await holderCtx.newPage();
+  const holderErrors = watchErrors(holder);
+  await signInHolder(holder, 'zhao.na.10291@mail.example');
+  await holder.getByRole('link', { name: 'My cases' }).click();
+  await holder.getByTestId('new-case').click();
+  await holder.getByTestId('category-pick').selectOption('deposit_withdrawal');
+  await holder.getByRole('button', { name: 'Continue' }).click();
+  const form = holder.getByTestId('case-form');
+  await form.getByLabel('Subject').fill('USDT deposit not credited');
+  await form.getByLabel('Deposit or withdrawal').selectOption('deposit');
+  await form.getByLabel('Asset').fill('USDT');
+  await form.getByLabel('When it was made').fill('2026-11-20T10:15');
+  await form.getByLabel('Transaction hash (TxID)').fill('0x' + 'ab'.repeat(32));
+  await form.getByLabel('Describe what happened').fill('I sent 250 USDT on TRC20 yesterday and it is not in my account.');
+  await holder.getByTestId('submit-case').click();
+  assert.match(await holder.getByTestId('form-error').innerText(), /Amount: is required/, 'the missing answer is named');
+  assert.equal(await holder.getByLabel('Asset').inputValue(), 'USDT', 'answers are kept');
+  await holder.getByLabel('Amount').fill('250');
+  await holder.getByTestId('submit-case').click();
+  await holder.waitForURL(/\/security\/cases\/C-\d+\?notice=opened$/);
+  const number = (await holder.getByTestId('case-number').innerText()).trim();
+  assert.match(await holder.getByTestId('expected').innerText(), /We expect to reply by \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+  const overflow = await holder.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+  assert.equal(overflow, false, 'no sideways scrolling on a phone');
+  await shot(holder, 'case-holder-opened');
+
+  const deskCtx = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1280, height: 900 } });
+  const desk = await deskCtx.newPage();
+  const deskErrors = watchErrors(desk);
+  await desk.goto(`${base}/desk/sign-in`);
+  await desk.getByLabel('工作邮箱').fill('supervisor@thaw.example');
+  await desk.getByLabel('密码').fill('thaw-demo-2026');
+  await desk.getByRole('button', { name: '登录' }).click();
+  await desk.waitForURL(`${base}/desk`);
+  await desk.goto(`${base}/desk/cases?queue=team`);
+  await desk.getByRole('link', { name: number, exact: true }).click();
+  await desk.waitForURL(`${base}/desk/cases/${number}`);
+  assert.match(await desk.getByTestId('customer-panel').innerText(), /demo-10291/, 'the customer panel names the account');
+  await desk.getByTestId('desk-body').fill('Checked the chain: 19 confirmations needed, 12 so far — internal only');
+  await desk.getByTestId('add-note').click();
+  await desk.getByTestId('case-notice').waitFor();
+  await desk.getByTestId('desk-body').fill('Your deposit is confirming on TRC20. Please send a screenshot of the transfer.');
+  await desk.getByTestId('then-status').selectOption('pending_customer');
+  await desk.getByTestId('send-public').click();
+  await desk.getByTestId('case-notice').waitFor();
+  assert.match(await desk.getByTestId('case-status').innerText(), /等待您的回复/);
+  await shot(desk, 'case-desk-zh');
+
+  await holder.goto(`${base}/security/cases/${number}`);
+  const timeline = await holder.getByTestId('timeline').innerText();
+  assert.match(timeline, /Please send a screenshot/);
+  assert.doesNotMatch(timeline, /internal only/, 'internal notes never reach the holder');
+  await holder.getByTestId('waiting-for-you').waitFor();
+  await holder.getByTestId('reply-body').fill('Screenshot: transfer at 10:15, TxID as above.');
+  await holder.getByTestId('send-reply').click();
+  await holder.waitForURL(/notice=replied$/);
+  assert.match(await holder.getByTestId('case-status').innerText(), /Open/);
+  await shot(holder, 'case-holder-replied');
+  assert.deepEqual([...holderErrors, ...deskErrors], [], 'no script errors or CSP violations');
+  await holderCtx.close();
+  await deskCtx.close();
+});
