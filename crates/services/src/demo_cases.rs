@@ -43,11 +43,13 @@ const ONLINE: &[&str] = &[
     "supervisor@thaw.example",
 ];
 
-/// Seeds the demo cases once; returns how many were opened (0 when already seeded).
+/// Seeds the demo cases once; returns how many were opened (0 when already seeded). The
+/// `first` accounts (the security centre's demo holders) get the first case of their language.
 pub async fn seed(
     db: &Db,
     desk: &Desk,
     now_ms: i64,
+    first: &[String],
     mut progress: impl FnMut(usize, usize),
 ) -> Result<usize, ServiceError> {
     let demo: Vec<DemoCase> =
