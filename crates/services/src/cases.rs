@@ -56,8 +56,14 @@ impl Desk {
                 )
             })?);
         }
-        let calendar = Calendar::business("desk", tz, days, open.trim(), close.trim(), dates)
-            .map_err(|e| Invalid::new(format!("desk_{}", e.field), e.code, format!("desk_hours: {}", e.message)))?;
+        let calendar = Calendar::business("desk", tz, days, open.trim(), close.trim(), dates).map_err(|e| {
+            let message = if e.field == "weekdays" {
+                format!("desk_weekdays '{weekdays}': {}", e.message)
+            } else {
+                format!("desk_hours '{hours}': {}", e.message)
+            };
+            Invalid::new(format!("desk_{}", e.field), e.code, message)
+        })?;
         Ok(Desk::new(calendar))
     }
 

@@ -460,6 +460,15 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("listen"), "{err}");
+        for (var, value, named) in [
+            ("THAW_DESK_TIME_ZONE", "Mars/Olympus", "desk_time_zone"),
+            ("THAW_DESK_HOURS", "18:00-09:00", "desk_hours"),
+            ("THAW_DESK_WEEKDAYS", "funday", "desk_weekdays"),
+            ("THAW_DESK_HOLIDAYS", "1 October", "desk_holidays"),
+        ] {
+            let err = load(None, env(&[(var, value)]), Layer::default()).unwrap_err().to_string();
+            assert!(err.contains(named) && err.contains(value), "{var}: {err}");
+        }
     }
 
     #[test]
@@ -482,6 +491,10 @@ mod tests {
             ("THAW_SMTP_URL", "smtp://127.0.0.1:2525"),
             ("THAW_MAIL_FROM", "Exchange Security <security@exchange.example>"),
             ("THAW_ALERT_THROTTLE_SECS", "60"),
+            ("THAW_DESK_TIME_ZONE", "Asia/Shanghai"),
+            ("THAW_DESK_HOURS", "09:00-21:00"),
+            ("THAW_DESK_WEEKDAYS", "mon-sat"),
+            ("THAW_DESK_HOLIDAYS", "2026-10-01,2026-10-02"),
         ]);
         assert_eq!(e.len(), ENV_VARS.len(), "this test names every option");
         let (c, unknown) = load(None, e, Layer::default()).unwrap();
@@ -501,6 +514,11 @@ mod tests {
             (c.mail_from.as_str(), c.alert_throttle_secs),
             ("Exchange Security <security@exchange.example>", 60)
         );
+        assert_eq!(
+            (c.desk_time_zone.as_str(), c.desk_hours.as_str(), c.desk_weekdays.as_str(), c.desk_holidays.as_str()),
+            ("Asia/Shanghai", "09:00-21:00", "mon-sat", "2026-10-01,2026-10-02")
+        );
+        assert!(c.desk().is_ok());
         assert!(!format!("{c:?}").contains("0123456789abcdef"), "the SSO secret is masked in Debug");
         assert_eq!(
             (c.geoip_db, c.geoip_attribution.as_str()),

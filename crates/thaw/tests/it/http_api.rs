@@ -186,6 +186,9 @@ on_both_backends! {
             ("/api/v1/webhooks/{id}/deliveries", "get"),
             ("/api/v1/policy", "get"),
             ("/api/v1/policy/reload", "post"),
+            ("/api/v1/cases", "get"),
+            ("/api/v1/cases", "post"),
+            ("/api/v1/cases/{number}", "get"),
         ];
         for (path, method) in expected {
             assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing");
