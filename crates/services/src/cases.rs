@@ -3,7 +3,6 @@
 //! and escalates. Every change is one transaction; a case row is saved only if nobody changed
 //! it meanwhile (optimistic concurrency), so several processes can work the same desk.
 
-use crate::holds::hold_json;
 use crate::{ServiceError, new_id, outbox, rfc3339};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -749,8 +748,7 @@ pub async fn offer_unassigned(db: &Db, desk: &Desk, now_ms: i64) -> Result<usize
         conn.cases().queue(&thaw_store::Queue::Unassigned, 200).await?
     };
     let mut placed = 0;
-    for mut waiting_case in waiting {
-        waiting_case.assignee_id = None;
+    for waiting_case in waiting {
         let (case, ()) = change_case(db, desk, &waiting_case.id, |conn, c| {
             Box::pin(async move {
                 if c.assignee_id.is_some() || !c.status.is_active() {
@@ -783,6 +781,7 @@ pub async fn sla_sweep(db: &Db, desk: &Desk, now_ms: i64) -> Result<(usize, usiz
     };
     let (mut warnings, mut breaches) = (0, 0);
     for (c, _) in cases {
+        let policy = desk.policy(&c);
         let due: Vec<(Target, Standing)> = desk
             .standings(&c, now_ms)
             .into_iter()
@@ -797,11 +796,10 @@ pub async fn sla_sweep(db: &Db, desk: &Desk, now_ms: i64) -> Result<(usize, usiz
             continue;
         }
         let (_, (w, b)) = change_case(db, desk, &c.id, |conn, c| {
-            let due = due.clone();
+            let (due, policy) = (due.clone(), policy.clone());
             Box::pin(async move {
                 let (mut w, mut b) = (0, 0);
                 for (target, standing) in due {
-                    let policy = sla::default_policy(c.category, c.priority);
                     let (kind, escalations) = match standing {
                         Standing::Breached if !c.breached.contains(&target) => {
                             c.breached.push(target);
@@ -809,16 +807,16 @@ pub async fn sla_sweep(db: &Db, desk: &Desk, now_ms: i64) -> Result<(usize, usiz
                                 c.warned.push(target);
                             }
                             b += 1;
-                            ("sla_breached", policy.on_breach)
+                            ("sla_breached", &policy.on_breach)
                         }
                         Standing::AtRisk if !c.warned.contains(&target) => {
                             c.warned.push(target);
                             w += 1;
-                            ("sla_warning", policy.on_warning)
+                            ("sla_warning", &policy.on_warning)
                         }
                         _ => continue,
                     };
-                    escalate(conn, c, target, kind, &escalations, now_ms).await?;
+                    escalate(conn, c, target, kind, escalations, now_ms).await?;
                 }
                 Ok((w, b))
             })
@@ -1135,9 +1133,4 @@ pub async fn customer_panel(db: &Db, case: &Case, now_ms: i64) -> Result<Custome
     let previous_cases =
         conn.cases().of_account(&case.account_id, 20).await?.into_iter().filter(|c| c.id != case.id).collect();
     Ok(CustomerPanel { account, holds, sign_ins, money, flags, previous_cases })
-}
-
-/// The hold a case was opened for, with its explanation, as webhooks show holds.
-pub fn hold_summary(h: &Hold) -> Value {
-    hold_json(h)
 }

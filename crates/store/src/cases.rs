@@ -46,8 +46,8 @@ pub enum Queue {
     /// Every active case.
     Team,
     Unassigned,
-    /// Active cases whose next deadline is before the given instant (at risk) …
-    DueBefore(i64),
+    /// Active cases at 80 % of a target and not yet past their deadline at this instant …
+    AtRisk(i64),
     /// … or already past it (breached), or with a breach reported.
     Breached(i64),
 }
@@ -242,7 +242,7 @@ impl Cases<'_> {
                 "SELECT {COLUMNS} FROM cases WHERE {ACTIVE} AND assignee_id IS NULL AND $1 = $1 {order} LIMIT $2"
             )))
             .bind(0i64),
-            Queue::DueBefore(t) => sqlx::query(sqlx::AssertSqlSafe(format!(
+            Queue::AtRisk(t) => sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT {COLUMNS} FROM cases WHERE {ACTIVE} AND warned <> '[]' AND breached = '[]' AND next_due_at IS NOT NULL AND next_due_at > $1 {order} LIMIT $2"
             )))
             .bind(*t),

@@ -141,28 +141,6 @@ impl Holds<'_> {
         Ok(())
     }
 
-    /// Cases still to be opened: (id, account, category, context JSON, recorded at).
-    pub async fn pending_cases(&mut self, account_id: &str) -> Result<Vec<(String, String, String, String, i64)>> {
-        let rows = sqlx::query(
-            "SELECT id, account_id, category, context, created_at FROM pending_cases
-             WHERE account_id = $1 AND opened_case_id IS NULL ORDER BY created_at",
-        )
-        .bind(account_id)
-        .fetch_all(&mut *self.0)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("id")?,
-                    r.try_get("account_id")?,
-                    r.try_get("category")?,
-                    r.try_get("context")?,
-                    r.try_get("created_at")?,
-                ))
-            })
-            .collect()
-    }
-
     pub async fn changes(&mut self, hold_id: &str) -> Result<Vec<HoldChange>> {
         let rows = sqlx::query(
             "SELECT id, hold_id, account_id, change, actor, at, note, status_before, status_after FROM hold_changes

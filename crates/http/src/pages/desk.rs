@@ -373,11 +373,11 @@ async fn account_detail(
 }
 
 #[derive(serde::Deserialize)]
-struct ReleaseForm {
+pub(super) struct ReleaseForm {
     #[serde(default)]
-    csrf: String,
+    pub(super) csrf: String,
     #[serde(default)]
-    note: String,
+    pub(super) note: String,
 }
 
 /// Lifts a hold from the desk if the hold's release policy allows this staff member, then goes

@@ -3,7 +3,8 @@
 //! already knows, SLA standing and routing), and its actions: reply, note, status, take,
 //! re-route, assign (supervisors), lift a hold within authority, open a case for an account.
 
-use super::portal_cases::{FieldView, intake_lines};
+use super::desk::ReleaseForm;
+use super::portal_cases::{FieldView, field_views, intake_lines};
 use super::{PageError, Shell, render};
 use crate::AppState;
 use crate::auth::{PageCtx, StaffCtx, url_encode};
@@ -56,7 +57,6 @@ pub struct QueueRow {
     pub due: String,
     /// on_track | at_risk | breached | paused
     pub standing: &'static str,
-    pub repeat: bool,
 }
 
 fn standing_code(desk: &thaw_services::cases::Desk, c: &Case, now: i64) -> (&'static str, Option<i64>) {
@@ -92,7 +92,6 @@ fn queue_row(state: &AppState, c: &Case, staff: &[StaffMember], l: Locale, now: 
         language: c.language.code(),
         due: due.map(Shell::time).unwrap_or_default(),
         standing,
-        repeat: false,
     }
 }
 
@@ -128,7 +127,7 @@ async fn queues(
     let which = match queue {
         "team" => Queue::Team,
         "unassigned" => Queue::Unassigned,
-        "at_risk" => Queue::DueBefore(now),
+        "at_risk" => Queue::AtRisk(now),
         "breached" => Queue::Breached(now),
         _ => Queue::Mine(session.staff.id.clone()),
     };
@@ -517,14 +516,6 @@ async fn assign(
     }
 }
 
-#[derive(serde::Deserialize)]
-struct ReleaseForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    note: String,
-}
-
 /// Lifts a hold from the case, within the staff member's authority; the case records it.
 async fn release_hold(
     State(state): State<AppState>,
@@ -571,17 +562,27 @@ struct NewQuery {
     category: Option<String>,
 }
 
+fn new_page(
+    ctx: &PageCtx,
+    account_id: String,
+    category: Option<CaseCategory>,
+    values: &BTreeMap<String, String>,
+    error: Option<String>,
+) -> NewPage {
+    NewPage {
+        account_id,
+        categories: CaseCategory::ALL.iter().map(|c| (c.code(), c.label(ctx.locale), Some(*c) == category)).collect(),
+        category: category.map(|c| c.code()),
+        fields: category.map(|c| field_views(c, ctx.locale, values)).unwrap_or_default(),
+        error,
+        shell: Shell::new(ctx, "desk", "cases"),
+    }
+}
+
 async fn new_case(StaffCtx(ctx, _): StaffCtx, Query(q): Query<NewQuery>) -> Result<Response, PageError> {
     ctx.require(Permission::WorkCases)?;
     let category = q.category.as_deref().and_then(CaseCategory::parse);
-    let page = NewPage {
-        account_id: q.account.unwrap_or_default(),
-        categories: CaseCategory::ALL.iter().map(|c| (c.code(), c.label(ctx.locale), Some(*c) == category)).collect(),
-        category: category.map(|c| c.code()),
-        fields: category.map(|c| super::portal_cases::field_views(c, ctx.locale, &BTreeMap::new())).unwrap_or_default(),
-        error: None,
-        shell: Shell::new(&ctx, "desk", "cases"),
-    };
+    let page = new_page(&ctx, q.account.unwrap_or_default(), category, &BTreeMap::new(), None);
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -610,36 +611,12 @@ async fn open(
         .collect();
     req.utc_offset_minutes = get("tz_offset").trim().parse().unwrap_or(0);
     let values = req.intake.clone();
-    match cases::open(&state.db, &state.desk, req, &actor_of(&session.staff), now_ms()).await {
-        Ok(case) => Ok(back(&case.reference(), "notice=opened")),
-        Err(ServiceError::Invalid(e)) => {
-            let page = NewPage {
-                account_id: get("account_id"),
-                categories: CaseCategory::ALL
-                    .iter()
-                    .map(|c| (c.code(), c.label(ctx.locale), Some(*c) == category))
-                    .collect(),
-                category: category.map(|c| c.code()),
-                fields: category.map(|c| super::portal_cases::field_views(c, ctx.locale, &values)).unwrap_or_default(),
-                error: Some(e.message),
-                shell: Shell::new(&ctx, "desk", "cases"),
-            };
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
-        }
-        Err(ServiceError::NotFound(_)) => {
-            let page = NewPage {
-                account_id: get("account_id"),
-                categories: CaseCategory::ALL
-                    .iter()
-                    .map(|c| (c.code(), c.label(ctx.locale), Some(*c) == category))
-                    .collect(),
-                category: category.map(|c| c.code()),
-                fields: category.map(|c| super::portal_cases::field_views(c, ctx.locale, &values)).unwrap_or_default(),
-                error: Some(crate::i18n::text(ctx.locale, "desk.case.no_account").to_string()),
-                shell: Shell::new(&ctx, "desk", "cases"),
-            };
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
-        }
-        Err(e) => Err(PageError::from_service(&ctx, e)),
-    }
+    let error = match cases::open(&state.db, &state.desk, req, &actor_of(&session.staff), now_ms()).await {
+        Ok(case) => return Ok(back(&case.reference(), "notice=opened")),
+        Err(ServiceError::Invalid(e)) => e.message,
+        Err(ServiceError::NotFound(_)) => crate::i18n::text(ctx.locale, "desk.case.no_account").to_string(),
+        Err(e) => return Err(PageError::from_service(&ctx, e)),
+    };
+    let page = new_page(&ctx, get("account_id"), category, &values, Some(error));
+    Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }

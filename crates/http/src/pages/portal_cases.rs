@@ -2,6 +2,7 @@
 //! the list, follow a case's timeline with the expected times of the next step and of the
 //! resolution, and reply. A holder only ever sees their own cases and never internal notes.
 
+use super::security::CsrfForm;
 use super::{PageError, Shell, render};
 use crate::AppState;
 use crate::auth::{HolderCtx, PageCtx};
@@ -382,12 +383,6 @@ async fn reply(
         }
         Err(e) => Err(PageError::from_service(&ctx, e)),
     }
-}
-
-#[derive(serde::Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 /// "Open a case" on a hold that only staff may lift: the case about it, opened now if needed.

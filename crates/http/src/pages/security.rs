@@ -424,9 +424,9 @@ async fn sign_in_with_code(
 }
 
 #[derive(serde::Deserialize)]
-struct CsrfForm {
+pub(super) struct CsrfForm {
     #[serde(default)]
-    csrf: String,
+    pub(super) csrf: String,
 }
 
 async fn sign_out(
