@@ -882,10 +882,6 @@ pub async fn open_automatic(db: &Db, desk: &Desk, now_ms: i64) -> Result<usize, 
     };
     for (pending_id, account_id, category, context, _) in pending {
         let mut tx = db.begin_write().await?;
-        // Someone else may have opened it meanwhile.
-        if !tx.cases().pending(1000).await?.iter().any(|p| p.0 == pending_id) {
-            continue;
-        }
         let context: Value = serde_json::from_str(&context).unwrap_or(Value::Null);
         let locale = account_locale(&mut tx, &account_id).await?;
         let category = CaseCategory::parse(&category).unwrap_or(CaseCategory::AccountTheft);
@@ -893,10 +889,17 @@ pub async fn open_automatic(db: &Db, desk: &Desk, now_ms: i64) -> Result<usize, 
         let mut req = OpenCase::new(&account_id, category, &subject, &body, Channel::Automatic);
         req.hold_id = context["hold"]["id"].as_str().map(str::to_string);
         req.intake = self_freeze_intake(category, &context);
-        let case = open_in(&mut tx, desk, req, &CaseActor::System, now_ms).await?;
+        // Another process may have opened it meanwhile: its case holds the hold, or the record is
+        // marked; either way this transaction is dropped, so nothing is opened twice.
+        let case = match open_in(&mut tx, desk, req, &CaseActor::System, now_ms).await {
+            Err(ServiceError::Conflict { .. }) => continue,
+            other => other?,
+        };
         let security = json!({"security_context": context});
         tx.cases().add_timeline(&entry(&case.id, "thaw", "security_context", security, false, now_ms)).await?;
-        tx.cases().mark_pending_opened(&pending_id, &case.id).await?;
+        if !tx.cases().mark_pending_opened(&pending_id, &case.id).await? {
+            continue;
+        }
         tx.commit().await.map_err(StoreError::from)?;
         opened += 1;
     }

@@ -515,14 +515,15 @@ impl Cases<'_> {
             .collect()
     }
 
-    /// Marks pending-case records (from self-freezes) as opened.
-    pub async fn mark_pending_opened(&mut self, pending_id: &str, case_id: &str) -> Result<()> {
-        sqlx::query("UPDATE pending_cases SET opened_case_id = $1 WHERE id = $2")
+    /// Marks a pending-case record (from a self-freeze) as opened; false when it was opened
+    /// already (by another process), so the caller rolls its case back.
+    pub async fn mark_pending_opened(&mut self, pending_id: &str, case_id: &str) -> Result<bool> {
+        let done = sqlx::query("UPDATE pending_cases SET opened_case_id = $1 WHERE id = $2 AND opened_case_id IS NULL")
             .bind(case_id)
             .bind(pending_id)
             .execute(&mut *self.0)
             .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     /// Pending-case records not yet opened, oldest first: (id, account, category, context JSON, at).

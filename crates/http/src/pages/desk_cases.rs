@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use std::collections::{BTreeMap, HashMap};
-use thaw_domain::case::sla::Standing;
+use thaw_domain::case::sla::{Standing, Target};
 use thaw_domain::case::{Case, CaseStatus, Channel, parse_case_ref};
 use thaw_domain::risk::Actor;
 use thaw_domain::{CaseCategory, Locale, Permission, Role, StaffMember};
@@ -59,8 +59,9 @@ pub struct QueueRow {
     pub standing: &'static str,
 }
 
-fn standing_code(desk: &thaw_services::cases::Desk, c: &Case, now: i64) -> (&'static str, Option<i64>) {
-    let standings = desk.standings(c, now);
+/// The case's worst standing (on_track | at_risk | breached | paused | none) and its earliest
+/// running deadline, from the desk's standings of its targets.
+fn standing_code(c: &Case, standings: &[(Target, Option<i64>, Standing)]) -> (&'static str, Option<i64>) {
     let worst = standings.iter().map(|(_, _, s)| *s).max_by_key(|s| match s {
         Standing::OnTrack => 0,
         Standing::AtRisk => 1,
@@ -79,7 +80,7 @@ fn standing_code(desk: &thaw_services::cases::Desk, c: &Case, now: i64) -> (&'st
 }
 
 fn queue_row(state: &AppState, c: &Case, staff: &[StaffMember], l: Locale, now: i64) -> QueueRow {
-    let (standing, due) = standing_code(&state.desk, c, now);
+    let (standing, due) = standing_code(c, &state.desk.standings(c, now));
     QueueRow {
         number: c.reference(),
         subject: c.subject.clone(),
@@ -320,10 +321,9 @@ async fn view(
             .push((e.at_ms, Line { at: Shell::time(e.at_ms), kind: "event", author: label.to_string(), body: detail }));
     }
     lines.sort_by_key(|(at, _)| *at);
-    let (standing, _) = standing_code(&state.desk, &case, now);
-    let deadlines = state
-        .desk
-        .standings(&case, now)
+    let standings = state.desk.standings(&case, now);
+    let (standing, _) = standing_code(&case, &standings);
+    let deadlines = standings
         .into_iter()
         .map(|(target, due, s)| {
             let name = crate::i18n::lookup(l, &format!("desk.target.{}", target.code())).unwrap_or("");
