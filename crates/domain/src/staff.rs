@@ -44,6 +44,10 @@ pub enum Permission {
     ReadCases,
     /// Open cases and write on them.
     WorkCases,
+    /// Approve or deny requests beyond an agent's authority (never one's own).
+    DecideApprovals,
+    /// Review sampled resolved cases with the QA scorecard.
+    ReviewQuality,
 }
 
 impl Role {
@@ -91,6 +95,7 @@ impl Role {
             Permission::ReadCases | Permission::WorkCases => {
                 matches!(self, Role::AgentT1 | Role::AgentT2 | Role::Supervisor | Role::Compliance)
             }
+            Permission::DecideApprovals | Permission::ReviewQuality => self == Role::Supervisor,
         }
     }
 }

@@ -219,7 +219,7 @@ impl OpenCase {
     }
 }
 
-fn entry(case_id: &str, actor: &str, kind: &str, data: Value, public: bool, now_ms: i64) -> TimelineEntry {
+pub(crate) fn entry(case_id: &str, actor: &str, kind: &str, data: Value, public: bool, now_ms: i64) -> TimelineEntry {
     TimelineEntry {
         id: new_id(),
         case_id: case_id.into(),
@@ -290,6 +290,9 @@ pub async fn open_in(
         pauses: vec![],
         warned: vec![],
         breached: vec![],
+        appeal_of: None,
+        decided_by: None,
+        merged_into: None,
     };
     let routed = route_in(conn, &case, vec![]).await?;
     apply_routing(&mut case, &routed);
@@ -1043,21 +1046,36 @@ pub async fn release_hold(
     note: &str,
     now_ms: i64,
 ) -> Result<Hold, ServiceError> {
-    let engine = risk.engine();
     let mut tx = db.begin_write().await?;
-    let hold = tx
+    let released = release_hold_in(&mut tx, risk, case, hold_id, actor, staff, note, now_ms).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(released)
+}
+
+/// [`release_hold`] inside the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+pub async fn release_hold_in(
+    conn: &mut AnyConnection,
+    risk: &crate::risk::RiskRuntime,
+    case: &Case,
+    hold_id: &str,
+    actor: &thaw_domain::risk::Actor,
+    staff: &CaseActor,
+    note: &str,
+    now_ms: i64,
+) -> Result<Hold, ServiceError> {
+    let engine = risk.engine();
+    let hold = conn
         .holds()
         .get(hold_id)
         .await?
         .filter(|h| h.account_id == case.account_id)
         .ok_or(ServiceError::NotFound("hold"))?;
-    if let Err(refusal) = hold.check_release(actor, now_ms, &engine.policy.authority) {
-        return Err(ServiceError::Refused { code: refusal.code(), message: refusal.message() });
-    }
-    let released = crate::holds::release_in(&mut tx, &hold, &staff.label(), note, now_ms).await?;
+    crate::holds::check_release_in(conn, &hold, actor, &engine.policy.authority, now_ms).await?;
+    let released = crate::holds::release_in(conn, &hold, &staff.label(), note, now_ms).await?;
     let data = json!({"hold": hold.id, "reason": hold.reason.code});
-    tx.cases().add_timeline(&entry(&case.id, &staff.label(), "hold_released", data, false, now_ms)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    conn.cases().add_timeline(&entry(&case.id, &staff.label(), "hold_released", data, false, now_ms)).await?;
+    conn.cases().changed(&case.id, &case.account_id, now_ms).await?;
     Ok(released)
 }
 

@@ -4,6 +4,7 @@
 
 use crate::risk::RiskRuntime;
 use crate::{ServiceError, new_id, outbox, rfc3339};
+use thaw_domain::risk::hold::AuthorityLimits;
 use thaw_domain::risk::{Actor, Hold, HoldOrigin, HoldStatus, Reason, ReleasePolicy, Scope, ScopeSet};
 use thaw_domain::{Account, AccountId, AccountInput};
 pub use thaw_engines::risk::HoldPlan;
@@ -183,6 +184,33 @@ pub async fn release_in(
     Ok(released)
 }
 
+/// Whether `actor` may lift `hold` now: its release policy, and for staff also their own
+/// limits (origins, scopes, amounts). Every route that lifts a hold asks this.
+pub async fn check_release_in(
+    conn: &mut AnyConnection,
+    hold: &Hold,
+    actor: &Actor,
+    policy_limits: &AuthorityLimits,
+    now_ms: i64,
+) -> Result<(), ServiceError> {
+    let own;
+    let limits = match actor {
+        Actor::Staff { id, role } => {
+            let mine = conn.staff().limits(id).await?;
+            if hold.in_force(now_ms)
+                && let Err(beyond) = mine.may_lift(*role, hold)
+            {
+                return Err(ServiceError::Refused { code: beyond.code(), message: beyond.message() });
+            }
+            own = mine.release_authority(*role, policy_limits);
+            &own
+        }
+        _ => policy_limits,
+    };
+    hold.check_release(actor, now_ms, limits)
+        .map_err(|refusal| ServiceError::Refused { code: refusal.code(), message: refusal.message() })
+}
+
 /// Lifts hold `id` if `actor` may; the refusal otherwise says why (a stable code).
 pub async fn release(
     db: &Db,
@@ -196,9 +224,7 @@ pub async fn release(
     let engine = risk.engine();
     let mut tx = db.begin_write().await?;
     let hold = tx.holds().get(id).await?.ok_or(ServiceError::NotFound("hold"))?;
-    if let Err(refusal) = hold.check_release(actor, now_ms, &engine.policy.authority) {
-        return Err(ServiceError::Refused { code: refusal.code(), message: refusal.message() });
-    }
+    check_release_in(&mut tx, &hold, actor, &engine.policy.authority, now_ms).await?;
     let released = release_in(&mut tx, &hold, actor_label, note, now_ms).await?;
     tx.commit().await.map_err(thaw_store::StoreError::from)?;
     Ok(released)

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod api_keys;
+pub mod approvals;
 pub mod cases;
 pub mod demo;
 pub mod demo_cases;

@@ -14,6 +14,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "case.resolved",
     "case.sla_warning",
     "case.sla_breached",
+    "compensation.granted",
 ];
 
 /// Queues `data` as `event_type` for every active endpoint subscribed to it (or to `*`).

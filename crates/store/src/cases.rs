@@ -54,7 +54,7 @@ pub enum Queue {
 
 const COLUMNS: &str = "id, number, account_id, category, priority, status, subject, intake, language, channel, tier, \
     assignee_id, routing, hold_id, linked_from, created_at, updated_at, first_response_at, awaiting_reply_since, \
-    resolved_at, closed_at, pauses, warned, breached, next_due_at, version";
+    resolved_at, closed_at, pauses, warned, breached, next_due_at, appeal_of, decided_by, merged_into, version";
 
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(format!("case {what}"))
@@ -93,6 +93,9 @@ fn from_row(r: &AnyRow) -> Result<(Case, i64)> {
         pauses: pauses.into_iter().map(|(start_ms, end_ms)| Pause { start_ms, end_ms }).collect(),
         warned: targets("warned")?,
         breached: targets("breached")?,
+        appeal_of: r.try_get("appeal_of")?,
+        decided_by: r.try_get("decided_by")?,
+        merged_into: r.try_get("merged_into")?,
     };
     Ok((case, r.try_get("version")?))
 }
@@ -118,7 +121,7 @@ impl Cases<'_> {
     pub async fn insert(&mut self, c: &Case, next_due_at: Option<i64>) -> Result<()> {
         let result = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO cases ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21, $22, $23, $24, $25, 0)"
+             $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, 0)"
         )))
         .bind(&c.id)
         .bind(c.number)
@@ -145,6 +148,9 @@ impl Cases<'_> {
         .bind(targets_json(&c.warned))
         .bind(targets_json(&c.breached))
         .bind(next_due_at)
+        .bind(c.appeal_of.clone())
+        .bind(c.decided_by.clone())
+        .bind(c.merged_into.clone())
         .execute(&mut *self.0)
         .await;
         match result {
@@ -153,7 +159,8 @@ impl Cases<'_> {
             {
                 Err(StoreError::Duplicate("hold_id"))
             }
-            other => other.map(|_| ()).map_err(Into::into),
+            Err(e) => Err(e.into()),
+            Ok(_) => self.changed(&c.id, &c.account_id, c.updated_at_ms).await,
         }
     }
 
@@ -163,8 +170,9 @@ impl Cases<'_> {
         let done = sqlx::query(
             "UPDATE cases SET priority = $1, status = $2, subject = $3, tier = $4, assignee_id = $5, routing = $6,
                 updated_at = $7, first_response_at = $8, awaiting_reply_since = $9, resolved_at = $10, closed_at = $11,
-                pauses = $12, warned = $13, breached = $14, next_due_at = $15, version = version + 1
-             WHERE id = $16 AND version = $17",
+                pauses = $12, warned = $13, breached = $14, next_due_at = $15, decided_by = $16, merged_into = $17,
+                version = version + 1
+             WHERE id = $18 AND version = $19",
         )
         .bind(c.priority.code())
         .bind(c.status.code())
@@ -181,11 +189,17 @@ impl Cases<'_> {
         .bind(targets_json(&c.warned))
         .bind(targets_json(&c.breached))
         .bind(next_due_at)
+        .bind(c.decided_by.clone())
+        .bind(c.merged_into.clone())
         .bind(&c.id)
         .bind(version)
         .execute(&mut *self.0)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        self.changed(&c.id, &c.account_id, c.updated_at_ms).await?;
+        Ok(true)
     }
 
     /// The case and the version to save it against.

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod api_keys;
+pub mod case_tools;
 pub mod cases;
 pub mod factors;
 pub mod holders;
@@ -25,6 +26,7 @@ use std::time::Duration;
 
 pub use accounts::Accounts;
 pub use alerts::{AlertRecord, Alerts, EmailRecord};
+pub use case_tools::{Approval, Attachment, Compensation, QaReview, Rating};
 pub use cases::{Cases, Message, Queue, TimelineEntry};
 pub use factors::{FactorRecord, Factors, Subject};
 pub use holders::{EmailCode, HolderSessionRecord, Holders};

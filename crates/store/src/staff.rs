@@ -3,6 +3,7 @@
 use crate::{Result, StoreError, duplicate_as};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
+use thaw_domain::case::authority::StaffLimits;
 use thaw_domain::{Email, Locale, NewStaff, Role, Skills, StaffMember};
 
 pub struct Staff<'c>(pub(crate) &'c mut AnyConnection);
@@ -92,6 +93,27 @@ impl Staff<'_> {
     pub async fn set_password_hash(&mut self, id: &str, hash: &str, now_ms: i64) -> Result<bool> {
         let n = sqlx::query("UPDATE staff SET password_hash = $1, updated_at = $2 WHERE id = $3")
             .bind(hash)
+            .bind(now_ms)
+            .bind(id)
+            .execute(&mut *self.0)
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// The member's own limits (empty: their role's defaults).
+    pub async fn limits(&mut self, id: &str) -> Result<StaffLimits> {
+        let row = sqlx::query("SELECT limits FROM staff WHERE id = $1").bind(id).fetch_optional(&mut *self.0).await?;
+        match row {
+            Some(r) => serde_json::from_str(&r.try_get::<String, _>("limits")?)
+                .map_err(|_| StoreError::Corrupt("staff limits".into())),
+            None => Ok(StaffLimits::default()),
+        }
+    }
+
+    pub async fn set_limits(&mut self, id: &str, limits: &StaffLimits, now_ms: i64) -> Result<bool> {
+        let n = sqlx::query("UPDATE staff SET limits = $1, updated_at = $2 WHERE id = $3")
+            .bind(serde_json::to_string(limits).expect("serialisable"))
             .bind(now_ms)
             .bind(id)
             .execute(&mut *self.0)

@@ -1,6 +1,7 @@
 //! Cases of the desk: their categories' intake fields, statuses, priorities, the SLA clock and
 //! routing. Pure rules; the services store and deliver.
 
+pub mod authority;
 pub mod intake;
 pub mod routing;
 pub mod sla;
@@ -161,6 +162,12 @@ pub struct Case {
     /// Targets already reported at 80 % and at breach (each once).
     pub warned: Vec<sla::Target>,
     pub breached: Vec<sla::Target>,
+    /// What this case appeals: `hold:<id>` or `case:<id>`.
+    pub appeal_of: Option<String>,
+    /// The staff member who resolved it (an appeal goes to someone else).
+    pub decided_by: Option<String>,
+    /// The case this one was merged into (it is closed then).
+    pub merged_into: Option<String>,
 }
 
 impl Case {
@@ -327,6 +334,9 @@ mod tests {
             pauses: vec![],
             warned: vec![],
             breached: vec![],
+            appeal_of: None,
+            decided_by: None,
+            merged_into: None,
         }
     }
 

@@ -4,6 +4,7 @@
 //! re-route, assign (supervisors), lift a hold within authority, open a case for an account.
 
 use super::desk::ReleaseForm;
+use super::desk_tools::{ApprovalView, approval_view, name_of};
 use super::portal_cases::{FieldView, field_views, intake_lines};
 use super::{PageError, Shell, render};
 use crate::AppState;
@@ -17,8 +18,8 @@ use axum::routing::{get, post};
 use std::collections::{BTreeMap, HashMap};
 use thaw_domain::case::sla::{Standing, Target};
 use thaw_domain::case::{Case, CaseStatus, Channel, parse_case_ref};
-use thaw_domain::risk::Actor;
 use thaw_domain::{CaseCategory, Locale, Permission, Role, StaffMember};
+use thaw_services::approvals::{self, Outcome};
 use thaw_services::cases::{self, CaseActor, OpenCase, StaffMessage};
 use thaw_services::{ServiceError, now_ms};
 use thaw_store::{Capabilities, Queue};
@@ -33,13 +34,14 @@ pub fn router() -> Router<AppState> {
         .route("/desk/cases/{number}/status", post(status))
         .route("/desk/cases/{number}/assign", post(assign))
         .route("/desk/cases/{number}/holds/{id}/release", post(release_hold))
+        .route("/desk/cases/{number}/compensate", post(compensate))
 }
 
 fn store_err(ctx: &PageCtx) -> impl Fn(thaw_store::StoreError) -> PageError + '_ {
     move |e| PageError::from_service(ctx, e.into())
 }
 
-fn actor_of(s: &StaffMember) -> CaseActor {
+pub(super) fn actor_of(s: &StaffMember) -> CaseActor {
     CaseActor::Staff { id: s.id.clone(), role: s.role, name: s.display_name.clone() }
 }
 
@@ -94,10 +96,6 @@ fn queue_row(state: &AppState, c: &Case, staff: &[StaffMember], l: Locale, now: 
         due: due.map(Shell::time).unwrap_or_default(),
         standing,
     }
-}
-
-fn name_of(staff: &[StaffMember], id: Option<&str>) -> String {
-    id.and_then(|id| staff.iter().find(|s| s.id == id)).map(|s| s.display_name.clone()).unwrap_or_default()
 }
 
 #[derive(Template)]
@@ -230,6 +228,8 @@ struct CasePage {
     can_work: bool,
     can_assign_others: bool,
     can_release: bool,
+    approvals: Vec<ApprovalView>,
+    compensations: Vec<(String, String, String, String)>,
     notice: Option<&'static str>,
     refused: Option<String>,
     active: bool,
@@ -267,6 +267,8 @@ async fn view(
     let messages = conn.cases().messages(&case.id, true).await.map_err(store_err(&ctx))?;
     let timeline = conn.cases().timeline(&case.id, true).await.map_err(store_err(&ctx))?;
     let staff = conn.staff().list().await.map_err(store_err(&ctx))?;
+    let approvals = conn.cases().approvals_of_case(&case.id).await.map_err(store_err(&ctx))?;
+    let compensations = conn.cases().compensations(&case.id).await.map_err(store_err(&ctx))?;
     drop(conn);
     let t = |k: &'static str| crate::i18n::text(l, k);
     let mut lines: Vec<(i64, Line)> = messages
@@ -310,6 +312,21 @@ async fn view(
             ),
             "repeat_contact" | "followed_up" => e.data["case"].as_str().unwrap_or("").to_string(),
             "hold_released" => e.data["hold"].as_str().unwrap_or("").to_string(),
+            "approval_requested" => format!(
+                "{} · {}",
+                crate::i18n::lookup(l, &format!("desk.approval.kind.{}", e.data["kind"].as_str().unwrap_or("")))
+                    .unwrap_or(""),
+                e.data["reason"].as_str().unwrap_or("")
+            ),
+            "approval_decided" => format!(
+                "{} · {}",
+                crate::i18n::lookup(l, &format!("desk.approval.status.{}", e.data["status"].as_str().unwrap_or("")))
+                    .unwrap_or(""),
+                e.data["note"].as_str().unwrap_or("")
+            ),
+            "compensation" => {
+                format!("{} {}", e.data["amount"].as_str().unwrap_or(""), e.data["asset"].as_str().unwrap_or(""))
+            }
             "security_context" => format!(
                 "IP {} · {}",
                 e.data["security_context"]["ip"].as_str().unwrap_or("-"),
@@ -403,6 +420,17 @@ async fn view(
         can_work: role.can(Permission::WorkCases),
         can_assign_others: role == Role::Supervisor,
         can_release: role.can(Permission::ReleaseHolds),
+        approvals: approvals.iter().map(|a| approval_view(a, case.reference(), &staff, &session.staff, l)).collect(),
+        compensations: compensations
+            .iter()
+            .map(|c| {
+                let by = name_of(&staff, Some(&c.granted_by));
+                let approved = name_of(&staff, c.approved_by.as_deref());
+                let who =
+                    if approved.is_empty() { by } else { format!("{by} · {} {approved}", t("desk.comp.approved_by")) };
+                (format!("{} {}", c.amount, c.asset), c.reason.clone(), who, Shell::time(c.created_at_ms))
+            })
+            .collect(),
         notice: match q.notice.as_deref() {
             Some("sent") => Some("desk.case.sent"),
             Some("noted") => Some("desk.case.noted"),
@@ -410,6 +438,8 @@ async fn view(
             Some("assigned") => Some("desk.case.assigned"),
             Some("released") => Some("desk.case.released"),
             Some("opened") => Some("desk.case.opened"),
+            Some("requested") => Some("desk.case.requested"),
+            Some("compensated") => Some("desk.case.compensated"),
             _ => None,
         },
         refused,
@@ -516,7 +546,7 @@ async fn assign(
     }
 }
 
-/// Lifts a hold from the case, within the staff member's authority; the case records it.
+/// Lifts a hold from the case within the staff member's authority; beyond it, asks a supervisor.
 async fn release_hold(
     State(state): State<AppState>,
     StaffCtx(ctx, session): StaffCtx,
@@ -526,21 +556,41 @@ async fn release_hold(
     ctx.require(Permission::ReleaseHolds)?;
     ctx.check_csrf(&form.csrf)?;
     let case = case_by_number(&state, &ctx, &number).await?;
-    let actor = Actor::Staff { id: session.staff.id.clone(), role: session.staff.role };
     let note = format!("{} {}", case.reference(), form.note.trim());
-    match cases::release_hold(
-        &state.db,
-        &state.risk,
-        &case,
-        &hold_id,
-        &actor,
-        &actor_of(&session.staff),
-        note.trim(),
-        now_ms(),
-    )
-    .await
-    {
-        Ok(_) => Ok(back(&number, "notice=released")),
+    let by = actor_of(&session.staff);
+    match approvals::lift_hold(&state.db, &state.risk, &case, &hold_id, &by, note.trim(), now_ms()).await {
+        Ok(Outcome::Done(_)) => Ok(back(&number, "notice=released")),
+        Ok(Outcome::Requested(_)) => Ok(back(&number, "notice=requested")),
+        Err(e) => refusal(&ctx, &number, e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct CompensateForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    asset: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Grants goodwill compensation within the member's limit; above it, asks a supervisor.
+async fn compensate(
+    State(state): State<AppState>,
+    StaffCtx(ctx, session): StaffCtx,
+    Path(number): Path<String>,
+    Form(form): Form<CompensateForm>,
+) -> Result<Response, PageError> {
+    ctx.require(Permission::WorkCases)?;
+    ctx.check_csrf(&form.csrf)?;
+    let case = case_by_number(&state, &ctx, &number).await?;
+    let by = actor_of(&session.staff);
+    match approvals::compensate(&state.db, &case, &by, &form.amount, &form.asset, &form.reason, now_ms()).await {
+        Ok(Outcome::Done(_)) => Ok(back(&number, "notice=compensated")),
+        Ok(Outcome::Requested(_)) => Ok(back(&number, "notice=requested")),
         Err(e) => refusal(&ctx, &number, e),
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod desk;
 pub mod desk_cases;
+pub mod desk_tools;
 pub mod portal;
 pub mod portal_cases;
 pub mod security;
@@ -25,6 +26,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(desk::router())
         .merge(desk_cases::router())
+        .merge(desk_tools::router())
         .merge(portal::router())
         .merge(security::router())
         .merge(portal_cases::router())

@@ -320,6 +320,12 @@ async fn view_page(
                 format!("{} {to}", t("case.event.status"))
             }
             "followed_up" => format!("{} {}", t("case.event.followed_up"), e.data["case"].as_str().unwrap_or("")),
+            "compensation" => format!(
+                "{} {} {}",
+                t("case.event.compensation"),
+                e.data["amount"].as_str().unwrap_or(""),
+                e.data["asset"].as_str().unwrap_or("")
+            ),
             _ => continue,
         };
         items.push((

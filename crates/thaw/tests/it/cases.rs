@@ -288,7 +288,7 @@ on_both_backends! {
         let (t1, t1_csrf) = s.signed_in("agent_t1").await;
         let path = format!("/desk/cases/{number}/holds/{hold_id}/release");
         let (st, location, _) = post_form(&t1, &s, &path, &[("csrf", t1_csrf.as_str()), ("note", "looks fine")]).await;
-        assert_eq!((st, location.as_str()), (303, format!("/desk/cases/{number}?refused=above_authority").as_str()));
+        assert_eq!((st, location.as_str()), (303, format!("/desk/cases/{number}?notice=requested").as_str()), "above authority: a supervisor is asked");
         let status: Value = client().get(s.url("/api/v1/accounts/u-frozen/status")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
         assert_eq!(status["withdraw"], "held", "a tier-1 agent cannot exceed their authority from a case");
 

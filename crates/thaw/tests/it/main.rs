@@ -4,6 +4,7 @@
 
 mod support;
 
+mod approvals;
 mod cases;
 mod cli;
 mod http_api;

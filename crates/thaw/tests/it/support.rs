@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use thaw::config::Config;
+use thaw_store::Capabilities;
 use thaw_store::Db;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,6 +167,12 @@ impl TestServer {
     /// A browser-like client (cookies kept, redirects not followed) signed in as a new staff
     /// member of `role`; returns the client and the session's CSRF token.
     pub async fn signed_in(&self, role: &str) -> (reqwest::Client, String) {
+        let (client, csrf, _) = self.signed_in_as(role).await;
+        (client, csrf)
+    }
+
+    /// [`Self::signed_in`], also returning the staff member's id.
+    pub async fn signed_in_as(&self, role: &str) -> (reqwest::Client, String, String) {
         let (email, password) = self.staff(role).await;
         let client = browser();
         let csrf = self.csrf_of(&client, "/desk/sign-in").await;
@@ -182,7 +189,10 @@ impl TestServer {
             .unwrap();
         assert_eq!(res.status(), 303, "sign-in of {role} should redirect");
         let csrf = self.csrf_of(&client, "/desk").await;
-        (client, csrf)
+        let email = thaw_domain::Email::parse("email", &email).unwrap();
+        let mut conn = self.db.conn().await.unwrap();
+        let id = conn.staff().credentials_by_email(&email).await.unwrap().unwrap().member.id;
+        (client, csrf, id)
     }
 
     /// The CSRF token in the forms of the page at `path`.

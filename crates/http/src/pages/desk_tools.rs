@@ -1,0 +1,294 @@
+//! The desk's oversight pages: the approvals inbox (supervisors decide requests beyond an
+//! agent's authority, never their own) and the staff list where administrators set each
+//! member's own limits.
+
+use super::{PageError, Shell, render};
+use crate::AppState;
+use crate::auth::{PageCtx, StaffCtx};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use thaw_domain::case::authority::{StaffLimits, default_compensation};
+use thaw_domain::risk::{HoldOrigin, Scope};
+use thaw_domain::{Locale, Permission, StaffMember};
+use thaw_services::approvals;
+use thaw_services::{ServiceError, now_ms};
+use thaw_store::{Approval, Capabilities};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/desk/approvals", get(inbox))
+        .route("/desk/approvals/{id}/decide", post(decide))
+        .route("/desk/staff", get(staff_list))
+        .route("/desk/staff/{id}/limits", post(set_limits))
+}
+
+fn store_err(ctx: &PageCtx) -> impl Fn(thaw_store::StoreError) -> PageError + '_ {
+    move |e| PageError::from_service(ctx, e.into())
+}
+
+pub(super) fn name_of(staff: &[StaffMember], id: Option<&str>) -> String {
+    id.and_then(|id| staff.iter().find(|s| s.id == id)).map(|s| s.display_name.clone()).unwrap_or_default()
+}
+
+/// One approval request as the inbox and the case view show it.
+pub struct ApprovalView {
+    pub id: String,
+    pub case_number: String,
+    pub kind: &'static str,
+    pub what: String,
+    pub reason: String,
+    pub requested_by: String,
+    pub requested_at: String,
+    pub status_code: String,
+    pub status: &'static str,
+    pub decided_by: String,
+    pub decided_at: String,
+    pub note: String,
+    pub outcome: String,
+    /// Whether the viewer may decide it (a supervisor who did not ask).
+    pub can_decide: bool,
+    pub own: bool,
+}
+
+pub(super) fn approval_view(
+    a: &Approval,
+    case_number: String,
+    staff: &[StaffMember],
+    viewer: &StaffMember,
+    l: Locale,
+) -> ApprovalView {
+    let what = match a.kind.as_str() {
+        "release_hold" => format!(
+            "{} {} · {}",
+            crate::i18n::text(l, "desk.approval.hold"),
+            a.payload["hold_id"].as_str().unwrap_or(""),
+            crate::i18n::lookup(l, &format!("desk.refused.{}", a.payload["refused"].as_str().unwrap_or("")))
+                .unwrap_or("")
+        ),
+        _ => format!(
+            "{} {} · {}",
+            a.payload["amount"].as_str().unwrap_or(""),
+            a.payload["asset"].as_str().unwrap_or(""),
+            a.payload["refusal"].as_str().unwrap_or("")
+        ),
+    };
+    let own = a.requested_by == viewer.id;
+    ApprovalView {
+        id: a.id.clone(),
+        case_number,
+        kind: crate::i18n::lookup(l, &format!("desk.approval.kind.{}", a.kind)).unwrap_or(""),
+        what,
+        reason: a.reason.clone(),
+        requested_by: name_of(staff, Some(&a.requested_by)),
+        requested_at: Shell::time(a.requested_at_ms),
+        status_code: a.status.clone(),
+        status: crate::i18n::lookup(l, &format!("desk.approval.status.{}", a.status)).unwrap_or(""),
+        decided_by: name_of(staff, a.decided_by.as_deref()),
+        decided_at: a.decided_at_ms.map(Shell::time).unwrap_or_default(),
+        note: a.decision_note.clone().unwrap_or_default(),
+        outcome: a.outcome.clone().unwrap_or_default(),
+        can_decide: a.status == "pending" && !own && viewer.role.can(Permission::DecideApprovals),
+        own,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "desk/approvals.html")]
+struct InboxPage {
+    shell: Shell,
+    pending: Vec<ApprovalView>,
+    decided: Vec<ApprovalView>,
+    notice: Option<&'static str>,
+    refused: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct InboxQuery {
+    notice: Option<String>,
+    refused: Option<String>,
+}
+
+async fn inbox(
+    State(state): State<AppState>,
+    StaffCtx(ctx, session): StaffCtx,
+    Query(q): Query<InboxQuery>,
+) -> Result<Response, PageError> {
+    ctx.require(Permission::ReadCases)?;
+    let l = ctx.locale;
+    let pending = approvals::inbox(&state.db, true, 200).await.map_err(|e| PageError::from_service(&ctx, e))?;
+    let decided = approvals::inbox(&state.db, false, 50).await.map_err(|e| PageError::from_service(&ctx, e))?;
+    let mut conn = state.db.conn().await.map_err(store_err(&ctx))?;
+    let staff = conn.staff().list().await.map_err(store_err(&ctx))?;
+    let mut number_of = std::collections::HashMap::new();
+    for a in pending.iter().chain(decided.iter()) {
+        if !number_of.contains_key(&a.case_id) {
+            let n = conn.cases().get(&a.case_id).await.map_err(store_err(&ctx))?.map(|(c, _)| c.reference());
+            number_of.insert(a.case_id.clone(), n.unwrap_or_default());
+        }
+    }
+    drop(conn);
+    let to_view = |a: &Approval| {
+        let n = number_of.get(&a.case_id).cloned().unwrap_or_default();
+        approval_view(a, n, &staff, &session.staff, l)
+    };
+    let page = InboxPage {
+        pending: pending.iter().map(to_view).collect(),
+        decided: decided.iter().map(to_view).collect(),
+        notice: match q.notice.as_deref() {
+            Some("approved") => Some("desk.approvals.approved"),
+            Some("denied") => Some("desk.approvals.denied"),
+            Some("failed") => Some("desk.approvals.failed"),
+            _ => None,
+        },
+        refused: q.refused.as_deref().map(|code| {
+            crate::i18n::lookup(l, &format!("desk.refused.{code}"))
+                .unwrap_or_else(|| crate::i18n::text(l, "desk.refused.other"))
+                .to_string()
+        }),
+        shell: Shell::new(&ctx, "desk", "approvals"),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+#[derive(serde::Deserialize)]
+struct DecideForm {
+    #[serde(default)]
+    csrf: String,
+    /// "approve" or "deny" (which button was pressed).
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn decide(
+    State(state): State<AppState>,
+    StaffCtx(ctx, session): StaffCtx,
+    Path(id): Path<String>,
+    Form(form): Form<DecideForm>,
+) -> Result<Response, PageError> {
+    ctx.require(Permission::DecideApprovals)?;
+    ctx.check_csrf(&form.csrf)?;
+    let approve = form.decision == "approve";
+    let by = super::desk_cases::actor_of(&session.staff);
+    match approvals::decide(&state.db, &state.risk, &id, &by, approve, &form.note, now_ms()).await {
+        Ok(a) => Ok(Redirect::to(&format!("/desk/approvals?notice={}", a.status)).into_response()),
+        Err(ServiceError::Refused { code, .. } | ServiceError::Conflict { code, .. }) => {
+            Ok(Redirect::to(&format!("/desk/approvals?refused={code}")).into_response())
+        }
+        Err(ServiceError::Invalid(i)) => {
+            Ok(Redirect::to(&format!("/desk/approvals?refused={}", i.code)).into_response())
+        }
+        Err(e) => Err(PageError::from_service(&ctx, e)),
+    }
+}
+
+pub struct StaffRow {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub role: &'static str,
+    pub skills: String,
+    pub capacity: i64,
+    pub active: bool,
+    pub origins: Vec<(&'static str, bool)>,
+    pub scopes: Vec<(&'static str, bool)>,
+    pub release_amounts: String,
+    pub compensation: String,
+    pub default_compensation: String,
+}
+
+#[derive(Template)]
+#[template(path = "desk/staff.html")]
+struct StaffPage {
+    shell: Shell,
+    rows: Vec<StaffRow>,
+    saved: bool,
+    error: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct StaffQuery {
+    saved: Option<String>,
+}
+
+async fn staff_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    status: StatusCode,
+    saved: bool,
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    let l = ctx.locale;
+    let mut conn = state.db.conn().await.map_err(store_err(ctx))?;
+    let staff = conn.staff().list().await.map_err(store_err(ctx))?;
+    let mut rows = vec![];
+    for s in &staff {
+        let limits = conn.staff().limits(&s.id).await.map_err(store_err(ctx))?;
+        rows.push(StaffRow {
+            id: s.id.clone(),
+            name: s.display_name.clone(),
+            email: s.email.as_str().to_string(),
+            role: s.role.label(l),
+            skills: s
+                .skills
+                .categories
+                .iter()
+                .map(|c| c.label(l))
+                .chain(s.skills.languages.iter().map(|x| x.code()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            capacity: s.capacity,
+            active: s.active,
+            origins: HoldOrigin::ALL
+                .iter()
+                .map(|o| (o.code(), limits.release_origins.as_ref().is_some_and(|v| v.contains(o))))
+                .collect(),
+            scopes: Scope::ALL
+                .iter()
+                .map(|x| (x.code(), limits.release_scopes.as_ref().is_some_and(|v| v.contains(x))))
+                .collect(),
+            release_amounts: StaffLimits::amounts_text(&limits.release_amounts),
+            compensation: StaffLimits::amounts_text(&limits.compensation),
+            default_compensation: StaffLimits::amounts_text(&default_compensation(s.role)),
+        });
+    }
+    drop(conn);
+    let page = StaffPage { rows, saved, error, shell: Shell::new(ctx, "desk", "staff") };
+    Ok(render(status, &page))
+}
+
+async fn staff_list(
+    State(state): State<AppState>,
+    StaffCtx(ctx, _): StaffCtx,
+    Query(q): Query<StaffQuery>,
+) -> Result<Response, PageError> {
+    ctx.require(Permission::ManageStaff)?;
+    staff_page(&state, &ctx, StatusCode::OK, q.saved.is_some(), None).await
+}
+
+async fn set_limits(
+    State(state): State<AppState>,
+    StaffCtx(ctx, _): StaffCtx,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    ctx.require(Permission::ManageStaff)?;
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("");
+    ctx.check_csrf(get("csrf"))?;
+    let all = |k: &str| pairs.iter().filter(|(n, _)| n == k).map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(",");
+    let limits = match StaffLimits::parse(&all("origin"), &all("scope"), get("release_amounts"), get("compensation")) {
+        Ok(l) => l,
+        Err(e) => return staff_page(&state, &ctx, StatusCode::UNPROCESSABLE_ENTITY, false, Some(e.message)).await,
+    };
+    let mut conn = state.db.conn().await.map_err(store_err(&ctx))?;
+    if !conn.staff().set_limits(&id, &limits, now_ms()).await.map_err(store_err(&ctx))? {
+        return Err(PageError::new(&ctx, StatusCode::NOT_FOUND, "error.not_found"));
+    }
+    tracing::info!(staff = %id, "staff limits changed");
+    Ok(Redirect::to("/desk/staff?saved=1").into_response())
+}
