@@ -48,6 +48,8 @@ pub enum Permission {
     DecideApprovals,
     /// Review sampled resolved cases with the QA scorecard.
     ReviewQuality,
+    /// Hand incoming email to the desk (the mail server's integration).
+    ReceiveMail,
 }
 
 impl Role {
@@ -96,6 +98,7 @@ impl Role {
                 matches!(self, Role::AgentT1 | Role::AgentT2 | Role::Supervisor | Role::Compliance)
             }
             Permission::DecideApprovals | Permission::ReviewQuality => self == Role::Supervisor,
+            Permission::ReceiveMail => false,
         }
     }
 }
@@ -114,6 +117,7 @@ pub fn platform_key_can(p: Permission) -> bool {
             | Permission::ReleaseHolds
             | Permission::ReadCases
             | Permission::WorkCases
+            | Permission::ReceiveMail
     )
 }
 

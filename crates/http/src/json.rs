@@ -23,7 +23,8 @@ const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 const LINGER_BYTES: usize = 16 * 1024 * 1024;
 const LINGER: Duration = Duration::from_secs(2);
 
-async fn read_limited(mut body: Body, limit: usize) -> Result<Bytes, ApiError> {
+/// Reads a body of at most `limit` bytes; a larger one is 413 (after a lingering drain).
+pub(crate) async fn read_limited(mut body: Body, limit: usize) -> Result<Bytes, ApiError> {
     let unreadable = || ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "the request body could not be read");
     let mut buf = Vec::new();
     loop {

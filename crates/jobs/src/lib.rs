@@ -7,7 +7,7 @@ use std::time::Duration;
 use thaw_services::cases::{self, Desk};
 use thaw_services::risk::RiskRuntime;
 use thaw_services::security::Security;
-use thaw_services::{alerts, holds, mail, new_id, now_ms, webhooks};
+use thaw_services::{alerts, case_mail, evidence, holds, mail, new_id, now_ms, webhooks};
 use thaw_store::{Capabilities, Db, Job};
 use tokio::sync::watch;
 
@@ -93,7 +93,7 @@ pub async fn run_jobs(
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                if let Err(e) = run_due(&db, &risk, &security, &client, &settings, &worker).await {
+                if let Err(e) = run_due(&db, &risk, &security, &desk, &client, &settings, &worker).await {
                     tracing::warn!(error = %e, "job run failed; will retry");
                 }
             }
@@ -117,6 +117,11 @@ pub async fn desk_round(db: &Db, desk: &Desk, now_ms: i64) {
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "SLA sweep failed; will retry"),
     }
+    match evidence::retention_sweep(db, &desk.evidence, now_ms).await {
+        Ok(n) if n > 0 => tracing::info!(documents = n, "deleted identity documents past their retention"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "identity document retention failed; will retry"),
+    }
 }
 
 async fn ensure_recurring(db: &Db) -> thaw_store::Result<()> {
@@ -125,10 +130,12 @@ async fn ensure_recurring(db: &Db) -> thaw_store::Result<()> {
 }
 
 /// Claims and runs the jobs that are due now; returns how many ran.
+#[allow(clippy::too_many_arguments)]
 pub async fn run_due(
     db: &Db,
     risk: &RiskRuntime,
     security: &Security,
+    desk: &Desk,
     client: &reqwest::Client,
     settings: &RunnerSettings,
     worker: &str,
@@ -143,7 +150,7 @@ pub async fn run_due(
     tx.commit().await?;
     let n = jobs.len();
     for job in jobs {
-        run_one(db, risk, security, client, settings, worker, job).await;
+        run_one(db, risk, security, desk, client, settings, worker, job).await;
     }
     Ok(n)
 }
@@ -153,6 +160,7 @@ async fn run_one(
     db: &Db,
     risk: &RiskRuntime,
     security: &Security,
+    desk: &Desk,
     client: &reqwest::Client,
     settings: &RunnerSettings,
     worker: &str,
@@ -187,6 +195,9 @@ async fn run_one(
         "webhook" => deliver(db, client, &job, now).await,
         "alert" => alerts::deliver(db, security, &job.payload, now).await.map(|_| None).map_err(|e| e.to_string()),
         "email" => mail::send(db, security, &job.payload, now).await.map(|_| None),
+        case_mail::JOB => {
+            case_mail::deliver(db, security, desk, &job.payload, now).await.map(|_| None).map_err(|e| e.to_string())
+        }
         other => Err(format!("unknown job kind {other}")),
     };
     let outcome = async {

@@ -18,16 +18,28 @@ pub const CONTEXT_WINDOW_MS: i64 = 7 * 24 * 3_600_000;
 /// Contacts of the same account and category within this long are repeat contacts.
 pub const REPEAT_WINDOW_MS: i64 = 7 * 24 * 3_600_000;
 
+/// The share of resolved cases sampled for QA unless configured.
+pub const DEFAULT_QA_PERCENT: u8 = 10;
+
 /// The desk's configuration: the business-hours calendar of the non-security categories.
 #[derive(Debug, Clone)]
 pub struct Desk {
     pub calendar: Calendar,
     always: Calendar,
+    /// The share of resolved cases sampled into the QA queue, in percent.
+    pub qa_percent: u8,
+    /// Where attachments are kept and what is accepted.
+    pub evidence: crate::evidence::Evidence,
 }
 
 impl Desk {
     pub fn new(calendar: Calendar) -> Desk {
-        Desk { calendar, always: Calendar::around_the_clock() }
+        Desk {
+            calendar,
+            always: Calendar::around_the_clock(),
+            qa_percent: DEFAULT_QA_PERCENT,
+            evidence: Default::default(),
+        }
     }
 
     /// The desk from its settings: an IANA time zone ("Asia/Shanghai"), opening hours
@@ -344,6 +356,7 @@ pub async fn open_in(
         }
     }
     outbox::enqueue(conn, "case.opened", &case_json(&case), now_ms).await?;
+    crate::case_mail::schedule(conn, &case, "opened", None, now_ms).await?;
     tracing::info!(case = case.number, category = category.code(), assignee = ?case.assignee_id, "case opened");
     Ok(case)
 }
@@ -518,11 +531,12 @@ async fn add_message(
     internal: bool,
     channel: Channel,
     now_ms: i64,
-) -> Result<(), ServiceError> {
+) -> Result<String, ServiceError> {
     let (author_kind, author_id) = actor.author();
+    let id = new_id();
     conn.cases()
         .add_message(&Message {
-            id: new_id(),
+            id: id.clone(),
             case_id: c.id.clone(),
             author_kind: author_kind.into(),
             author_id,
@@ -532,7 +546,29 @@ async fn add_message(
             created_at_ms: now_ms,
         })
         .await?;
-    Ok(())
+    Ok(id)
+}
+
+/// An internal note written by thaw itself (e.g. an email from an unexpected address).
+pub async fn system_note(
+    db: &Db,
+    desk: &Desk,
+    case_id: &str,
+    by: &CaseActor,
+    body: &str,
+    now_ms: i64,
+) -> Result<Case, ServiceError> {
+    let body = validate_body("body", body)?;
+    let (case, ()) = change_case(db, desk, case_id, |conn, c| {
+        let (body, by) = (body.clone(), by.clone());
+        Box::pin(async move {
+            add_message(conn, c, &by, &body, true, Channel::Email, now_ms).await?;
+            c.updated_at_ms = now_ms;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(case)
 }
 
 /// The holder's own case by number; another account's case is "not found", never "forbidden".
@@ -569,6 +605,7 @@ pub async fn staff_message(
     if !may_work_cases(*role) {
         return Err(refused_role());
     }
+    let qa_percent = desk.qa_percent;
     let (case, ()) = change_case(db, desk, case_id, |conn, c| {
         let body = body.clone();
         let staff = staff.clone();
@@ -578,8 +615,9 @@ pub async fn staff_message(
             {
                 return Err(bad_transition(c.status, to));
             }
-            add_message(conn, c, &staff, &body, internal, Channel::Staff, now_ms).await?;
+            let message_id = add_message(conn, c, &staff, &body, internal, Channel::Staff, now_ms).await?;
             if !internal {
+                crate::case_mail::schedule(conn, c, "reply", Some(&message_id), now_ms).await?;
                 c.first_response_at_ms.get_or_insert(now_ms);
                 c.awaiting_reply_since_ms = None;
                 if c.status == CaseStatus::New && status.is_none() {
@@ -587,7 +625,10 @@ pub async fn staff_message(
                 }
             }
             if let Some(to) = status {
-                change_status(conn, c, &staff.label(), to, now_ms).await?;
+                change_status(conn, qa_percent, c, &staff.label(), to, now_ms).await?;
+                if internal {
+                    mail_status(conn, c, now_ms).await?;
+                }
             }
             c.updated_at_ms = now_ms;
             Ok(())
@@ -611,6 +652,7 @@ fn bad_transition(from: CaseStatus, to: CaseStatus) -> ServiceError {
 
 async fn change_status(
     conn: &mut AnyConnection,
+    qa_percent: u8,
     c: &mut Case,
     actor: &str,
     to: CaseStatus,
@@ -621,7 +663,20 @@ async fn change_status(
     let data = json!({"from": from.code(), "to": to.code()});
     conn.cases().add_timeline(&entry(&c.id, actor, "status", data, true, now_ms)).await?;
     if to == CaseStatus::Resolved {
+        if let Some(staff) = actor.strip_prefix("staff:") {
+            c.decided_by = Some(staff.to_string());
+        }
         outbox::enqueue(conn, "case.resolved", &case_json(c), now_ms).await?;
+        crate::quality::maybe_sample(conn, c, qa_percent, now_ms).await?;
+    }
+    Ok(())
+}
+
+/// Tells the holder by email when the case starts waiting for them or is resolved (a public
+/// reply sent at the same time already carries the news).
+async fn mail_status(conn: &mut AnyConnection, c: &Case, now_ms: i64) -> Result<(), ServiceError> {
+    if matches!(c.status, CaseStatus::PendingCustomer | CaseStatus::Resolved) {
+        crate::case_mail::schedule(conn, c, "status", None, now_ms).await?;
     }
     Ok(())
 }
@@ -644,13 +699,15 @@ pub async fn set_status(
         Invalid::new("status", "invalid_status", format!("status: one of {}", all.join(", ")))
     })?;
     let actor = staff.label();
+    let qa_percent = desk.qa_percent;
     let (case, ()) = change_case(db, desk, case_id, |conn, c| {
         let actor = actor.clone();
         Box::pin(async move {
             if !c.status.can_become(to) {
                 return Err(bad_transition(c.status, to));
             }
-            change_status(conn, c, &actor, to, now_ms).await
+            change_status(conn, qa_percent, c, &actor, to, now_ms).await?;
+            mail_status(conn, c, now_ms).await
         })
     })
     .await?;

@@ -797,8 +797,14 @@ mod tests {
 
     #[test]
     fn strip_quoted_stops_at_chinese_attributions_on_one_or_two_lines() {
-        assert_eq!(strip_quoted("收到，谢谢。\n\n在 2026年11月3日 10:02，thaw <support@thaw.example> 写道:\n请上传"), "收到，谢谢。");
-        assert_eq!(strip_quoted("收到\n\n在 2026年11月3日 10:02，thaw <support@\nthaw.example> 写道：\n请上传"), "收到");
+        assert_eq!(
+            strip_quoted("收到，谢谢。\n\n在 2026年11月3日 10:02，thaw <support@thaw.example> 写道:\n请上传"),
+            "收到，谢谢。"
+        );
+        assert_eq!(
+            strip_quoted("收到\n\n在 2026年11月3日 10:02，thaw <support@\nthaw.example> 写道：\n请上传"),
+            "收到"
+        );
     }
 
     #[test]
@@ -807,7 +813,8 @@ mod tests {
         assert_eq!(strip_quoted(outlook), "Please see the attachment.");
         let block = "已补充材料。\n\n发件人： thaw <support@thaw.example>\n发送时间： 2026年11月3日 10:02\n收件人： 李伟\n主题： 案件更新\n旧内容";
         assert_eq!(strip_quoted(block), "已补充材料。");
-        let english = "Done.\n\nFrom: thaw <support@thaw.example>\nSent: Monday, November 3, 2026 10:02\nTo: Li Wei\nold";
+        let english =
+            "Done.\n\nFrom: thaw <support@thaw.example>\nSent: Monday, November 3, 2026 10:02\nTo: Li Wei\nold";
         assert_eq!(strip_quoted(english), "Done.");
         let foxmail = "好的\n\n------------------ 原始邮件 ------------------\n发件人: thaw\n";
         assert_eq!(strip_quoted(foxmail), "好的");

@@ -91,6 +91,14 @@ pub fn render(locale: Locale, anti_phishing: Option<&str>, c: &Content) -> (Stri
     (text, html)
 }
 
+/// The headers that thread a case email: its Message-ID, the one it answers, where replies go.
+#[derive(Debug, Clone, Default)]
+pub struct Threading {
+    pub message_id: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub reply_to: Option<String>,
+}
+
 /// Stores an email to `account` and schedules its sending, in the caller's transaction.
 pub async fn queue(
     conn: &mut AnyConnection,
@@ -98,6 +106,19 @@ pub async fn queue(
     account: &Account,
     purpose: &str,
     content: &Content,
+    now_ms: i64,
+) -> thaw_store::Result<Option<String>> {
+    queue_threaded(conn, security, account, purpose, content, Threading::default(), now_ms).await
+}
+
+/// [`queue`] with threading headers (case emails).
+pub async fn queue_threaded(
+    conn: &mut AnyConnection,
+    security: &Security,
+    account: &Account,
+    purpose: &str,
+    content: &Content,
+    threading: Threading,
     now_ms: i64,
 ) -> thaw_store::Result<Option<String>> {
     let Some(to) = account.email.as_ref() else { return Ok(None) };
@@ -119,6 +140,9 @@ pub async fn queue(
             last_error: None,
             created_at_ms: now_ms,
             sent_at_ms: None,
+            message_id: threading.message_id,
+            in_reply_to: threading.in_reply_to,
+            reply_to: threading.reply_to,
         })
         .await?;
     if security.sends_email() {
@@ -167,10 +191,17 @@ pub async fn send(db: &Db, security: &Security, email_id: &str, now_ms: i64) -> 
     let Some(mailer) = security.mailer.as_ref() else { return Ok(true) };
     let to = email.to_addr.parse().map_err(|e| format!("bad recipient: {e}"));
     let message = to.and_then(|to| {
-        Message::builder()
-            .from(security.from.clone())
-            .to(to)
-            .subject(email.subject.clone())
+        let mut builder = Message::builder().from(security.from.clone()).to(to).subject(email.subject.clone());
+        if let Some(id) = &email.message_id {
+            builder = builder.message_id(Some(format!("<{id}>")));
+        }
+        if let Some(id) = &email.in_reply_to {
+            builder = builder.in_reply_to(format!("<{id}>")).references(format!("<{id}>"));
+        }
+        if let Some(addr) = &email.reply_to {
+            builder = builder.reply_to(addr.parse().map_err(|e| format!("bad reply-to: {e}"))?);
+        }
+        builder
             .multipart(MultiPart::alternative_plain_html(email.body_text.clone(), email.body_html.clone()))
             .map_err(|e| e.to_string())
     });

@@ -238,6 +238,34 @@ impl ObjectStore {
         ObjectStore::Local(LocalDir::new(root))
     }
 
+    /// An S3-compatible bucket from one URL:
+    /// `https://ACCESS_KEY:SECRET@host[:port]/bucket?region=eu-west-1[&path_style=false]`.
+    #[cfg(feature = "s3")]
+    pub fn s3_from_url(s: &str) -> Result<Self, String> {
+        let url = Url::parse(s.trim()).map_err(|e| format!("not a URL: {e}"))?;
+        let decode = |v: &str| {
+            url::form_urlencoded::parse(format!("v={}", v.replace('+', "%2B")).as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        let access = decode(url.username());
+        let secret = decode(url.password().unwrap_or(""));
+        let mut segments =
+            url.path_segments().map(|s| s.filter(|x| !x.is_empty()).collect::<Vec<_>>()).unwrap_or_default();
+        let bucket = segments.pop().ok_or("the URL's path names the bucket")?.to_string();
+        let query: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+        let region = query.get("region").cloned().unwrap_or_else(|| "us-east-1".into());
+        let path_style = query.get("path_style").is_none_or(|v| v != "false");
+        let mut endpoint = url.clone();
+        endpoint.set_query(None);
+        endpoint.set_fragment(None);
+        let _ = endpoint.set_username("");
+        let _ = endpoint.set_password(None);
+        endpoint.set_path(&segments.join("/"));
+        S3Bucket::new(endpoint, &bucket, &region, &access, &secret, path_style).map(ObjectStore::S3)
+    }
+
     /// Stores `bytes` and returns their key.
     pub async fn put(&self, bytes: &[u8]) -> Result<String, StoreFailure> {
         match self {

@@ -31,6 +31,11 @@ pub struct EmailRecord {
     pub last_error: Option<String>,
     pub created_at_ms: i64,
     pub sent_at_ms: Option<i64>,
+    /// Threading of a case email: its Message-ID (without brackets), the one it answers, and
+    /// the address replies go to.
+    pub message_id: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub reply_to: Option<String>,
 }
 
 impl Alerts<'_> {
@@ -81,8 +86,9 @@ impl Alerts<'_> {
 
     pub async fn insert_email(&mut self, e: &EmailRecord) -> Result<()> {
         sqlx::query(
-            "INSERT INTO emails (id, account_id, to_addr, purpose, subject, body_text, body_html, status, attempts, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9)",
+            "INSERT INTO emails (id, account_id, to_addr, purpose, subject, body_text, body_html, status, attempts, created_at,
+             message_id, in_reply_to, reply_to)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11, $12)",
         )
         .bind(&e.id)
         .bind(&e.account_id)
@@ -93,6 +99,9 @@ impl Alerts<'_> {
         .bind(&e.body_html)
         .bind(&e.status)
         .bind(e.created_at_ms)
+        .bind(e.message_id.clone())
+        .bind(e.in_reply_to.clone())
+        .bind(e.reply_to.clone())
         .execute(&mut *self.0)
         .await?;
         Ok(())
@@ -139,7 +148,8 @@ impl Alerts<'_> {
     }
 }
 
-const EMAIL_COLUMNS: &str = "id, account_id, to_addr, purpose, subject, body_text, body_html, status, attempts, last_error, created_at, sent_at";
+const EMAIL_COLUMNS: &str = "id, account_id, to_addr, purpose, subject, body_text, body_html, status, attempts, last_error, \
+    created_at, sent_at, message_id, in_reply_to, reply_to";
 
 fn alert_from_row(r: &sqlx::any::AnyRow) -> Result<AlertRecord> {
     Ok(AlertRecord {
@@ -165,5 +175,8 @@ fn email_from_row(r: &sqlx::any::AnyRow) -> Result<EmailRecord> {
         last_error: r.try_get("last_error")?,
         created_at_ms: r.try_get("created_at")?,
         sent_at_ms: r.try_get("sent_at")?,
+        message_id: r.try_get("message_id")?,
+        in_reply_to: r.try_get("in_reply_to")?,
+        reply_to: r.try_get("reply_to")?,
     })
 }

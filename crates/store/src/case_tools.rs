@@ -302,6 +302,17 @@ impl Cases<'_> {
         Ok(())
     }
 
+    /// The Message-ID of the case's latest email (either way), to thread the next one.
+    pub async fn last_mail(&mut self, case_id: &str) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "SELECT message_id FROM case_mail WHERE case_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
+        )
+        .bind(case_id)
+        .fetch_optional(&mut *self.0)
+        .await?;
+        Ok(row.map(|r| r.try_get("message_id")).transpose()?)
+    }
+
     /// The case an outgoing email's reply token belongs to.
     pub async fn case_of_mail_token(&mut self, token_hash: &str) -> Result<Option<String>> {
         let row = sqlx::query("SELECT case_id FROM case_mail WHERE token_hash = $1")
@@ -502,7 +513,7 @@ impl Cases<'_> {
         row.map(|r| qa_from_row(&r)).transpose()
     }
 
-    /// Stores a scorecard; false when the case was not sampled.
+    /// Stores a scorecard; false when the case was not sampled or was reviewed meanwhile.
     pub async fn save_qa(
         &mut self,
         case_id: &str,
@@ -514,7 +525,7 @@ impl Cases<'_> {
     ) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE qa_reviews SET reviewer_id = $1, scores = $2, total = $3, comment = $4, reviewed_at = $5
-             WHERE case_id = $6",
+             WHERE case_id = $6 AND reviewed_at IS NULL",
         )
         .bind(reviewer_id)
         .bind(scores.to_string())

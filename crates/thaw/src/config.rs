@@ -64,6 +64,17 @@ pub struct Config {
     pub desk_hours: String,
     pub desk_weekdays: String,
     pub desk_holidays: String,
+    /// The share of resolved cases sampled into the QA queue, in percent (0–100).
+    pub desk_qa_percent: u8,
+    /// Where evidence attachments are stored by content hash (a local directory) …
+    pub evidence_dir: PathBuf,
+    /// … or an S3-compatible bucket, `https://ACCESS_KEY:SECRET@host/bucket?region=eu-west-1`
+    /// (`&path_style=false` for virtual-host addressing); needs the `s3` cargo feature.
+    pub evidence_s3_url: Option<String>,
+    /// The largest attachment accepted, in bytes.
+    pub evidence_max_bytes: usize,
+    /// Identity documents are deleted this many days after upload (a record stays).
+    pub identity_retention_days: i64,
     /// Where the configuration came from, for messages.
     pub source: Option<PathBuf>,
     /// Set by `thaw serve --demo`: the demo mailbox page is served.
@@ -95,6 +106,11 @@ impl std::fmt::Debug for Config {
             .field("desk_hours", &self.desk_hours)
             .field("desk_weekdays", &self.desk_weekdays)
             .field("desk_holidays", &self.desk_holidays)
+            .field("desk_qa_percent", &self.desk_qa_percent)
+            .field("evidence_dir", &self.evidence_dir)
+            .field("evidence_s3_url", &self.evidence_s3_url.as_deref().map(thaw_store::mask_url))
+            .field("evidence_max_bytes", &self.evidence_max_bytes)
+            .field("identity_retention_days", &self.identity_retention_days)
             .finish()
     }
 }
@@ -123,6 +139,11 @@ impl Default for Config {
             desk_hours: "09:00-18:00".into(),
             desk_weekdays: "mon-fri".into(),
             desk_holidays: String::new(),
+            desk_qa_percent: thaw_services::cases::DEFAULT_QA_PERCENT,
+            evidence_dir: PathBuf::from("thaw-data/evidence"),
+            evidence_s3_url: None,
+            evidence_max_bytes: 10 * 1024 * 1024,
+            identity_retention_days: 30,
             source: None,
             demo: false,
         }
@@ -154,6 +175,11 @@ pub struct Layer {
     pub desk_hours: Option<String>,
     pub desk_weekdays: Option<String>,
     pub desk_holidays: Option<String>,
+    pub desk_qa_percent: Option<u8>,
+    pub evidence_dir: Option<PathBuf>,
+    pub evidence_s3_url: Option<String>,
+    pub evidence_max_bytes: Option<usize>,
+    pub identity_retention_days: Option<i64>,
 }
 
 /// (environment variable, TOML key) of every option.
@@ -179,6 +205,11 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("THAW_DESK_HOURS", "desk_hours"),
     ("THAW_DESK_WEEKDAYS", "desk_weekdays"),
     ("THAW_DESK_HOLIDAYS", "desk_holidays"),
+    ("THAW_DESK_QA_PERCENT", "desk_qa_percent"),
+    ("THAW_EVIDENCE_DIR", "evidence_dir"),
+    ("THAW_EVIDENCE_S3_URL", "evidence_s3_url"),
+    ("THAW_EVIDENCE_MAX_BYTES", "evidence_max_bytes"),
+    ("THAW_IDENTITY_RETENTION_DAYS", "identity_retention_days"),
 ];
 
 /// `THAW_*` variables that are not options but are read elsewhere.
@@ -281,6 +312,21 @@ impl Layer {
         if let Some(v) = self.desk_holidays {
             c.desk_holidays = v;
         }
+        if let Some(v) = self.desk_qa_percent {
+            c.desk_qa_percent = v;
+        }
+        if let Some(v) = self.evidence_dir {
+            c.evidence_dir = v;
+        }
+        if let Some(v) = self.evidence_s3_url {
+            c.evidence_s3_url = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = self.evidence_max_bytes {
+            c.evidence_max_bytes = v;
+        }
+        if let Some(v) = self.identity_retention_days {
+            c.identity_retention_days = v;
+        }
     }
 }
 
@@ -349,6 +395,15 @@ fn validate(c: &Config) -> anyhow::Result<()> {
     if c.sso_hs256_secret.is_some() && c.sso_ed25519_public_key.is_some() {
         bail!("sso_hs256_secret and sso_ed25519_public_key: configure one of them, not both");
     }
+    if c.desk_qa_percent > 100 {
+        bail!("desk_qa_percent: '{}' must be from 0 to 100", c.desk_qa_percent);
+    }
+    if c.evidence_max_bytes < 1024 || c.evidence_max_bytes > 100 * 1024 * 1024 {
+        bail!("evidence_max_bytes: '{}' must be from 1024 to 104857600 (100 MiB)", c.evidence_max_bytes);
+    }
+    if c.identity_retention_days < 1 {
+        bail!("identity_retention_days: '{}' must be at least 1", c.identity_retention_days);
+    }
     c.security().map_err(|e| anyhow::anyhow!(e))?;
     c.desk().map_err(|e| anyhow::anyhow!(e))?;
     Ok(())
@@ -382,15 +437,34 @@ impl Config {
         Ok(s)
     }
 
-    /// The case desk's calendar.
+    /// The case desk: its calendar, QA share and evidence storage.
     pub fn desk(&self) -> Result<thaw_services::cases::Desk, String> {
-        thaw_services::cases::Desk::from_settings(
+        let mut desk = thaw_services::cases::Desk::from_settings(
             &self.desk_time_zone,
             &self.desk_hours,
             &self.desk_weekdays,
             &self.desk_holidays,
         )
-        .map_err(|e| e.message)
+        .map_err(|e| e.message)?;
+        desk.qa_percent = self.desk_qa_percent;
+        desk.evidence = thaw_services::evidence::Evidence {
+            store: self.evidence_store()?,
+            limits: thaw_services::objects::Limits { max_bytes: self.evidence_max_bytes, ..Default::default() },
+            identity_retention_ms: self.identity_retention_days * 86_400_000,
+        };
+        Ok(desk)
+    }
+
+    fn evidence_store(&self) -> Result<thaw_services::objects::ObjectStore, String> {
+        match &self.evidence_s3_url {
+            None => Ok(thaw_services::objects::ObjectStore::local(&self.evidence_dir)),
+            #[cfg(feature = "s3")]
+            Some(url) => {
+                thaw_services::objects::ObjectStore::s3_from_url(url).map_err(|e| format!("evidence_s3_url: {e}"))
+            }
+            #[cfg(not(feature = "s3"))]
+            Some(_) => Err("evidence_s3_url: this build has no S3 support; build with `--features s3`".into()),
+        }
     }
 
     pub fn http(&self) -> thaw_http::HttpConfig {
@@ -465,6 +539,9 @@ mod tests {
             ("THAW_DESK_HOURS", "18:00-09:00", "desk_hours"),
             ("THAW_DESK_WEEKDAYS", "funday", "desk_weekdays"),
             ("THAW_DESK_HOLIDAYS", "1 October", "desk_holidays"),
+            ("THAW_DESK_QA_PERCENT", "150", "desk_qa_percent"),
+            ("THAW_EVIDENCE_MAX_BYTES", "12", "evidence_max_bytes"),
+            ("THAW_IDENTITY_RETENTION_DAYS", "0", "identity_retention_days"),
         ] {
             let err = load(None, env(&[(var, value)]), Layer::default()).unwrap_err().to_string();
             assert!(err.contains(named) && err.contains(value), "{var}: {err}");
@@ -495,6 +572,11 @@ mod tests {
             ("THAW_DESK_HOURS", "09:00-21:00"),
             ("THAW_DESK_WEEKDAYS", "mon-sat"),
             ("THAW_DESK_HOLIDAYS", "2026-10-01,2026-10-02"),
+            ("THAW_DESK_QA_PERCENT", "25"),
+            ("THAW_EVIDENCE_DIR", "/var/lib/thaw/evidence"),
+            ("THAW_EVIDENCE_S3_URL", ""),
+            ("THAW_EVIDENCE_MAX_BYTES", "5242880"),
+            ("THAW_IDENTITY_RETENTION_DAYS", "14"),
         ]);
         assert_eq!(e.len(), ENV_VARS.len(), "this test names every option");
         let (c, unknown) = load(None, e, Layer::default()).unwrap();
@@ -519,6 +601,11 @@ mod tests {
             ("Asia/Shanghai", "09:00-21:00", "mon-sat", "2026-10-01,2026-10-02")
         );
         assert!(c.desk().is_ok());
+        assert_eq!(
+            (c.desk_qa_percent, c.evidence_dir.to_str(), c.evidence_max_bytes, c.identity_retention_days),
+            (25, Some("/var/lib/thaw/evidence"), 5_242_880, 14)
+        );
+        assert_eq!(c.evidence_s3_url, None, "an empty value unsets");
         assert!(!format!("{c:?}").contains("0123456789abcdef"), "the SSO secret is masked in Debug");
         assert_eq!(
             (c.geoip_db, c.geoip_attribution.as_str()),

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod cases;
 pub mod events;
 pub mod holds;
+pub mod mail;
 pub mod policy;
 pub mod webhooks;
 
@@ -73,6 +74,7 @@ pub fn router() -> (Router<AppState>, Arc<utoipa::openapi::OpenApi>) {
         .routes(routes!(policy::reload))
         .routes(routes!(cases::open, cases::list))
         .routes(routes!(cases::get))
+        .routes(routes!(mail::inbound))
         .split_for_parts();
     let doc = Arc::new(doc);
     let served = doc.clone();

@@ -5,6 +5,7 @@
 mod support;
 
 mod approvals;
+mod case_mail;
 mod cases;
 mod cli;
 mod http_api;
