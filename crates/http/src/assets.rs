@@ -12,6 +12,7 @@ const CSS: &str = include_str!("../static/thaw.css");
 const ICON: &str = include_str!("../static/favicon.svg");
 const PASSKEY: &str = include_str!("../static/passkey.js");
 const CASES: &str = include_str!("../static/cases.js");
+const LIVE: &str = include_str!("../static/live.js");
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -19,6 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/static/thaw.css", get(|| async { asset("text/css; charset=utf-8", CSS) }))
         .route("/static/passkey.js", get(|| async { asset("text/javascript; charset=utf-8", PASSKEY) }))
         .route("/static/cases.js", get(|| async { asset("text/javascript; charset=utf-8", CASES) }))
+        .route("/static/live.js", get(|| async { asset("text/javascript; charset=utf-8", LIVE) }))
         .route("/static/favicon.svg", get(|| async { asset("image/svg+xml", ICON) }))
 }
 

@@ -9,6 +9,7 @@ pub mod cookies;
 pub mod error;
 pub mod i18n;
 pub mod json;
+pub mod live;
 pub mod middleware;
 pub mod ops;
 pub mod pages;
@@ -55,6 +56,8 @@ pub struct AppState {
     pub security: Arc<thaw_services::security::Security>,
     /// The case desk's calendar and SLA policies.
     pub desk: Arc<thaw_services::cases::Desk>,
+    /// Case changes for live pages (from every server process).
+    pub live: live::Live,
 }
 
 /// The whole application: pages, API, assets and operations, with the middleware stack.

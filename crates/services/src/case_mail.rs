@@ -5,6 +5,7 @@
 //! replies and bounces are recognised and dropped, so two robots never talk in a loop.
 
 use crate::cases::{self, Desk, HolderReplied, OpenCase};
+use crate::evidence::{self, Upload};
 use crate::inbound::{self, Inbound};
 use crate::mail::{self, Content, Threading};
 use crate::security::Security;
@@ -268,6 +269,7 @@ async fn receive_parsed(
         let case = cases::open_in(&mut tx, desk, req, &cases::CaseActor::Holder { account_id }, now_ms).await?;
         tx.cases().add_mail(&new_id(), &case.id, "in", &message_id, None, now_ms).await?;
         tx.commit().await.map_err(StoreError::from)?;
+        attach_files(db, desk, &case, mail, now_ms).await;
         return Ok(Received::Opened { case: case.reference() });
     };
     {
@@ -289,7 +291,34 @@ async fn receive_parsed(
     }
     let HolderReplied { case: landed, reopened, new_case } =
         cases::holder_reply(db, desk, &case.account_id, case.number, &body, Channel::Email, now_ms).await?;
-    let mut conn = db.conn().await?;
-    conn.cases().add_mail(&new_id(), &landed.id, "in", &message_id, None, now_ms).await?;
+    {
+        let mut conn = db.conn().await?;
+        conn.cases().add_mail(&new_id(), &landed.id, "in", &message_id, None, now_ms).await?;
+    }
+    attach_files(db, desk, &landed, mail, now_ms).await;
     Ok(Received::Added { case: landed.reference(), reopened, new_case })
+}
+
+/// Keeps an email's attachments as evidence on the case. A refused file (type, size) is noted
+/// for the agents instead, so the message itself is never lost over an attachment.
+async fn attach_files(db: &Db, desk: &Desk, case: &Case, mail: &Inbound, now_ms: i64) {
+    if mail.attachments.is_empty() {
+        return;
+    }
+    let files = mail
+        .attachments
+        .iter()
+        .map(|a| Upload {
+            filename: a.filename.clone(),
+            declared_type: a.content_type.clone(),
+            bytes: a.bytes.clone(),
+            identity: false,
+        })
+        .collect();
+    if let Err(e) = evidence::attach(db, &desk.evidence, case, "email", None, files, now_ms).await {
+        let note = format!("Attachments of an email were not kept: {e}");
+        if let Err(e) = cases::system_note(db, desk, &case.id, &cases::CaseActor::System, &note, now_ms).await {
+            tracing::warn!(error = %e, case = case.number, "could not note refused email attachments");
+        }
+    }
 }

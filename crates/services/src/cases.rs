@@ -210,6 +210,10 @@ pub struct OpenCase {
     pub tier: u8,
     pub hold_id: Option<String>,
     pub linked_from: Option<String>,
+    /// What the case appeals (`case:<id>` or `hold:<id>`).
+    pub appeal_of: Option<String>,
+    /// Staff routing must pass over (whoever decided what is appealed).
+    pub exclude: Vec<String>,
 }
 
 impl OpenCase {
@@ -227,6 +231,8 @@ impl OpenCase {
             tier: 1,
             hold_id: None,
             linked_from: None,
+            appeal_of: None,
+            exclude: vec![],
         }
     }
 }
@@ -302,11 +308,11 @@ pub async fn open_in(
         pauses: vec![],
         warned: vec![],
         breached: vec![],
-        appeal_of: None,
+        appeal_of: req.appeal_of.clone(),
         decided_by: None,
         merged_into: None,
     };
-    let routed = route_in(conn, &case, vec![]).await?;
+    let routed = route_in(conn, &case, req.exclude.clone()).await?;
     apply_routing(&mut case, &routed);
     match conn.cases().insert(&case, desk.next_due(&case)).await {
         Err(StoreError::Duplicate(_)) => {
@@ -563,6 +569,159 @@ pub async fn system_note(
         let (body, by) = (body.clone(), by.clone());
         Box::pin(async move {
             add_message(conn, c, &by, &body, true, Channel::Email, now_ms).await?;
+            c.updated_at_ms = now_ms;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(case)
+}
+
+/// What a holder appeals.
+#[derive(Debug, Clone)]
+pub enum AppealOf {
+    /// The outcome of their resolved (or closed) case, by number.
+    Case(i64),
+    /// A hold on their account, by id.
+    Hold(String),
+}
+
+/// The holder appeals a decision: a new case at tier 2, linked to what it appeals, routed to
+/// someone other than whoever decided it (the resolving agent, the hold's placer, the agent of
+/// the hold's case).
+pub async fn appeal(
+    db: &Db,
+    desk: &Desk,
+    account_id: &str,
+    of: AppealOf,
+    reason: &str,
+    now_ms: i64,
+) -> Result<Case, ServiceError> {
+    let reason = validate_body("reason", reason)?;
+    let locale = {
+        let mut conn = db.conn().await?;
+        account_locale(&mut conn, account_id).await?
+    };
+    let mut tx = db.begin_write().await?;
+    let (category, subject, appeal_of, linked_from, mut deciders, intake) = match &of {
+        AppealOf::Case(number) => {
+            let earlier = match tx.cases().by_number(*number).await? {
+                Some((c, _)) if c.account_id == account_id => c,
+                _ => return Err(ServiceError::NotFound("case")),
+            };
+            if earlier.status.is_active() {
+                return Err(ServiceError::Refused {
+                    code: "not_resolved",
+                    message: "an appeal is of a decision: this case is not resolved yet".into(),
+                });
+            }
+            let subject = match locale {
+                Locale::ZhCn => format!("申诉 {}：{}", earlier.reference(), earlier.subject),
+                Locale::En => format!("Appeal of {}: {}", earlier.reference(), earlier.subject),
+            };
+            let deciders: Vec<String> = earlier.decided_by.iter().chain(earlier.assignee_id.iter()).cloned().collect();
+            (
+                earlier.category,
+                subject,
+                format!("case:{}", earlier.id),
+                Some(earlier.id.clone()),
+                deciders,
+                earlier.intake.clone(),
+            )
+        }
+        AppealOf::Hold(hold_id) => {
+            let hold = tx
+                .holds()
+                .get(hold_id)
+                .await?
+                .filter(|h| h.account_id == account_id && h.in_force(now_ms))
+                .ok_or(ServiceError::NotFound("hold"))?;
+            let mut deciders = vec![];
+            for change in tx.holds().changes(hold_id).await? {
+                if let Some(id) = change.actor.strip_prefix("staff:") {
+                    deciders.push(id.to_string());
+                }
+            }
+            let earlier = tx.cases().by_hold(hold_id).await?;
+            if let Some(c) = &earlier {
+                deciders.extend(c.decided_by.iter().chain(c.assignee_id.iter()).cloned());
+            }
+            let reference: String = hold.id.chars().take(8).collect();
+            let subject = match locale {
+                Locale::ZhCn => format!("对账户限制的申诉（{reference}）"),
+                Locale::En => format!("Appeal of a restriction ({reference})"),
+            };
+            let intake = BTreeMap::from([
+                ("scope".to_string(), scope_answer(&hold)),
+                ("since".to_string(), rfc3339(hold.created_at_ms)),
+                ("hold_reference".to_string(), hold.id.chars().take(40).collect()),
+            ]);
+            (CaseCategory::AssetFreeze, subject, format!("hold:{}", hold.id), earlier.map(|c| c.id), deciders, intake)
+        }
+    };
+    deciders.sort();
+    deciders.dedup();
+    let mut req = OpenCase::new(account_id, category, &subject, &reason, Channel::Portal);
+    req.tier = 2;
+    req.intake = intake;
+    req.linked_from = linked_from;
+    req.priority = Some(Priority::High.code().into());
+    req.appeal_of = Some(appeal_of.clone());
+    req.exclude = deciders.clone();
+    let case = open_in(&mut tx, desk, req, &CaseActor::Holder { account_id: account_id.into() }, now_ms).await?;
+    let data = json!({"appeal_of": appeal_of, "excluded": deciders});
+    tx.cases().add_timeline(&entry(&case.id, "thaw", "appeal", data, false, now_ms)).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(case)
+}
+
+/// Contacts within this long count as one request to escalate.
+pub const ESCALATE_EVERY_MS: i64 = 24 * 3_600_000;
+
+/// The holder asks to escalate their open case: once a day it raises the priority, moves the
+/// case to tier 2 and routes it again (to someone else when possible).
+pub async fn ask_to_escalate(
+    db: &Db,
+    desk: &Desk,
+    account_id: &str,
+    number: i64,
+    now_ms: i64,
+) -> Result<Case, ServiceError> {
+    let case = holder_case(db, account_id, number).await?;
+    let last = {
+        let mut conn = db.conn().await?;
+        conn.cases()
+            .timeline(&case.id, true)
+            .await?
+            .into_iter()
+            .filter(|e| e.kind == "escalation_requested")
+            .map(|e| e.at_ms)
+            .max()
+    };
+    if last.is_some_and(|at| now_ms - at < ESCALATE_EVERY_MS) {
+        return Err(ServiceError::Refused {
+            code: "escalated_recently",
+            message: "this case was escalated in the last 24 hours".into(),
+        });
+    }
+    let (case, ()) = change_case(db, desk, &case.id, |conn, c| {
+        Box::pin(async move {
+            if !c.status.is_active() {
+                return Err(ServiceError::Refused {
+                    code: "case_closed",
+                    message: "the case is resolved or closed".into(),
+                });
+            }
+            c.priority = c.priority.raised();
+            c.tier = 2;
+            let exclude = c.assignee_id.iter().cloned().collect();
+            let routed = route_in(conn, c, exclude).await?;
+            if let Routed::Agent { id, .. } = &routed {
+                apply_routing(c, &routed);
+                conn.cases().mark_assigned(id, now_ms).await?;
+            }
+            let data = json!({"priority": c.priority.code(), "tier": c.tier, "assignee": c.assignee_id});
+            conn.cases().add_timeline(&entry(&c.id, "holder", "escalation_requested", data, true, now_ms)).await?;
             c.updated_at_ms = now_ms;
             Ok(())
         })

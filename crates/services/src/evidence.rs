@@ -58,6 +58,20 @@ fn clean_name(name: &str, kind: Kind) -> String {
     if cleaned.is_empty() || cleaned.starts_with('.') { format!("evidence.{}", kind.extension()) } else { cleaned }
 }
 
+/// Checks files against the limits and their content, naming the first refused file and rule.
+pub fn check_all(evidence: &Evidence, files: &[Upload]) -> Result<Vec<Kind>, ServiceError> {
+    if files.is_empty() {
+        return Ok(vec![]);
+    }
+    objects::check_count(files.len(), &evidence.limits).map_err(|r| refused(&r, None))?;
+    files
+        .iter()
+        .map(|f| {
+            objects::check(&f.bytes, &f.declared_type, &evidence.limits).map_err(|r| refused(&r, Some(&f.filename)))
+        })
+        .collect()
+}
+
 /// Checks every file first (nothing is stored if one is refused), then stores them and
 /// records them on the case.
 pub async fn attach(

@@ -92,13 +92,23 @@ pub async fn serve_with(
         jobs_stopped,
     ));
     let ingestor = thaw_services::events::Ingestor::start(db.clone(), risk.clone());
-    let state = thaw_http::AppState { db: db.clone(), config: Arc::new(config.http()), risk, ingestor, security, desk };
+    // Live pages end their streams when shutdown begins, so it does not wait on them.
+    let (closing, closing_rx) = tokio::sync::watch::channel(false);
+    let live = thaw_http::live::Live::new(closing_rx);
+    let postgres_url = (db.backend() == thaw_store::Backend::Postgres).then(|| config.database_url.clone());
+    let follower = tokio::spawn(live.clone().follow(db.clone(), postgres_url));
+    let state =
+        thaw_http::AppState { db: db.clone(), config: Arc::new(config.http()), risk, ingestor, security, desk, live };
     let app = thaw_http::router(state);
     tracing::info!(addr = %listener.local_addr()?, database = db.masked_url(), "thaw is listening");
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = closing.send(true);
+        })
         .await?;
     let _ = stop_jobs.send(true);
+    let _ = follower.await;
     let _ = sweeper.await;
     let _ = runner.await;
     db.close().await;

@@ -5,7 +5,7 @@
 
 use super::desk::ReleaseForm;
 use super::desk_tools::{ApprovalView, approval_view, name_of};
-use super::portal_cases::{FieldView, field_views, intake_lines};
+use super::portal_cases::{AttachmentLine, FieldView, attachment_line, field_views, intake_lines, serve_attachment};
 use super::{PageError, Shell, render};
 use crate::AppState;
 use crate::auth::{PageCtx, StaffCtx, url_encode};
@@ -21,6 +21,7 @@ use thaw_domain::case::{Case, CaseStatus, Channel, parse_case_ref};
 use thaw_domain::{CaseCategory, Locale, Permission, Role, StaffMember};
 use thaw_services::approvals::{self, Outcome};
 use thaw_services::cases::{self, CaseActor, OpenCase, StaffMessage};
+use thaw_services::evidence;
 use thaw_services::{ServiceError, now_ms};
 use thaw_store::{Capabilities, Queue};
 
@@ -35,6 +36,8 @@ pub fn router() -> Router<AppState> {
         .route("/desk/cases/{number}/assign", post(assign))
         .route("/desk/cases/{number}/holds/{id}/release", post(release_hold))
         .route("/desk/cases/{number}/compensate", post(compensate))
+        .route("/desk/cases/{number}/attachments/{id}", get(attachment))
+        .route("/desk/live", get(live))
 }
 
 fn store_err(ctx: &PageCtx) -> impl Fn(thaw_store::StoreError) -> PageError + '_ {
@@ -230,6 +233,12 @@ struct CasePage {
     can_release: bool,
     approvals: Vec<ApprovalView>,
     compensations: Vec<(String, String, String, String)>,
+    case_id: String,
+    attachments: Vec<AttachmentLine>,
+    /// Which attachments this member may open (identity documents: tier 2 and above).
+    visible: Vec<bool>,
+    rating: Option<(i64, String)>,
+    appeal_of: String,
     notice: Option<&'static str>,
     refused: Option<String>,
     active: bool,
@@ -269,6 +278,8 @@ async fn view(
     let staff = conn.staff().list().await.map_err(store_err(&ctx))?;
     let approvals = conn.cases().approvals_of_case(&case.id).await.map_err(store_err(&ctx))?;
     let compensations = conn.cases().compensations(&case.id).await.map_err(store_err(&ctx))?;
+    let attachments = conn.cases().attachments(&case.id).await.map_err(store_err(&ctx))?;
+    let rating = conn.cases().rating(&case.id).await.map_err(store_err(&ctx))?;
     drop(conn);
     let t = |k: &'static str| crate::i18n::text(l, k);
     let mut lines: Vec<(i64, Line)> = messages
@@ -431,6 +442,11 @@ async fn view(
                 (format!("{} {}", c.amount, c.asset), c.reason.clone(), who, Shell::time(c.created_at_ms))
             })
             .collect(),
+        case_id: case.id.clone(),
+        visible: attachments.iter().map(|a| evidence::staff_may_see(role, a)).collect(),
+        attachments: attachments.iter().map(attachment_line).collect(),
+        rating: rating.map(|r| (r.score, r.comment)),
+        appeal_of: case.appeal_of.clone().unwrap_or_default(),
         notice: match q.notice.as_deref() {
             Some("sent") => Some("desk.case.sent"),
             Some("noted") => Some("desk.case.noted"),
@@ -544,6 +560,24 @@ async fn assign(
         Ok(_) => Ok(back(&number, "notice=assigned")),
         Err(e) => refusal(&ctx, &number, e),
     }
+}
+
+/// An attachment of a case; identity documents only for tier 2, supervisors and compliance.
+async fn attachment(
+    State(state): State<AppState>,
+    StaffCtx(ctx, session): StaffCtx,
+    Path((number, id)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    ctx.require(Permission::ReadCases)?;
+    let case = case_by_number(&state, &ctx, &number).await?;
+    let role = session.staff.role;
+    serve_attachment(&state, &ctx, &case, &id, |a| evidence::staff_may_see(role, a)).await
+}
+
+/// Server-sent events of every case change, for the queues and the case view.
+async fn live(State(state): State<AppState>, StaffCtx(ctx, _): StaffCtx) -> Result<Response, PageError> {
+    ctx.require(Permission::ReadCases)?;
+    Ok(state.live.stream(|_| true).into_response())
 }
 
 /// Lifts a hold from the case within the staff member's authority; beyond it, asks a supervisor.

@@ -8,7 +8,7 @@ use crate::AppState;
 use crate::auth::{HolderCtx, PageCtx};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -16,7 +16,9 @@ use std::collections::{BTreeMap, HashMap};
 use thaw_domain::case::intake::{self, FieldKind};
 use thaw_domain::case::{Case, CaseStatus, Channel, parse_case_ref};
 use thaw_domain::{CaseCategory, Locale};
-use thaw_services::cases::{self, OpenCase};
+use thaw_services::cases::{self, AppealOf, OpenCase};
+use thaw_services::evidence::{self, Upload};
+use thaw_services::quality;
 use thaw_services::{ServiceError, now_ms};
 use thaw_store::Capabilities;
 
@@ -25,9 +27,22 @@ pub fn router() -> Router<AppState> {
         .route("/security/cases", get(list).post(open))
         .route("/security/cases/new", get(new_case))
         .route("/security/cases/{number}", get(view))
-        .route("/security/cases/{number}/reply", post(reply))
+        .route(
+            "/security/cases/{number}/reply",
+            post(reply).route_layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        )
+        .route("/security/cases/{number}/rate", post(rate))
+        .route("/security/cases/{number}/appeal", post(appeal_case))
+        .route("/security/cases/{number}/escalate", post(escalate))
+        .route("/security/cases/{number}/live", get(live))
+        .route("/security/cases/{number}/attachments/{id}", get(attachment))
         .route("/security/holds/{id}/case", post(case_for_hold))
+        .route("/security/holds/{id}/appeal", post(appeal_hold))
+        .route("/cases/rate", get(rate_link).post(rate_by_link))
 }
+
+/// The largest reply form read (its files are checked one by one against the evidence limits).
+pub const UPLOAD_LIMIT: usize = 110 * 1024 * 1024;
 
 fn page_err(ctx: &PageCtx) -> impl Fn(ServiceError) -> PageError + '_ {
     move |e| PageError::from_service(ctx, e)
@@ -232,7 +247,33 @@ struct ViewPage {
     closed: bool,
     items: Vec<TimelineItem>,
     notice: Option<&'static str>,
-    error: Option<&'static str>,
+    error: Option<String>,
+    attachments: Vec<AttachmentLine>,
+    rating: Option<(i64, String)>,
+    can_escalate: bool,
+    max_mb: usize,
+}
+
+/// An attachment as its case page lists it.
+pub struct AttachmentLine {
+    pub id: String,
+    pub filename: String,
+    pub size: String,
+    pub identity: bool,
+    pub deleted: bool,
+    pub image: bool,
+}
+
+pub fn attachment_line(a: &thaw_store::Attachment) -> AttachmentLine {
+    let kb = (a.size.max(0) as u64).div_ceil(1024);
+    AttachmentLine {
+        id: a.id.clone(),
+        filename: a.filename.clone(),
+        size: if kb >= 1024 { format!("{:.1} MB", kb as f64 / 1024.0) } else { format!("{kb} KB") },
+        identity: a.identity_document,
+        deleted: a.deleted_at_ms.is_some(),
+        image: a.content_type.starts_with("image/"),
+    }
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -273,6 +314,9 @@ async fn view(
         Some("opened") => Some("case.notice.opened"),
         Some("replied") => Some("case.notice.replied"),
         Some("reopened") => Some("case.notice.reopened"),
+        Some("rated") => Some("case.notice.rated"),
+        Some("escalated") => Some("case.notice.escalated"),
+        Some("appealed") => Some("case.notice.appealed"),
         _ => None,
     };
     Ok(render(StatusCode::OK, &view_page(&state, &ctx, &case, notice, None).await?))
@@ -283,13 +327,15 @@ async fn view_page(
     ctx: &PageCtx,
     case: &Case,
     notice: Option<&'static str>,
-    error: Option<&'static str>,
+    error: Option<String>,
 ) -> Result<ViewPage, PageError> {
     let l = ctx.locale;
     let mut conn = state.db.conn().await.map_err(|e| PageError::from_service(ctx, e.into()))?;
     let messages = conn.cases().messages(&case.id, false).await.map_err(|e| PageError::from_service(ctx, e.into()))?;
     let timeline = conn.cases().timeline(&case.id, false).await.map_err(|e| PageError::from_service(ctx, e.into()))?;
     let staff = conn.staff().list().await.map_err(|e| PageError::from_service(ctx, e.into()))?;
+    let attachments = conn.cases().attachments(&case.id).await.map_err(|e| PageError::from_service(ctx, e.into()))?;
+    let rating = conn.cases().rating(&case.id).await.map_err(|e| PageError::from_service(ctx, e.into()))?;
     drop(conn);
     let name_of = |id: &Option<String>| {
         id.as_ref()
@@ -320,6 +366,18 @@ async fn view_page(
                 format!("{} {to}", t("case.event.status"))
             }
             "followed_up" => format!("{} {}", t("case.event.followed_up"), e.data["case"].as_str().unwrap_or("")),
+            "attached" => format!(
+                "{}: {}",
+                t("case.event.attached"),
+                e.data["files"]
+                    .as_array()
+                    .map(|f| f.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", "))
+                    .unwrap_or_default()
+            ),
+            "escalation_requested" => t("case.event.escalation_requested").to_string(),
+            "identity_document_deleted" => {
+                format!("{}: {}", t("case.event.identity_document_deleted"), e.data["file"].as_str().unwrap_or(""))
+            }
             "compensation" => format!(
                 "{} {} {}",
                 t("case.event.compensation"),
@@ -349,30 +407,78 @@ async fn view_page(
         items: items.into_iter().map(|(_, i)| i).collect(),
         notice,
         error,
+        attachments: attachments.iter().map(attachment_line).collect(),
+        rating: rating.map(|r| (r.score, r.comment)),
+        can_escalate: case.status.is_active(),
+        max_mb: state.desk.evidence.limits.max_bytes / (1024 * 1024),
         shell: Shell::new(ctx, "portal", "cases"),
     })
 }
 
-#[derive(serde::Deserialize)]
-struct ReplyForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    body: String,
+/// A multipart form's text fields and files.
+pub struct Posted {
+    pub fields: HashMap<String, String>,
+    pub files: Vec<Upload>,
+}
+
+/// Reads a multipart form: text fields, and the files of the `files` inputs (empty ones skipped);
+/// a file is marked an identity document when the `identity` box is ticked.
+pub async fn read_multipart(ctx: &PageCtx, mut form: Multipart) -> Result<Posted, PageError> {
+    let bad = |_| PageError::new(ctx, StatusCode::BAD_REQUEST, "error.bad_request");
+    let mut fields = HashMap::new();
+    let mut files = vec![];
+    while let Some(field) = form.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or("").to_string();
+        if name == "files" {
+            let filename = field.file_name().unwrap_or("").to_string();
+            let declared_type = field.content_type().unwrap_or("").to_string();
+            let bytes = field.bytes().await.map_err(bad)?;
+            if filename.is_empty() && bytes.is_empty() {
+                continue;
+            }
+            files.push(Upload { filename, declared_type, bytes: bytes.to_vec(), identity: false });
+        } else {
+            fields.insert(name, field.text().await.map_err(bad)?);
+        }
+    }
+    let identity = fields.get("identity").is_some_and(|v| v == "1");
+    for f in &mut files {
+        f.identity = identity;
+    }
+    Ok(Posted { fields, files })
 }
 
 async fn reply(
     State(state): State<AppState>,
     HolderCtx(ctx, session): HolderCtx,
     Path(number): Path<String>,
-    Form(form): Form<ReplyForm>,
+    form: Multipart,
 ) -> Result<Response, PageError> {
-    ctx.check_csrf(&form.csrf)?;
+    let posted = read_multipart(&ctx, form).await?;
+    let field = |k: &str| posted.fields.get(k).cloned().unwrap_or_default();
+    ctx.check_csrf(&field("csrf"))?;
     let number =
         parse_case_ref(&number).ok_or_else(|| PageError::new(&ctx, StatusCode::NOT_FOUND, "error.not_found"))?;
     let account = session.account.id.as_str();
-    match cases::holder_reply(&state.db, &state.desk, account, number, &form.body, Channel::Portal, now_ms()).await {
+    let case = cases::holder_case(&state.db, account, number).await.map_err(page_err(&ctx))?;
+    let refuse = |error: String| async {
+        let page = view_page(&state, &ctx, &case, None, Some(error)).await?;
+        Ok::<_, PageError>(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+    };
+    // Files are checked before anything is stored: a refused file leaves no message behind.
+    if let Err(ServiceError::Invalid(e)) = evidence::check_all(&state.desk.evidence, &posted.files) {
+        return refuse(e.message).await;
+    }
+    let mut body = field("body");
+    if body.trim().is_empty() && !posted.files.is_empty() {
+        body = crate::i18n::text(ctx.locale, "case.reply.files_only").to_string();
+    }
+    let now = now_ms();
+    match cases::holder_reply(&state.db, &state.desk, account, number, &body, Channel::Portal, now).await {
         Ok(r) => {
+            evidence::attach(&state.db, &state.desk.evidence, &r.case, "holder", None, posted.files, now)
+                .await
+                .map_err(page_err(&ctx))?;
             let notice = if r.new_case {
                 "opened"
             } else if r.reopened {
@@ -383,9 +489,7 @@ async fn reply(
             Ok(Redirect::to(&format!("/security/cases/{}?notice={notice}", r.case.reference())).into_response())
         }
         Err(ServiceError::Invalid(_)) => {
-            let case = cases::holder_case(&state.db, account, number).await.map_err(page_err(&ctx))?;
-            let page = view_page(&state, &ctx, &case, None, Some("case.error.empty_reply")).await?;
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+            refuse(crate::i18n::text(ctx.locale, "case.error.empty_reply").to_string()).await
         }
         Err(e) => Err(PageError::from_service(&ctx, e)),
     }
@@ -406,4 +510,237 @@ async fn case_for_hold(
             e => PageError::from_service(&ctx, e),
         })?;
     Ok(Redirect::to(&format!("/security/cases/{}", case.reference())).into_response())
+}
+
+fn case_number(ctx: &PageCtx, number: &str) -> Result<i64, PageError> {
+    parse_case_ref(number).ok_or_else(|| PageError::new(ctx, StatusCode::NOT_FOUND, "error.not_found"))
+}
+
+fn to_case(number: &str, notice: &str) -> Response {
+    Redirect::to(&format!("/security/cases/{number}?notice={notice}")).into_response()
+}
+
+/// A service refusal shown on the case page (422) with the reason in the holder's language.
+async fn refused_on(state: &AppState, ctx: &PageCtx, case: &Case, e: ServiceError) -> Result<Response, PageError> {
+    let text = match &e {
+        ServiceError::Invalid(i) => i.message.clone(),
+        ServiceError::Refused { code, .. } | ServiceError::Conflict { code, .. } => {
+            crate::i18n::lookup(ctx.locale, &format!("case.refused.{code}"))
+                .unwrap_or_else(|| crate::i18n::text(ctx.locale, "desk.refused.other"))
+                .to_string()
+        }
+        _ => return Err(PageError::from_service(ctx, e)),
+    };
+    let page = view_page(state, ctx, case, None, Some(text)).await?;
+    Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+#[derive(serde::Deserialize)]
+struct RateForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    score: String,
+    #[serde(default)]
+    comment: String,
+    /// The rating link's token (the page reached from the email).
+    #[serde(default)]
+    t: String,
+}
+
+async fn rate(
+    State(state): State<AppState>,
+    HolderCtx(ctx, session): HolderCtx,
+    Path(number): Path<String>,
+    Form(form): Form<RateForm>,
+) -> Result<Response, PageError> {
+    ctx.check_csrf(&form.csrf)?;
+    let n = case_number(&ctx, &number)?;
+    let case = cases::holder_case(&state.db, session.account.id.as_str(), n).await.map_err(page_err(&ctx))?;
+    match quality::rate(&state.db, &case, &form.score, &form.comment, "portal", now_ms()).await {
+        Ok(_) => Ok(to_case(&case.reference(), "rated")),
+        Err(e) => refused_on(&state, &ctx, &case, e).await,
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ReasonForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn appeal_case(
+    State(state): State<AppState>,
+    HolderCtx(ctx, session): HolderCtx,
+    Path(number): Path<String>,
+    Form(form): Form<ReasonForm>,
+) -> Result<Response, PageError> {
+    ctx.check_csrf(&form.csrf)?;
+    let n = case_number(&ctx, &number)?;
+    let account = session.account.id.as_str();
+    let case = cases::holder_case(&state.db, account, n).await.map_err(page_err(&ctx))?;
+    match cases::appeal(&state.db, &state.desk, account, AppealOf::Case(n), &form.reason, now_ms()).await {
+        Ok(new_case) => Ok(to_case(&new_case.reference(), "appealed")),
+        Err(e) => refused_on(&state, &ctx, &case, e).await,
+    }
+}
+
+async fn appeal_hold(
+    State(state): State<AppState>,
+    HolderCtx(ctx, session): HolderCtx,
+    Path(id): Path<String>,
+    Form(form): Form<ReasonForm>,
+) -> Result<Response, PageError> {
+    ctx.check_csrf(&form.csrf)?;
+    let account = session.account.id.as_str();
+    match cases::appeal(&state.db, &state.desk, account, AppealOf::Hold(id), &form.reason, now_ms()).await {
+        Ok(new_case) => Ok(to_case(&new_case.reference(), "appealed")),
+        Err(ServiceError::Invalid(_)) => Ok(Redirect::to("/security?appeal=empty").into_response()),
+        Err(e) => Err(PageError::from_service(&ctx, e)),
+    }
+}
+
+async fn escalate(
+    State(state): State<AppState>,
+    HolderCtx(ctx, session): HolderCtx,
+    Path(number): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    ctx.check_csrf(&form.csrf)?;
+    let n = case_number(&ctx, &number)?;
+    let account = session.account.id.as_str();
+    match cases::ask_to_escalate(&state.db, &state.desk, account, n, now_ms()).await {
+        Ok(case) => Ok(to_case(&case.reference(), "escalated")),
+        Err(e) => {
+            let case = cases::holder_case(&state.db, account, n).await.map_err(page_err(&ctx))?;
+            refused_on(&state, &ctx, &case, e).await
+        }
+    }
+}
+
+/// Server-sent events for the holder's own case: its page refreshes when the case changes.
+async fn live(
+    State(state): State<AppState>,
+    HolderCtx(ctx, session): HolderCtx,
+    Path(number): Path<String>,
+) -> Result<Response, PageError> {
+    let n = case_number(&ctx, &number)?;
+    let case = cases::holder_case(&state.db, session.account.id.as_str(), n).await.map_err(page_err(&ctx))?;
+    let id = case.id;
+    Ok(state.live.stream(move |c| c.case_id == id).into_response())
+}
+
+/// An attachment of the holder's own case.
+async fn attachment(
+    State(state): State<AppState>,
+    HolderCtx(ctx, session): HolderCtx,
+    Path((number, id)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let n = case_number(&ctx, &number)?;
+    let case = cases::holder_case(&state.db, session.account.id.as_str(), n).await.map_err(page_err(&ctx))?;
+    serve_attachment(&state, &ctx, &case, &id, |_| true).await
+}
+
+/// Sends an attachment of `case` if `may_see` allows it: its sniffed type, never rendered as a
+/// page of this site (nosniff, a sandboxing CSP; only images inline).
+pub async fn serve_attachment(
+    state: &AppState,
+    ctx: &PageCtx,
+    case: &Case,
+    id: &str,
+    may_see: impl Fn(&thaw_store::Attachment) -> bool,
+) -> Result<Response, PageError> {
+    let not_found = || PageError::new(ctx, StatusCode::NOT_FOUND, "error.not_found");
+    let a = {
+        let mut conn = state.db.conn().await.map_err(|e| PageError::from_service(ctx, e.into()))?;
+        conn.cases().attachment(id).await.map_err(|e| PageError::from_service(ctx, e.into()))?
+    };
+    let a = a.filter(|a| a.case_id == case.id).ok_or_else(not_found)?;
+    if !may_see(&a) {
+        return Err(PageError::new(ctx, StatusCode::FORBIDDEN, "error.forbidden"));
+    }
+    let bytes = evidence::content(&state.desk.evidence, &a)
+        .await
+        .map_err(page_err(ctx))?
+        .ok_or_else(|| PageError::new(ctx, StatusCode::GONE, "error.not_found"))?;
+    let disposition = if a.content_type.starts_with("image/") { "inline" } else { "attachment" };
+    let ascii: String =
+        a.filename.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_ ".contains(c) { c } else { '_' }).collect();
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, a.content_type.clone()),
+            (axum::http::header::CONTENT_DISPOSITION, format!("{disposition}; filename=\"{ascii}\"")),
+            (axum::http::header::CACHE_CONTROL, "private, no-store".to_string()),
+            (axum::http::header::CONTENT_SECURITY_POLICY, "sandbox; default-src 'none'".to_string()),
+            (axum::http::HeaderName::from_static("x-content-type-options"), "nosniff".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "security/rate.html")]
+struct RatePage {
+    shell: Shell,
+    number: String,
+    subject: String,
+    token: String,
+    score: i64,
+    done: bool,
+    error: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct RateQuery {
+    #[serde(default)]
+    t: String,
+    #[serde(default)]
+    score: String,
+}
+
+/// The rating link of a resolution email: the form, with the score clicked in the email chosen.
+async fn rate_link(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Query(q): Query<RateQuery>,
+) -> Result<Response, PageError> {
+    let case = quality::case_of_rating_link(&state.db, &q.t).await.map_err(page_err(&ctx))?;
+    let page = RatePage {
+        number: case.reference(),
+        subject: case.subject.clone(),
+        token: q.t.clone(),
+        score: q.score.trim().parse().ok().filter(|s| (1..=5).contains(s)).unwrap_or(0),
+        done: false,
+        error: None,
+        shell: Shell::new(&ctx, "portal", "cases"),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+async fn rate_by_link(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Form(form): Form<RateForm>,
+) -> Result<Response, PageError> {
+    ctx.check_csrf(&form.csrf)?;
+    let case = quality::case_of_rating_link(&state.db, &form.t).await.map_err(page_err(&ctx))?;
+    let outcome = quality::rate(&state.db, &case, &form.score, &form.comment, "email", now_ms()).await;
+    let (status, done, error) = match outcome {
+        Ok(_) => (StatusCode::OK, true, None),
+        Err(ServiceError::Invalid(i)) => (StatusCode::UNPROCESSABLE_ENTITY, false, Some(i.message)),
+        Err(e) => return Err(PageError::from_service(&ctx, e)),
+    };
+    let page = RatePage {
+        number: case.reference(),
+        subject: case.subject.clone(),
+        token: form.t.clone(),
+        score: form.score.trim().parse().unwrap_or(0),
+        done,
+        error,
+        shell: Shell::new(&ctx, "portal", "cases"),
+    };
+    Ok(render(status, &page))
 }

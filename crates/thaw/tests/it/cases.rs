@@ -126,7 +126,9 @@ on_both_backends! {
         assert!(!api.to_string().contains("earlier disputes"), "nor the platform");
 
         // The holder's reply sends the case back to the desk with a next-reply deadline.
-        let (st, location, _) = post_form(&c, &s, &format!("/security/cases/{number}/reply"), &[("csrf", csrf.as_str()), ("body", "Receipt number 88213, paid at 10:15.")]).await;
+        let form = reqwest::multipart::Form::new().text("csrf", csrf.clone()).text("body", "Receipt number 88213, paid at 10:15.");
+        let res = c.post(s.url(&format!("/security/cases/{number}/reply"))).multipart(form).send().await.unwrap();
+        let (st, location) = (res.status().as_u16(), res.headers()["location"].to_str().unwrap().to_string());
         assert_eq!((st, location.as_str()), (303, format!("/security/cases/{number}?notice=replied").as_str()));
         let api: Value = client().get(s.url(&format!("/api/v1/cases/{number}"))).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
         assert_eq!(api["status"], "open");
