@@ -71,7 +71,7 @@ impl Live {
             }
             rounds += 1;
             // Pages only need the last moments; the table is kept short.
-            if rounds % 1500 == 0 {
+            if rounds.is_multiple_of(1500) {
                 let _ = conn.cases().prune_changes(thaw_services::now_ms() - 3_600_000).await;
             }
         }
