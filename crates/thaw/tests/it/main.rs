@@ -8,6 +8,7 @@ mod approvals;
 mod case_mail;
 mod cases;
 mod cli;
+mod holder_tools;
 mod http_api;
 mod http_pages;
 mod risk;
