@@ -18,6 +18,7 @@ pub mod geo;
 pub mod holder;
 pub mod holds;
 pub mod inbound;
+pub mod macros;
 pub mod mail;
 pub mod objects;
 pub mod outbox;

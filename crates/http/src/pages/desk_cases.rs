@@ -21,8 +21,8 @@ use thaw_domain::case::{Case, CaseStatus, Channel, parse_case_ref};
 use thaw_domain::{CaseCategory, Locale, Permission, Role, StaffMember};
 use thaw_services::approvals::{self, Outcome};
 use thaw_services::cases::{self, CaseActor, OpenCase, StaffMessage};
-use thaw_services::evidence;
 use thaw_services::{ServiceError, now_ms};
+use thaw_services::{evidence, macros};
 use thaw_store::{Capabilities, Queue};
 
 pub fn router() -> Router<AppState> {
@@ -239,6 +239,11 @@ struct CasePage {
     visible: Vec<bool>,
     rating: Option<(i64, String)>,
     appeal_of: String,
+    /// (code, title) of the macros for this case's category.
+    macros: Vec<(String, String)>,
+    chosen_macro: String,
+    /// The reply box's text: a macro filled from the case, or empty.
+    draft: String,
     notice: Option<&'static str>,
     refused: Option<String>,
     active: bool,
@@ -248,6 +253,9 @@ struct CasePage {
 struct ViewQuery {
     notice: Option<String>,
     refused: Option<String>,
+    /// A macro to fill into the reply box.
+    #[serde(rename = "macro")]
+    use_macro: Option<String>,
 }
 
 async fn case_by_number(state: &AppState, ctx: &PageCtx, number: &str) -> Result<Case, PageError> {
@@ -447,6 +455,23 @@ async fn view(
         attachments: attachments.iter().map(attachment_line).collect(),
         rating: rating.map(|r| (r.score, r.comment)),
         appeal_of: case.appeal_of.clone().unwrap_or_default(),
+        macros: macros::for_category(case.category)
+            .into_iter()
+            .map(|m| (m.code.clone(), m.title.get(l.code()).cloned().unwrap_or_default()))
+            .collect(),
+        chosen_macro: q.use_macro.clone().unwrap_or_default(),
+        draft: q
+            .use_macro
+            .as_deref()
+            .and_then(|code| macros::all().iter().find(|m| m.code == code))
+            .map(|m| {
+                let holder = account
+                    .and_then(|a| a.email.as_ref())
+                    .map(|e| e.as_str().split('@').next().unwrap_or("").to_string())
+                    .unwrap_or_else(|| case.account_id.clone());
+                macros::fill_for(&state.desk, m, &case, &holder, &session.staff.display_name, &panel.holds)
+            })
+            .unwrap_or_default(),
         notice: match q.notice.as_deref() {
             Some("sent") => Some("desk.case.sent"),
             Some("noted") => Some("desk.case.noted"),

@@ -14,14 +14,16 @@ use axum::routing::{get, post};
 use thaw_domain::case::authority::{StaffLimits, default_compensation};
 use thaw_domain::risk::{HoldOrigin, Scope};
 use thaw_domain::{Locale, Permission, StaffMember};
-use thaw_services::approvals;
 use thaw_services::{ServiceError, now_ms};
+use thaw_services::{approvals, quality};
 use thaw_store::{Approval, Capabilities};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/desk/approvals", get(inbox))
         .route("/desk/approvals/{id}/decide", post(decide))
+        .route("/desk/qa", get(qa_queue))
+        .route("/desk/qa/{number}", post(qa_review))
         .route("/desk/staff", get(staff_list))
         .route("/desk/staff/{id}/limits", post(set_limits))
 }
@@ -291,4 +293,111 @@ async fn set_limits(
     }
     tracing::info!(staff = %id, "staff limits changed");
     Ok(Redirect::to("/desk/staff?saved=1").into_response())
+}
+
+pub struct QaRow {
+    pub number: String,
+    pub subject: String,
+    pub agent: String,
+    pub sampled: String,
+    pub total: Option<i64>,
+    pub reviewer: String,
+    pub comment: String,
+    /// The viewer worked the case, so someone else reviews it.
+    pub own: bool,
+}
+
+#[derive(Template)]
+#[template(path = "desk/qa.html")]
+struct QaPage {
+    shell: Shell,
+    pending: Vec<QaRow>,
+    recent: Vec<QaRow>,
+    criteria: Vec<(&'static str, &'static str)>,
+    can_review: bool,
+    notice: bool,
+    refused: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct QaQuery {
+    saved: Option<String>,
+    refused: Option<String>,
+}
+
+async fn qa_queue(
+    State(state): State<AppState>,
+    StaffCtx(ctx, session): StaffCtx,
+    Query(q): Query<QaQuery>,
+) -> Result<Response, PageError> {
+    ctx.require(Permission::ReadCases)?;
+    let l = ctx.locale;
+    let mut conn = state.db.conn().await.map_err(store_err(&ctx))?;
+    let staff = conn.staff().list().await.map_err(store_err(&ctx))?;
+    let mut lists = vec![];
+    for reviewed in [false, true] {
+        let mut out = vec![];
+        for r in conn.cases().qa_reviews(reviewed, 100).await.map_err(store_err(&ctx))? {
+            let Some((c, _)) = conn.cases().get(&r.case_id).await.map_err(store_err(&ctx))? else { continue };
+            out.push(QaRow {
+                number: c.reference(),
+                subject: c.subject.clone(),
+                agent: name_of(&staff, r.agent_id.as_deref()),
+                sampled: Shell::time(r.sampled_at_ms),
+                total: r.total,
+                reviewer: name_of(&staff, r.reviewer_id.as_deref()),
+                comment: r.comment.clone().unwrap_or_default(),
+                own: r.agent_id.as_deref() == Some(session.staff.id.as_str()),
+            });
+        }
+        lists.push(out);
+    }
+    drop(conn);
+    let recent = lists.pop().unwrap_or_default();
+    let pending = lists.pop().unwrap_or_default();
+    let page = QaPage {
+        pending,
+        recent,
+        criteria: quality::CRITERIA
+            .iter()
+            .map(|c| (*c, crate::i18n::lookup(l, &format!("desk.qa.c.{c}")).unwrap_or(c)))
+            .collect(),
+        can_review: session.staff.role.can(Permission::ReviewQuality),
+        notice: q.saved.is_some(),
+        refused: q.refused.as_deref().map(|code| {
+            crate::i18n::lookup(l, &format!("desk.refused.{code}"))
+                .unwrap_or_else(|| crate::i18n::text(l, "desk.refused.other"))
+                .to_string()
+        }),
+        shell: Shell::new(&ctx, "desk", "qa"),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+async fn qa_review(
+    State(state): State<AppState>,
+    StaffCtx(ctx, session): StaffCtx,
+    Path(number): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    ctx.require(Permission::ReviewQuality)?;
+    let form: std::collections::BTreeMap<String, String> = pairs.into_iter().collect();
+    ctx.check_csrf(form.get("csrf").map(String::as_str).unwrap_or(""))?;
+    let n = thaw_domain::case::parse_case_ref(&number)
+        .ok_or_else(|| PageError::new(&ctx, StatusCode::NOT_FOUND, "error.not_found"))?;
+    let case = {
+        let mut conn = state.db.conn().await.map_err(store_err(&ctx))?;
+        conn.cases().by_number(n).await.map_err(store_err(&ctx))?.map(|(c, _)| c)
+    };
+    let case = case.ok_or_else(|| PageError::new(&ctx, StatusCode::NOT_FOUND, "error.not_found"))?;
+    let comment = form.get("comment").cloned().unwrap_or_default();
+    let s = &session.staff;
+    match quality::review(&state.db, &s.id, s.role, &case.id, &form, &comment, now_ms()).await {
+        Ok(_) => Ok(Redirect::to("/desk/qa?saved=1").into_response()),
+        Err(ServiceError::Refused { code, .. } | ServiceError::Conflict { code, .. }) => {
+            Ok(Redirect::to(&format!("/desk/qa?refused={code}")).into_response())
+        }
+        Err(ServiceError::Invalid(i)) => Ok(Redirect::to(&format!("/desk/qa?refused={}", i.code)).into_response()),
+        Err(e) => Err(PageError::from_service(&ctx, e)),
+    }
 }

@@ -192,3 +192,51 @@ on_both_backends! {
         assert!(failed.outcome.unwrap().contains("no longer active"));
     }
 }
+
+on_both_backends! {
+    async fn macros_fill_from_the_case_and_qa_is_scored_by_a_supervisor_who_did_not_work_it(b) {
+        let s = TestServer::start_with(b, |c| c.desk_qa_percent = 100).await;
+        let key = s.api_key().await;
+        put_account(&s, &key, "u-qa").await;
+        let hold_id = place_hold(&s, &key, "u-qa", json!({"amount": "1200", "asset": "USDT"})).await;
+        let (case, _) = cases::open_for_hold(&s.db, &Desk::default(), "u-qa", &hold_id, thaw_services::now_ms()).await.unwrap();
+        let number = case.reference();
+        let (sup, sup_csrf, sup_id) = s.signed_in_as("supervisor").await;
+
+        // A macro in the case's language with the case's facts, nothing left unfilled.
+        let page = sup.get(s.url(&format!("/desk/cases/{number}?macro=acknowledge_with_times"))).send().await.unwrap().text().await.unwrap();
+        let draft = page.split("data-testid=\"desk-body\">").nth(1).unwrap().split("</textarea>").next().unwrap();
+        assert!(draft.contains(&number) && draft.contains("u-qa") && draft.contains("UTC"), "{draft}");
+        assert!(!draft.contains("{{"), "every placeholder filled: {draft}");
+        assert!(page.contains("value=\"acknowledge_with_times\" selected"));
+
+        // Resolved by this supervisor: sampled (100 %), and only another supervisor reviews it.
+        let res = sup.post(s.url(&format!("/desk/cases/{number}/status"))).form(&[("csrf", sup_csrf.as_str()), ("status", "resolved")]).send().await.unwrap();
+        assert_eq!(res.status(), 303);
+        let sampled = s.db.conn().await.unwrap().cases().qa_review(&case.id).await.unwrap().unwrap();
+        assert_eq!(sampled.agent_id.as_deref(), Some(sup_id.as_str()));
+        let scores = [("correct_outcome", "2"), ("followed_policy", "2"), ("clear_explanation", "1"), ("tone", "2"), ("no_needless_requests", "2")];
+        let mut fields: Vec<(&str, &str)> = vec![("csrf", sup_csrf.as_str())];
+        fields.extend(scores);
+        let (_, loc) = post_form(&sup, &s, &format!("/desk/qa/{number}"), &fields).await;
+        assert_eq!(loc, "/desk/qa?refused=own_case");
+        let (t1, t1_csrf) = s.signed_in("agent_t1").await;
+        let (st, _) = post_form(&t1, &s, &format!("/desk/qa/{number}"), &[("csrf", &t1_csrf)]).await;
+        assert_eq!(st, 403, "agents do not review");
+        let (other, other_csrf) = s.signed_in("supervisor").await;
+        let mut bad: Vec<(&str, &str)> = vec![("csrf", other_csrf.as_str())];
+        bad.extend([("correct_outcome", "3")]);
+        let (_, loc) = post_form(&other, &s, &format!("/desk/qa/{number}"), &bad).await;
+        assert_eq!(loc, "/desk/qa?refused=invalid_score");
+        let mut good: Vec<(&str, &str)> = vec![("csrf", other_csrf.as_str()), ("comment", "clear and kind")];
+        good.extend(scores);
+        let (_, loc) = post_form(&other, &s, &format!("/desk/qa/{number}"), &good).await;
+        assert_eq!(loc, "/desk/qa?saved=1");
+        let reviewed = s.db.conn().await.unwrap().cases().qa_review(&case.id).await.unwrap().unwrap();
+        assert_eq!((reviewed.total, reviewed.comment.as_deref()), (Some(90), Some("clear and kind")));
+        let (_, loc) = post_form(&other, &s, &format!("/desk/qa/{number}"), &good).await;
+        assert_eq!(loc, "/desk/qa?refused=already_reviewed");
+        let page = other.get(s.url("/desk/qa")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("data-testid=\"qa-recent\"") && page.contains("90%"));
+    }
+}
