@@ -945,6 +945,34 @@ pub async fn assign(
     Ok(case)
 }
 
+/// A supervisor gives a VIP account its dedicated agent (routing prefers them when online), or
+/// takes it away (`None`).
+pub async fn set_dedicated_agent(
+    db: &Db,
+    by: &CaseActor,
+    account_id: &str,
+    agent_id: Option<&str>,
+) -> Result<(), ServiceError> {
+    let CaseActor::Staff { role: Role::Supervisor, .. } = by else {
+        return Err(ServiceError::Refused {
+            code: "forbidden",
+            message: "only supervisors choose dedicated agents".into(),
+        });
+    };
+    let mut conn = db.conn().await?;
+    if let Some(id) = agent_id {
+        let member = conn.staff().by_id(id).await?.filter(|s| s.active);
+        if !member.is_some_and(|m| matches!(m.role, Role::AgentT1 | Role::AgentT2 | Role::Supervisor)) {
+            return Err(Invalid::new("agent", "not_an_agent", "agent: an active agent or supervisor").into());
+        }
+    }
+    if !conn.cases().set_dedicated_agent(account_id, agent_id).await? {
+        return Err(ServiceError::NotFound("account"));
+    }
+    tracing::info!(account = account_id, agent = ?agent_id, by = %by.label(), "dedicated agent set");
+    Ok(())
+}
+
 /// An agent goes online or away; coming online offers them the unassigned cases.
 pub async fn set_online(
     db: &Db,

@@ -259,12 +259,17 @@ struct AccountDetail {
     /// The outcome of the last lift: a text key.
     notice: Option<&'static str>,
     refused: Option<&'static str>,
+    /// The VIP account's dedicated agent, and who could be (for supervisors).
+    dedicated: String,
+    agents: Vec<(String, String, bool)>,
+    can_set_dedicated: bool,
 }
 
 #[derive(serde::Deserialize)]
 struct AccountQuery {
     released: Option<String>,
     refused: Option<String>,
+    dedicated: Option<String>,
 }
 
 /// The text key of a refusal code from the release policy.
@@ -360,13 +365,40 @@ async fn account_detail(
     let now = now_ms();
     let holds = thaw_services::holds::list(&state.db, &id, false, now).await.map_err(fail)?;
     let decisions = thaw_services::events::decisions(&state.db, &id, now - 7 * 86_400_000, 50).await.map_err(fail)?;
+    let (dedicated_id, staff) = {
+        let mut conn = state.db.conn().await.map_err(|e| fail(e.into()))?;
+        (
+            conn.cases().dedicated_agent(&id).await.map_err(|e| fail(e.into()))?,
+            conn.staff().list().await.map_err(|e| fail(e.into()))?,
+        )
+    };
+    let agents: Vec<(String, String, bool)> = staff
+        .iter()
+        .filter(|s| {
+            s.active
+                && matches!(
+                    s.role,
+                    thaw_domain::Role::AgentT1 | thaw_domain::Role::AgentT2 | thaw_domain::Role::Supervisor
+                )
+        })
+        .map(|s| {
+            (
+                s.id.clone(),
+                format!("{} · {}", s.display_name, s.role.label(ctx.locale)),
+                Some(&s.id) == dedicated_id.as_ref(),
+            )
+        })
+        .collect();
     let page = AccountDetail {
+        dedicated: super::desk_tools::name_of(&staff, dedicated_id.as_deref()),
+        agents,
+        can_set_dedicated: session.staff.role == thaw_domain::Role::Supervisor,
         shell: Shell::new(&ctx, "desk", "accounts"),
         account: account.into(),
         holds: holds.into_iter().map(|h| HoldView::new(h, ctx.locale, now)).collect(),
         decisions: decisions.iter().map(|d| DecisionView::new(d, ctx.locale)).collect(),
         can_release: session.staff.role.can(Permission::ReleaseHolds),
-        notice: q.released.map(|_| "desk.hold.lifted"),
+        notice: q.released.map(|_| "desk.hold.lifted").or(q.dedicated.map(|_| "desk.account.dedicated_saved")),
         refused: q.refused.as_deref().map(refusal_key),
     };
     Ok(render(StatusCode::OK, &page))

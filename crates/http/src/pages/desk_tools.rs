@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/desk/approvals/{id}/decide", post(decide))
         .route("/desk/qa", get(qa_queue))
         .route("/desk/qa/{number}", post(qa_review))
+        .route("/desk/accounts/{id}/dedicated-agent", post(set_dedicated))
         .route("/desk/staff", get(staff_list))
         .route("/desk/staff/{id}/limits", post(set_limits))
 }
@@ -398,6 +399,35 @@ async fn qa_review(
             Ok(Redirect::to(&format!("/desk/qa?refused={code}")).into_response())
         }
         Err(ServiceError::Invalid(i)) => Ok(Redirect::to(&format!("/desk/qa?refused={}", i.code)).into_response()),
+        Err(e) => Err(PageError::from_service(&ctx, e)),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct DedicatedForm {
+    #[serde(default)]
+    csrf: String,
+    /// A staff id, or empty for none.
+    #[serde(default)]
+    agent: String,
+}
+
+/// A supervisor sets (or clears) a VIP account's dedicated agent.
+async fn set_dedicated(
+    State(state): State<AppState>,
+    StaffCtx(ctx, session): StaffCtx,
+    Path(id): Path<String>,
+    Form(form): Form<DedicatedForm>,
+) -> Result<Response, PageError> {
+    ctx.require(Permission::ReadAccounts)?;
+    ctx.check_csrf(&form.csrf)?;
+    let agent = Some(form.agent.trim()).filter(|a| !a.is_empty());
+    let by = super::desk_cases::actor_of(&session.staff);
+    match thaw_services::cases::set_dedicated_agent(&state.db, &by, &id, agent).await {
+        Ok(()) => {
+            Ok(Redirect::to(&format!("/desk/accounts/{}?dedicated=1", crate::auth::url_encode(&id))).into_response())
+        }
+        Err(ServiceError::Refused { .. }) => Err(PageError::new(&ctx, StatusCode::FORBIDDEN, "error.forbidden")),
         Err(e) => Err(PageError::from_service(&ctx, e)),
     }
 }

@@ -169,6 +169,10 @@ impl PageError {
         use thaw_services::ServiceError as E;
         match e {
             E::NotFound(_) => PageError::new(ctx, StatusCode::NOT_FOUND, "error.not_found"),
+            // Pages show these next to their forms where they can; elsewhere, never a 500.
+            E::Invalid(_) => PageError::new(ctx, StatusCode::UNPROCESSABLE_ENTITY, "error.bad_request"),
+            E::Refused { .. } => PageError::new(ctx, StatusCode::FORBIDDEN, "error.forbidden"),
+            E::Conflict { .. } | E::Duplicate { .. } => PageError::new(ctx, StatusCode::CONFLICT, "error.bad_request"),
             E::Store(s) if s.is_unavailable() => {
                 PageError::new(ctx, StatusCode::SERVICE_UNAVAILABLE, "error.unavailable")
             }

@@ -240,3 +240,30 @@ on_both_backends! {
         assert!(page.contains("data-testid=\"qa-recent\"") && page.contains("90%"));
     }
 }
+
+on_both_backends! {
+    async fn a_supervisor_gives_a_vip_account_its_dedicated_agent_and_routing_follows(b) {
+        let s = TestServer::start(b).await;
+        let key = s.api_key().await;
+        let res = client().put(s.url("/api/v1/accounts/u-vip")).bearer_auth(&key)
+            .json(&json!({"email": "vip@mail.example", "locale": "en", "vip_level": 3})).send().await.unwrap();
+        assert!(res.status().is_success());
+        let (_, _, agent_id) = s.signed_in_as("agent_t2").await;
+        cases::set_online(&s.db, &Desk::default(), &agent_id, true, thaw_services::now_ms()).await.unwrap();
+        let path = "/desk/accounts/u-vip/dedicated-agent";
+        let (t1, t1_csrf) = s.signed_in("agent_t1").await;
+        let (st, _) = post_form(&t1, &s, path, &[("csrf", &t1_csrf), ("agent", &agent_id)]).await;
+        assert_eq!(st, 403, "only supervisors choose");
+        let (sup, sup_csrf) = s.signed_in("supervisor").await;
+        let (st, _) = post_form(&sup, &s, path, &[("csrf", &sup_csrf), ("agent", "nobody")]).await;
+        assert_eq!(st, 422, "an unknown agent is refused");
+        let (st, loc) = post_form(&sup, &s, path, &[("csrf", &sup_csrf), ("agent", &agent_id)]).await;
+        assert_eq!((st, loc.as_str()), (303, "/desk/accounts/u-vip?dedicated=1"));
+        let page = sup.get(s.url("/desk/accounts/u-vip")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains(&format!("<option value=\"{agent_id}\" selected>")));
+        let res = client().post(s.url("/api/v1/cases")).bearer_auth(&key)
+            .json(&json!({"account_id": "u-vip", "category": "other", "subject": "Question", "body": "Hello"})).send().await.unwrap();
+        let case: Value = res.json().await.unwrap();
+        assert_eq!(case["assignee_id"], agent_id.as_str(), "the VIP's case goes to their agent: {case}");
+    }
+}
