@@ -19,6 +19,7 @@ const bin = process.env.THAW_BIN || `${process.env.CARGO_TARGET_DIR || `${os.hom
 const pgUrl = process.env.THAW_TEST_POSTGRES_URL;
 const shots = process.env.THAW_SCREENSHOTS;
 const HOLDER = 'zhao.na.10291@mail.example';
+const HOLDER_ACCOUNT = 'demo-10291';
 const SUPERVISOR = 'supervisor@thaw.example';
 const PASSWORD = 'thaw-demo-2026';
 
@@ -174,8 +175,12 @@ function watchErrors(page) {
   return errors;
 }
 
-/** Signs a demo holder in with the email code, read from that server's demo mailbox. */
-async function signInHolder(page, base, email) {
+/**
+ * Signs a demo holder in with the email code, read from the demo mailbox of that account: right
+ * after start the servers' jobs send a few hundred demo alerts, which would push the code out of
+ * the mailbox's newest 50 of all accounts.
+ */
+async function signInHolder(page, base, email, accountId) {
   await page.goto(`${base}/security/sign-in`);
   await page.getByTestId('holder-email').fill(email);
   await page.getByTestId('send-code').click();
@@ -183,9 +188,10 @@ async function signInHolder(page, base, email) {
   const mailbox = await page.context().newPage();
   let code;
   for (let i = 0; i < 50 && !code; i++) {
-    await mailbox.goto(`${base}/demo/mailbox`);
-    const mails = await mailbox.getByTestId('mail').filter({ hasText: email }).allInnerTexts();
-    code = mails.map((t) => (t.match(/\b(\d{6})\b/) || [])[1]).find(Boolean);
+    await mailbox.goto(`${base}/demo/mailbox?account=${encodeURIComponent(accountId)}`);
+    // Newest first; a code email's subject ends with the code.
+    const subjects = await mailbox.getByTestId('mail').filter({ hasText: email }).locator('h2').allInnerTexts();
+    code = subjects.map((t) => (t.match(/\b(\d{6})\s*$/) || [])[1]).find(Boolean);
     if (!code) await sleep(200);
   }
   await mailbox.close();
@@ -227,7 +233,7 @@ test('a case page updates without reload when another thaw process changes the c
   const holderCtx = await browser.newContext({ locale: 'zh-CN', viewport: { width: 390, height: 844 } });
   const holder = await holderCtx.newPage();
   const holderErrors = watchErrors(holder);
-  await signInHolder(holder, A, HOLDER);
+  await signInHolder(holder, A, HOLDER, HOLDER_ACCOUNT);
   await holder.goto(`${A}/security/cases`);
   const first = holder.getByTestId('my-cases').locator('tbody a').first();
   await first.waitFor();
