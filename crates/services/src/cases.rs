@@ -651,11 +651,7 @@ pub async fn appeal(
                 Locale::ZhCn => format!("对账户限制的申诉（{reference}）"),
                 Locale::En => format!("Appeal of a restriction ({reference})"),
             };
-            let intake = BTreeMap::from([
-                ("scope".to_string(), scope_answer(&hold)),
-                ("since".to_string(), rfc3339(hold.created_at_ms)),
-                ("hold_reference".to_string(), hold.id.chars().take(40).collect()),
-            ]);
+            let intake = hold_intake(&hold);
             (CaseCategory::AssetFreeze, subject, format!("hold:{}", hold.id), earlier.map(|c| c.id), deciders, intake)
         }
     };
@@ -1186,11 +1182,7 @@ pub async fn open_for_hold(
     let (subject, body) = hold_case_text(locale, &hold);
     let mut req = OpenCase::new(account_id, CaseCategory::AssetFreeze, &subject, &body, Channel::Automatic);
     req.hold_id = Some(hold.id.clone());
-    req.intake = BTreeMap::from([
-        ("scope".to_string(), scope_answer(&hold)),
-        ("since".to_string(), rfc3339(hold.created_at_ms)),
-        ("hold_reference".to_string(), hold.id.chars().take(40).collect()),
-    ]);
+    req.intake = hold_intake(&hold);
     // Compliance holds are worked at tier 2; their reason stays off the holder's side.
     req.tier = if hold.release == ReleasePolicy::ComplianceOnly { 2 } else { 1 };
     match open_in(&mut tx, desk, req, &CaseActor::System, now_ms).await {
@@ -1214,9 +1206,15 @@ async fn account_locale(conn: &mut AnyConnection, account_id: &str) -> Result<Lo
     Ok(conn.accounts().get(&id).await?.map(|a| a.locale).unwrap_or_default())
 }
 
-fn scope_answer(hold: &Hold) -> String {
+/// The asset_freeze answers a hold gives: what is restricted, since when, which hold.
+fn hold_intake(hold: &Hold) -> BTreeMap<String, String> {
     let scopes = hold.scopes.scopes();
-    if scopes.len() == 1 { scopes[0].code().to_string() } else { "all".into() }
+    let scope = if scopes.len() == 1 { scopes[0].code().to_string() } else { "all".into() };
+    BTreeMap::from([
+        ("scope".to_string(), scope),
+        ("since".to_string(), rfc3339(hold.created_at_ms)),
+        ("hold_reference".to_string(), hold.id.chars().take(40).collect()),
+    ])
 }
 
 fn self_freeze_text(locale: Locale, context: &Value) -> (String, String) {

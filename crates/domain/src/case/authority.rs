@@ -129,51 +129,21 @@ impl StaffLimits {
         release_amounts: &str,
         compensation: &str,
     ) -> Result<StaffLimits, Invalid> {
-        let list =
-            |s: &str| -> Vec<String> { s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect() };
-        let release_origins = {
-            let codes = list(origins);
-            if codes.is_empty() {
-                None
-            } else {
-                Some(
-                    codes
-                        .iter()
-                        .map(|c| {
-                            HoldOrigin::parse(c).ok_or_else(|| {
-                                let all: Vec<_> = HoldOrigin::ALL.iter().map(|o| o.code()).collect();
-                                Invalid::new(
-                                    "release_origins",
-                                    "invalid_origin",
-                                    format!("release_origins: '{c}' is not one of {}", all.join(", ")),
-                                )
-                            })
-                        })
-                        .collect::<Result<_, _>>()?,
-                )
-            }
-        };
-        let release_scopes = {
-            let codes = list(scopes);
-            if codes.is_empty() {
-                None
-            } else {
-                Some(
-                    codes
-                        .iter()
-                        .map(|c| {
-                            Scope::parse(c).ok_or_else(|| {
-                                Invalid::new(
-                                    "release_scopes",
-                                    "invalid_scope",
-                                    format!("release_scopes: '{c}' is not one of login, trade, withdraw, all"),
-                                )
-                            })
-                        })
-                        .collect::<Result<_, _>>()?,
-                )
-            }
-        };
+        let release_origins = parse_codes(origins, HoldOrigin::parse, |c| {
+            let all: Vec<_> = HoldOrigin::ALL.iter().map(|o| o.code()).collect();
+            Invalid::new(
+                "release_origins",
+                "invalid_origin",
+                format!("release_origins: '{c}' is not one of {}", all.join(", ")),
+            )
+        })?;
+        let release_scopes = parse_codes(scopes, Scope::parse, |c| {
+            Invalid::new(
+                "release_scopes",
+                "invalid_scope",
+                format!("release_scopes: '{c}' is not one of login, trade, withdraw, all"),
+            )
+        })?;
         Ok(StaffLimits {
             release_origins,
             release_scopes,
@@ -186,6 +156,19 @@ impl StaffLimits {
     pub fn amounts_text(amounts: &BTreeMap<String, Decimal>) -> String {
         amounts.iter().map(|(a, d)| format!("{a}={d}")).collect::<Vec<_>>().join(", ")
     }
+}
+
+/// Comma-separated codes; none at all is `None` (the role's default).
+fn parse_codes<T>(
+    s: &str,
+    parse: fn(&str) -> Option<T>,
+    bad: impl Fn(&str) -> Invalid,
+) -> Result<Option<Vec<T>>, Invalid> {
+    let codes: Vec<&str> = s.split(',').map(str::trim).filter(|c| !c.is_empty()).collect();
+    if codes.is_empty() {
+        return Ok(None);
+    }
+    codes.into_iter().map(|c| parse(c).ok_or_else(|| bad(c))).collect::<Result<Vec<_>, _>>().map(Some)
 }
 
 fn parse_amounts(field: &'static str, s: &str) -> Result<BTreeMap<String, Decimal>, Invalid> {
