@@ -93,11 +93,6 @@ impl Live {
         }
     }
 
-    /// Publishes a change made in this process (tests, or where no feed runs).
-    pub fn publish(&self, change: Change) {
-        let _ = self.tx.send(change);
-    }
-
     /// An event stream of the changes `keep` lets through: each event is `change` with the
     /// case id as data (`*` when some were missed: reload).
     pub fn stream<F>(&self, keep: F) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<F>>

@@ -299,14 +299,5 @@ async fn carry_out(
 
 /// The approvals inbox: pending requests (oldest first) or recent decisions.
 pub async fn inbox(db: &Db, pending: bool, limit: i64) -> Result<Vec<Approval>, ServiceError> {
-    let mut conn = db.conn().await?;
-    let mut out = conn.cases().approvals("pending", if pending { limit } else { 0 }).await?;
-    if !pending {
-        for status in ["approved", "denied", "failed"] {
-            out.extend(conn.cases().approvals(status, limit).await?);
-        }
-        out.sort_by_key(|a| std::cmp::Reverse(a.decided_at_ms));
-        out.truncate(limit as usize);
-    }
-    Ok(out)
+    Ok(db.conn().await?.cases().approvals(pending, limit).await?)
 }

@@ -9,7 +9,7 @@ use crate::evidence::{self, Upload};
 use crate::inbound::{self, Inbound};
 use crate::mail::{self, Content, Threading};
 use crate::security::Security;
-use crate::{ServiceError, new_id, random_hex, secret_digest};
+use crate::{ServiceError, new_id, random_hex, secret_digest, utc_minute};
 use serde_json::{Value, json};
 use thaw_domain::case::{Case, CaseStatus, Channel};
 use thaw_domain::{AccountId, CaseCategory, Email, Invalid, Locale};
@@ -37,29 +37,9 @@ fn tr(l: Locale, zh: &'static str, en: &'static str) -> &'static str {
     if l == Locale::ZhCn { zh } else { en }
 }
 
-fn when(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).strftime("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_default()
-}
-
-/// The plus-address replies go to: `support+TOKEN@example.com` for `support@example.com`.
-fn reply_address(from: &str, token: &str) -> Option<String> {
-    let (local, domain) = from.rsplit_once('@')?;
-    let local = local.rsplit_once('<').map_or(local, |(_, l)| l).trim().trim_matches('"');
-    let domain = domain.trim().trim_end_matches('>');
-    Some(format!("{local}+{token}@{domain}"))
-}
-
-fn mail_domain(from: &str) -> String {
-    from.rsplit_once('@').map(|(_, d)| d.trim().trim_end_matches('>').to_string()).unwrap_or("thaw.invalid".into())
-}
-
 /// The bare address thaw sends from (and receives replies at, plus-addressed).
 pub fn base_address(security: &Security) -> String {
-    let from = &security.config.mail_from;
-    let bare = from.rsplit_once('<').map_or(from.as_str(), |(_, a)| a).trim_end_matches('>').trim();
-    bare.to_ascii_lowercase()
+    security.from.email.to_string().to_ascii_lowercase()
 }
 
 /// Composes and queues the email of a scheduled update. Finished (Ok) also when there is
@@ -87,10 +67,11 @@ pub async fn deliver(
     };
     let l = account.locale;
     let token = random_hex(16);
-    let domain = mail_domain(&base_address(security));
+    // Replies go to the sender's plus-address: `support+TOKEN@example.com`.
+    let (user, domain) = (security.from.email.user(), security.from.email.domain());
     let message_id = format!("{}.{}@{domain}", case.reference().to_ascii_lowercase(), new_id());
     let in_reply_to = tx.cases().last_mail(&case.id).await?;
-    let reply_to = reply_address(&base_address(security), &token);
+    let reply_to = Some(format!("{user}+{token}@{domain}"));
     let expected = desk.expected(&case);
     let case_link = security.link(&format!("/security/cases/{}", case.reference()));
     let mut paragraphs = vec![inbound::REPLY_MARKER.to_string()];
@@ -140,10 +121,10 @@ pub async fn deliver(
         }
         _ => {
             if let Some(next) = expected.next_step_ms {
-                paragraphs.push(format!("{} {}", tr(l, "预计下一步：", "Expected next step:"), when(next)));
+                paragraphs.push(format!("{} {}", tr(l, "预计下一步：", "Expected next step:"), utc_minute(next)));
             }
             if let Some(done) = expected.resolution_ms {
-                paragraphs.push(format!("{} {}", tr(l, "预计解决：", "Expected resolution:"), when(done)));
+                paragraphs.push(format!("{} {}", tr(l, "预计解决：", "Expected resolution:"), utc_minute(done)));
             }
         }
     }

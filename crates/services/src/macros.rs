@@ -34,10 +34,10 @@ pub fn for_category(category: CaseCategory) -> Vec<&'static Macro> {
     list
 }
 
-/// A UTC time as macros show it.
+/// An expected time as macros show it (none while the clock waits for the holder).
 fn when(ms: Option<i64>, l: Locale) -> String {
-    match ms.and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok()) {
-        Some(t) => t.to_zoned(jiff::tz::TimeZone::UTC).strftime("%Y-%m-%d %H:%M UTC").to_string(),
+    match ms {
+        Some(ms) => crate::utc_minute(ms),
         None if l == Locale::ZhCn => "（等待您回复后）".into(),
         None => "(once you reply)".into(),
     }

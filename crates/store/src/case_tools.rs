@@ -172,13 +172,12 @@ impl Cases<'_> {
         row.map(|r| approval_from_row(&r)).transpose()
     }
 
-    /// Approval requests with this status (pending: oldest first; decided: newest first).
-    pub async fn approvals(&mut self, status: &str, limit: i64) -> Result<Vec<Approval>> {
-        let order = if status == "pending" { "requested_at, id" } else { "decided_at DESC, id" };
+    /// Pending approval requests (oldest first), or decided ones (newest decision first).
+    pub async fn approvals(&mut self, pending: bool, limit: i64) -> Result<Vec<Approval>> {
+        let (which, order) = if pending { ("=", "requested_at, id") } else { ("<>", "decided_at DESC, id") };
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {APPROVAL_COLUMNS} FROM approvals WHERE status = $1 ORDER BY {order} LIMIT $2"
+            "SELECT {APPROVAL_COLUMNS} FROM approvals WHERE status {which} 'pending' ORDER BY {order} LIMIT $1"
         )))
-        .bind(status)
         .bind(limit)
         .fetch_all(&mut *self.0)
         .await?;

@@ -40,7 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/desk/live", get(live))
 }
 
-fn store_err(ctx: &PageCtx) -> impl Fn(thaw_store::StoreError) -> PageError + '_ {
+pub(super) fn store_err(ctx: &PageCtx) -> impl Fn(thaw_store::StoreError) -> PageError + '_ {
     move |e| PageError::from_service(ctx, e.into())
 }
 
@@ -235,8 +235,6 @@ struct CasePage {
     compensations: Vec<(String, String, String, String)>,
     case_id: String,
     attachments: Vec<AttachmentLine>,
-    /// Which attachments this member may open (identity documents: tier 2 and above).
-    visible: Vec<bool>,
     rating: Option<(i64, String)>,
     appeal_of: String,
     /// (code, title) of the macros for this case's category.
@@ -378,9 +376,7 @@ async fn view(
             .map(|a| Activity { at: Shell::time(a.at_ms), kind: a.kind.clone(), summary: a.summary.clone() })
             .collect()
     };
-    let refused = q.refused.as_deref().map(|code| {
-        crate::i18n::lookup(l, &format!("desk.refused.{code}")).unwrap_or_else(|| t("desk.refused.other")).to_string()
-    });
+    let refused = q.refused.as_deref().map(|code| refused_text(l, code));
     let page = CasePage {
         number: case.reference(),
         subject: case.subject.clone(),
@@ -451,8 +447,7 @@ async fn view(
             })
             .collect(),
         case_id: case.id.clone(),
-        visible: attachments.iter().map(|a| evidence::staff_may_see(role, a)).collect(),
-        attachments: attachments.iter().map(attachment_line).collect(),
+        attachments: attachments.iter().map(|a| attachment_line(a, evidence::staff_may_see(role, a))).collect(),
         rating: rating.map(|r| (r.score, r.comment)),
         appeal_of: case.appeal_of.clone().unwrap_or_default(),
         macros: macros::for_category(case.category)
@@ -495,13 +490,25 @@ fn back(number: &str, query: &str) -> Response {
 }
 
 fn refusal(ctx: &PageCtx, number: &str, e: ServiceError) -> Result<Response, PageError> {
-    match e {
-        ServiceError::Refused { code, .. } | ServiceError::Conflict { code, .. } => {
-            Ok(back(number, &format!("refused={code}")))
-        }
-        ServiceError::Invalid(i) => Ok(back(number, &format!("refused={}", i.code))),
-        e => Err(PageError::from_service(ctx, e)),
-    }
+    refused_to(ctx, &format!("/desk/cases/{}?", url_encode(number)), e)
+}
+
+/// A refused, conflicting or invalid action goes back to `page` (ending in `?` or `&`) with
+/// `refused=<code>`, which the page shows in the staff member's language; anything else fails.
+pub(super) fn refused_to(ctx: &PageCtx, page: &str, e: ServiceError) -> Result<Response, PageError> {
+    let code = match e {
+        ServiceError::Refused { code, .. } | ServiceError::Conflict { code, .. } => code,
+        ServiceError::Invalid(i) => i.code,
+        e => return Err(PageError::from_service(ctx, e)),
+    };
+    Ok(Redirect::to(&format!("{page}refused={code}")).into_response())
+}
+
+/// The text of a `refused=<code>` a desk page was sent back with.
+pub(super) fn refused_text(l: Locale, code: &str) -> String {
+    crate::i18n::lookup(l, &format!("desk.refused.{code}"))
+        .unwrap_or_else(|| crate::i18n::text(l, "desk.refused.other"))
+        .to_string()
 }
 
 #[derive(serde::Deserialize)]

@@ -2,6 +2,7 @@
 //! agent's authority, never their own) and the staff list where administrators set each
 //! member's own limits.
 
+use super::desk_cases::{refused_text, refused_to, store_err};
 use super::{PageError, Shell, render};
 use crate::AppState;
 use crate::auth::{PageCtx, StaffCtx};
@@ -27,10 +28,6 @@ pub fn router() -> Router<AppState> {
         .route("/desk/accounts/{id}/dedicated-agent", post(set_dedicated))
         .route("/desk/staff", get(staff_list))
         .route("/desk/staff/{id}/limits", post(set_limits))
-}
-
-fn store_err(ctx: &PageCtx) -> impl Fn(thaw_store::StoreError) -> PageError + '_ {
-    move |e| PageError::from_service(ctx, e.into())
 }
 
 pub(super) fn name_of(staff: &[StaffMember], id: Option<&str>) -> String {
@@ -147,11 +144,7 @@ async fn inbox(
             Some("failed") => Some("desk.approvals.failed"),
             _ => None,
         },
-        refused: q.refused.as_deref().map(|code| {
-            crate::i18n::lookup(l, &format!("desk.refused.{code}"))
-                .unwrap_or_else(|| crate::i18n::text(l, "desk.refused.other"))
-                .to_string()
-        }),
+        refused: q.refused.as_deref().map(|code| refused_text(l, code)),
         shell: Shell::new(&ctx, "desk", "approvals"),
     };
     Ok(render(StatusCode::OK, &page))
@@ -180,13 +173,7 @@ async fn decide(
     let by = super::desk_cases::actor_of(&session.staff);
     match approvals::decide(&state.db, &state.risk, &id, &by, approve, &form.note, now_ms()).await {
         Ok(a) => Ok(Redirect::to(&format!("/desk/approvals?notice={}", a.status)).into_response()),
-        Err(ServiceError::Refused { code, .. } | ServiceError::Conflict { code, .. }) => {
-            Ok(Redirect::to(&format!("/desk/approvals?refused={code}")).into_response())
-        }
-        Err(ServiceError::Invalid(i)) => {
-            Ok(Redirect::to(&format!("/desk/approvals?refused={}", i.code)).into_response())
-        }
-        Err(e) => Err(PageError::from_service(&ctx, e)),
+        Err(e) => refused_to(&ctx, "/desk/approvals?", e),
     }
 }
 
@@ -365,11 +352,7 @@ async fn qa_queue(
             .collect(),
         can_review: session.staff.role.can(Permission::ReviewQuality),
         notice: q.saved.is_some(),
-        refused: q.refused.as_deref().map(|code| {
-            crate::i18n::lookup(l, &format!("desk.refused.{code}"))
-                .unwrap_or_else(|| crate::i18n::text(l, "desk.refused.other"))
-                .to_string()
-        }),
+        refused: q.refused.as_deref().map(|code| refused_text(l, code)),
         shell: Shell::new(&ctx, "desk", "qa"),
     };
     Ok(render(StatusCode::OK, &page))
@@ -395,11 +378,7 @@ async fn qa_review(
     let s = &session.staff;
     match quality::review(&state.db, &s.id, s.role, &case.id, &form, &comment, now_ms()).await {
         Ok(_) => Ok(Redirect::to("/desk/qa?saved=1").into_response()),
-        Err(ServiceError::Refused { code, .. } | ServiceError::Conflict { code, .. }) => {
-            Ok(Redirect::to(&format!("/desk/qa?refused={code}")).into_response())
-        }
-        Err(ServiceError::Invalid(i)) => Ok(Redirect::to(&format!("/desk/qa?refused={}", i.code)).into_response()),
-        Err(e) => Err(PageError::from_service(&ctx, e)),
+        Err(e) => refused_to(&ctx, "/desk/qa?", e),
     }
 }
 

@@ -262,9 +262,11 @@ pub struct AttachmentLine {
     pub identity: bool,
     pub deleted: bool,
     pub image: bool,
+    /// Whether the viewer may open it (identity documents: senior staff and their holder).
+    pub visible: bool,
 }
 
-pub fn attachment_line(a: &thaw_store::Attachment) -> AttachmentLine {
+pub fn attachment_line(a: &thaw_store::Attachment, visible: bool) -> AttachmentLine {
     let kb = (a.size.max(0) as u64).div_ceil(1024);
     AttachmentLine {
         id: a.id.clone(),
@@ -273,6 +275,7 @@ pub fn attachment_line(a: &thaw_store::Attachment) -> AttachmentLine {
         identity: a.identity_document,
         deleted: a.deleted_at_ms.is_some(),
         image: a.content_type.starts_with("image/"),
+        visible,
     }
 }
 
@@ -407,7 +410,7 @@ async fn view_page(
         items: items.into_iter().map(|(_, i)| i).collect(),
         notice,
         error,
-        attachments: attachments.iter().map(attachment_line).collect(),
+        attachments: attachments.iter().map(|a| attachment_line(a, true)).collect(),
         rating: rating.map(|r| (r.score, r.comment)),
         can_escalate: case.status.is_active(),
         max_mb: state.desk.evidence.limits.max_bytes / (1024 * 1024),
