@@ -7,7 +7,7 @@ use crate::{ServiceError, new_id, outbox, rfc3339};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use thaw_domain::case::routing::{self, Note, Routed};
-use thaw_domain::case::sla::{self, Calendar, Escalation, SlaPolicy, Standing, Target};
+use thaw_domain::case::sla::{self, Calendar, Escalation, SlaPolicy, SlaTable, Standing, Target};
 use thaw_domain::case::{Case, CaseStatus, Channel, HolderReply, Priority, intake, validate_body, validate_subject};
 use thaw_domain::risk::{Hold, HoldOrigin, ReleasePolicy};
 use thaw_domain::{AccountId, CaseCategory, Invalid, Locale, Role};
@@ -21,11 +21,12 @@ pub const REPEAT_WINDOW_MS: i64 = 7 * 24 * 3_600_000;
 /// The share of resolved cases sampled for QA unless configured.
 pub const DEFAULT_QA_PERCENT: u8 = 10;
 
-/// The desk's configuration: the business-hours calendar of the non-security categories.
+/// The desk's configuration: its calendars and SLA policies, QA share and evidence storage.
 #[derive(Debug, Clone)]
 pub struct Desk {
-    pub calendar: Calendar,
-    always: Calendar,
+    /// By name: `desk` (business hours), `24x7`, and any an SLA file adds.
+    calendars: BTreeMap<String, Calendar>,
+    sla: SlaTable,
     /// The share of resolved cases sampled into the QA queue, in percent.
     pub qa_percent: u8,
     /// Where attachments are kept and what is accepted.
@@ -33,62 +34,50 @@ pub struct Desk {
 }
 
 impl Desk {
+    /// The default SLA policies with `calendar` as the desk's business hours.
     pub fn new(calendar: Calendar) -> Desk {
-        Desk {
-            calendar,
-            always: Calendar::around_the_clock(),
-            qa_percent: DEFAULT_QA_PERCENT,
-            evidence: Default::default(),
-        }
+        let mut calendars = BTreeMap::new();
+        calendars.insert(sla::DESK_CALENDAR.to_string(), calendar);
+        calendars.insert(sla::ALWAYS_CALENDAR.to_string(), Calendar::around_the_clock());
+        Desk { calendars, sla: SlaTable::default(), qa_percent: DEFAULT_QA_PERCENT, evidence: Default::default() }
+    }
+
+    /// The policies and calendars of an SLA file (`crate::sla_file`), which may replace the
+    /// `desk` calendar.
+    pub fn with_sla(mut self, file: crate::sla_file::SlaFile) -> Desk {
+        self.calendars.extend(file.calendars);
+        self.sla = file.table;
+        self
+    }
+
+    /// Every category and priority with its policy, and the calendars by name (for the desk's
+    /// SLA page).
+    pub fn sla(&self) -> (&SlaTable, &BTreeMap<String, Calendar>) {
+        (&self.sla, &self.calendars)
     }
 
     /// The desk from its settings: an IANA time zone ("Asia/Shanghai"), opening hours
     /// ("09:00-18:00"), working weekdays ("mon-fri" or "mon,tue,sat") and holidays
     /// ("2026-10-01,2026-10-02").
     pub fn from_settings(time_zone: &str, hours: &str, weekdays: &str, holidays: &str) -> Result<Desk, Invalid> {
-        let tz = jiff::tz::TimeZone::get(time_zone.trim()).map_err(|_| {
-            Invalid::new(
-                "desk_time_zone",
-                "invalid_time_zone",
-                format!("desk_time_zone: unknown time zone '{time_zone}' (e.g. Asia/Shanghai)"),
-            )
-        })?;
-        let (open, close) = hours.split_once('-').ok_or_else(|| {
-            Invalid::new("desk_hours", "invalid_hours", "desk_hours: opening and closing time such as 09:00-18:00")
-        })?;
-        let days = parse_weekdays(weekdays)?;
-        let mut dates = vec![];
-        for d in holidays.split(',').map(str::trim).filter(|d| !d.is_empty()) {
-            dates.push(d.parse::<jiff::civil::Date>().map_err(|_| {
-                Invalid::new(
-                    "desk_holidays",
-                    "invalid_date",
-                    format!("desk_holidays: '{d}' is not a date such as 2026-10-01"),
-                )
-            })?);
-        }
-        let calendar = Calendar::business("desk", tz, days, open.trim(), close.trim(), dates).map_err(|e| {
-            let message = if e.field == "weekdays" {
-                format!("desk_weekdays '{weekdays}': {}", e.message)
-            } else {
-                format!("desk_hours '{hours}': {}", e.message)
-            };
-            Invalid::new(format!("desk_{}", e.field), e.code, message)
-        })?;
+        let holidays: Vec<&str> = holidays.split(',').map(str::trim).filter(|d| !d.is_empty()).collect();
+        let calendar = calendar_from_settings(sla::DESK_CALENDAR, "desk_", time_zone, hours, weekdays, &holidays)?;
         Ok(Desk::new(calendar))
     }
 
-    pub fn policy(&self, c: &Case) -> SlaPolicy {
-        sla::default_policy(c.category, c.priority)
+    pub fn policy(&self, c: &Case) -> &SlaPolicy {
+        self.sla.get(c.category, c.priority)
     }
 
     pub fn calendar_for(&self, c: &Case) -> &Calendar {
-        if self.policy(c).around_the_clock { &self.always } else { &self.calendar }
+        // An SLA file names only calendars it defines (checked when it is read); `desk` and
+        // `24x7` always exist.
+        &self.calendars[&self.policy(c).calendar]
     }
 
     /// The earliest running deadline (for queues and the breach filter).
     pub fn next_due(&self, c: &Case) -> Option<i64> {
-        c.deadlines(&self.policy(c), self.calendar_for(c)).into_iter().filter_map(|(_, d)| d).min()
+        c.deadlines(self.policy(c), self.calendar_for(c)).into_iter().filter_map(|(_, d)| d).min()
     }
 
     /// The expected times the holder sees: the next step and the resolution.
@@ -96,8 +85,8 @@ impl Desk {
         let policy = self.policy(c);
         let cal = self.calendar_for(c);
         Expected {
-            next_step_ms: c.next_step_due(&policy, cal),
-            resolution_ms: c.resolution_due(&policy, cal),
+            next_step_ms: c.next_step_due(policy, cal),
+            resolution_ms: c.resolution_due(policy, cal),
             waiting_for_holder: c.status == CaseStatus::PendingCustomer,
         }
     }
@@ -116,14 +105,60 @@ impl Desk {
     }
 }
 
+/// A business-hours calendar from its written settings (see `Desk::from_settings`); errors name
+/// the setting as `{prefix}time_zone`, `{prefix}hours`, `{prefix}weekdays`, `{prefix}holidays`.
+pub fn calendar_from_settings(
+    name: &str,
+    prefix: &str,
+    time_zone: &str,
+    hours: &str,
+    weekdays: &str,
+    holidays: &[&str],
+) -> Result<Calendar, Invalid> {
+    let tz = jiff::tz::TimeZone::get(time_zone.trim()).map_err(|_| {
+        Invalid::new(
+            format!("{prefix}time_zone"),
+            "invalid_time_zone",
+            format!("{prefix}time_zone: unknown time zone '{time_zone}' (e.g. Asia/Shanghai)"),
+        )
+    })?;
+    let (open, close) = hours.split_once('-').ok_or_else(|| {
+        Invalid::new(
+            format!("{prefix}hours"),
+            "invalid_hours",
+            format!("{prefix}hours: opening and closing time such as 09:00-18:00"),
+        )
+    })?;
+    let days = parse_weekdays(weekdays)
+        .map_err(|e| Invalid::new(format!("{prefix}weekdays"), e.code, format!("{prefix}weekdays: {}", e.message)))?;
+    let mut dates = vec![];
+    for d in holidays {
+        dates.push(d.trim().parse::<jiff::civil::Date>().map_err(|_| {
+            Invalid::new(
+                format!("{prefix}holidays"),
+                "invalid_date",
+                format!("{prefix}holidays: '{d}' is not a date such as 2026-10-01"),
+            )
+        })?);
+    }
+    Calendar::business(name, tz, days, open.trim(), close.trim(), dates).map_err(|e| {
+        let message = if e.field == "weekdays" {
+            format!("{prefix}weekdays '{weekdays}': {}", e.message)
+        } else {
+            format!("{prefix}hours '{hours}': {}", e.message)
+        };
+        Invalid::new(format!("{prefix}{}", e.field), e.code, message)
+    })
+}
+
 const WEEKDAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 fn parse_weekdays(s: &str) -> Result<[bool; 7], Invalid> {
     let bad = |w: &str| {
         Invalid::new(
-            "desk_weekdays",
+            "weekdays",
             "invalid_weekday",
-            format!("desk_weekdays: '{w}' is not a weekday (mon … sun, or a range such as mon-fri)"),
+            format!("'{w}' is not a weekday (mon … sun, or a range such as mon-fri)"),
         )
     };
     let index = |w: &str| WEEKDAY_NAMES.iter().position(|n| *n == w.trim().to_ascii_lowercase()).ok_or_else(|| bad(w));
@@ -1024,7 +1059,7 @@ pub async fn sla_sweep(db: &Db, desk: &Desk, now_ms: i64) -> Result<(usize, usiz
     };
     let (mut warnings, mut breaches) = (0, 0);
     for (c, _) in cases {
-        let policy = desk.policy(&c);
+        let policy: SlaPolicy = desk.policy(&c).clone();
         let due: Vec<(Target, Standing)> = desk
             .standings(&c, now_ms)
             .into_iter()

@@ -27,6 +27,7 @@ pub mod quality;
 pub mod risk;
 pub mod security;
 pub mod signin;
+pub mod sla_file;
 pub mod sso;
 pub mod staff;
 pub mod webhooks;

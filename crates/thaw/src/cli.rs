@@ -36,6 +36,9 @@ pub enum Command {
     /// Risk policy tools.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// SLA file tools.
+    #[command(subcommand)]
+    Sla(SlaCommand),
     /// Benchmarks (not tests): figures for BENCHMARKS.md.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -58,6 +61,13 @@ pub enum PolicyCommand {
     Check { file: PathBuf },
     /// Print the shipped default policy (a starting point for your own).
     Default,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SlaCommand {
+    /// Check an SLA file; prints every mistake with its line number (exit 1 if any), else the
+    /// targets of every category and priority.
+    Check { file: PathBuf },
 }
 
 #[derive(Args, Debug)]
@@ -141,6 +151,7 @@ pub fn init_logging(format: LogFormat) {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Policy(cmd) => return policy(&cmd),
+        Command::Sla(SlaCommand::Check { file }) => return sla_check(&file),
         Command::Bench(BenchCommand::Load(args)) => return crate::load::run(args).await,
         Command::Bench(BenchCommand::Ceiling { listen }) => return crate::load::ceiling(&listen).await,
         _ => {}
@@ -156,7 +167,51 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin(cmd) => admin(config, cmd).await,
-        Command::Policy(_) | Command::Bench(_) => unreachable!("handled before configuration"),
+        Command::Policy(_) | Command::Sla(_) | Command::Bench(_) => unreachable!("handled before configuration"),
+    }
+}
+
+fn sla_check(file: &std::path::Path) -> anyhow::Result<()> {
+    match thaw_services::sla_file::load(file) {
+        Ok(sla) => {
+            let minutes = |ms: i64| {
+                let m = ms / 60_000;
+                if m % 60 == 0 {
+                    format!("{}h", m / 60)
+                } else if m > 60 {
+                    format!("{}h{}m", m / 60, m % 60)
+                } else {
+                    format!("{m}m")
+                }
+            };
+            println!("{}: valid — {} calendar(s) of its own", file.display(), sla.calendars.len());
+            println!(
+                "{:<20} {:<8} {:>8} {:>8} {:>8}  {:<12} escalations at 80 % / breach",
+                "category", "priority", "first", "next", "resolve", "calendar"
+            );
+            for (category, priority, p) in sla.table.iter() {
+                let codes =
+                    |e: &[thaw_domain::case::sla::Escalation]| e.iter().map(|e| e.code()).collect::<Vec<_>>().join(",");
+                println!(
+                    "{:<20} {:<8} {:>8} {:>8} {:>8}  {:<12} {} / {}",
+                    category.code(),
+                    priority.code(),
+                    minutes(p.targets.first_response_ms),
+                    minutes(p.targets.next_reply_ms),
+                    minutes(p.targets.resolution_ms),
+                    p.calendar,
+                    codes(&p.on_warning),
+                    codes(&p.on_breach)
+                );
+            }
+            Ok(())
+        }
+        Err(errors) => {
+            for e in &errors {
+                println!("{}:{}: {}", file.display(), e.line, e.message);
+            }
+            bail!("{} error(s) in {}", errors.len(), file.display())
+        }
     }
 }
 

@@ -64,6 +64,9 @@ pub struct Config {
     pub desk_hours: String,
     pub desk_weekdays: String,
     pub desk_holidays: String,
+    /// The SLA file: calendars and targets per category and priority (the built-in targets
+    /// without one).
+    pub desk_sla_file: Option<PathBuf>,
     /// The share of resolved cases sampled into the QA queue, in percent (0–100).
     pub desk_qa_percent: u8,
     /// Where evidence attachments are stored by content hash (a local directory) …
@@ -106,6 +109,7 @@ impl std::fmt::Debug for Config {
             .field("desk_hours", &self.desk_hours)
             .field("desk_weekdays", &self.desk_weekdays)
             .field("desk_holidays", &self.desk_holidays)
+            .field("desk_sla_file", &self.desk_sla_file)
             .field("desk_qa_percent", &self.desk_qa_percent)
             .field("evidence_dir", &self.evidence_dir)
             .field("evidence_s3_url", &self.evidence_s3_url.as_deref().map(thaw_store::mask_url))
@@ -139,6 +143,7 @@ impl Default for Config {
             desk_hours: "09:00-18:00".into(),
             desk_weekdays: "mon-fri".into(),
             desk_holidays: String::new(),
+            desk_sla_file: None,
             desk_qa_percent: thaw_services::cases::DEFAULT_QA_PERCENT,
             evidence_dir: PathBuf::from("thaw-data/evidence"),
             evidence_s3_url: None,
@@ -175,6 +180,7 @@ pub struct Layer {
     pub desk_hours: Option<String>,
     pub desk_weekdays: Option<String>,
     pub desk_holidays: Option<String>,
+    pub desk_sla_file: Option<PathBuf>,
     pub desk_qa_percent: Option<u8>,
     pub evidence_dir: Option<PathBuf>,
     pub evidence_s3_url: Option<String>,
@@ -205,6 +211,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("THAW_DESK_HOURS", "desk_hours"),
     ("THAW_DESK_WEEKDAYS", "desk_weekdays"),
     ("THAW_DESK_HOLIDAYS", "desk_holidays"),
+    ("THAW_DESK_SLA_FILE", "desk_sla_file"),
     ("THAW_DESK_QA_PERCENT", "desk_qa_percent"),
     ("THAW_EVIDENCE_DIR", "evidence_dir"),
     ("THAW_EVIDENCE_S3_URL", "evidence_s3_url"),
@@ -312,6 +319,9 @@ impl Layer {
         if let Some(v) = self.desk_holidays {
             c.desk_holidays = v;
         }
+        if let Some(v) = self.desk_sla_file {
+            c.desk_sla_file = Some(v).filter(|v| !v.as_os_str().is_empty());
+        }
         if let Some(v) = self.desk_qa_percent {
             c.desk_qa_percent = v;
         }
@@ -347,7 +357,7 @@ pub fn load(
         let mut layer = Layer::from_file(path)?;
         // Files named in the configuration file are relative to that file.
         if let Some(dir) = path.parent() {
-            for p in [&mut layer.policy_file, &mut layer.geoip_db].into_iter().flatten() {
+            for p in [&mut layer.policy_file, &mut layer.geoip_db, &mut layer.desk_sla_file].into_iter().flatten() {
                 if p.is_relative() {
                     *p = dir.join(&*p);
                 }
@@ -446,6 +456,14 @@ impl Config {
             &self.desk_holidays,
         )
         .map_err(|e| e.message)?;
+        if let Some(path) = &self.desk_sla_file {
+            let file = thaw_services::sla_file::load(path).map_err(|errors| {
+                let lines: Vec<String> =
+                    errors.iter().map(|e| format!("{}:{}: {}", path.display(), e.line, e.message)).collect();
+                format!("desk_sla_file: {} error(s)\n{}", errors.len(), lines.join("\n"))
+            })?;
+            desk = desk.with_sla(file);
+        }
         desk.qa_percent = self.desk_qa_percent;
         desk.evidence = thaw_services::evidence::Evidence {
             store: self.evidence_store()?,
@@ -573,6 +591,7 @@ mod tests {
             ("THAW_DESK_WEEKDAYS", "mon-sat"),
             ("THAW_DESK_HOLIDAYS", "2026-10-01,2026-10-02"),
             ("THAW_DESK_QA_PERCENT", "25"),
+            ("THAW_DESK_SLA_FILE", ""),
             ("THAW_EVIDENCE_DIR", "/var/lib/thaw/evidence"),
             ("THAW_EVIDENCE_S3_URL", ""),
             ("THAW_EVIDENCE_MAX_BYTES", "5242880"),
@@ -605,7 +624,7 @@ mod tests {
             (c.desk_qa_percent, c.evidence_dir.to_str(), c.evidence_max_bytes, c.identity_retention_days),
             (25, Some("/var/lib/thaw/evidence"), 5_242_880, 14)
         );
-        assert_eq!(c.evidence_s3_url, None, "an empty value unsets");
+        assert_eq!((&c.evidence_s3_url, &c.desk_sla_file), (&None, &None), "an empty value unsets");
         assert!(!format!("{c:?}").contains("0123456789abcdef"), "the SSO secret is masked in Debug");
         assert_eq!(
             (c.geoip_db, c.geoip_attribution.as_str()),
@@ -613,6 +632,28 @@ mod tests {
         );
         let err = load(None, env(&[("THAW_BEHIND_PROXY", "maybe")]), Layer::default()).unwrap_err().to_string();
         assert!(err.contains("THAW_BEHIND_PROXY"), "{err}");
+    }
+
+    #[test]
+    fn an_sla_file_changes_the_desk_and_a_broken_one_is_refused_with_its_lines() {
+        let dir = std::env::temp_dir().join(format!("thaw-sla-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("sla.toml");
+        std::fs::write(&good, "[[policy]]\ncategories = [\"complaint\"]\nfirst_response = \"45m\"\n").unwrap();
+        let (c, _) = load(None, env(&[("THAW_DESK_SLA_FILE", good.to_str().unwrap())]), Layer::default()).unwrap();
+        let desk = c.desk().unwrap();
+        let (table, _) = desk.sla();
+        let complaint = table.get(thaw_domain::CaseCategory::Complaint, thaw_domain::case::Priority::Normal);
+        assert_eq!(complaint.targets.first_response_ms, 45 * 60_000);
+
+        let bad = dir.join("bad.toml");
+        std::fs::write(&bad, "[[policy]]\n\ncategories = [\"complaint\"]\nfirst_response = \"soon\"\n").unwrap();
+        // Refused when the configuration is loaded, before anything starts.
+        let err = load(None, env(&[("THAW_DESK_SLA_FILE", bad.to_str().unwrap())]), Layer::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bad.toml:4: first_response: 'soon'"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

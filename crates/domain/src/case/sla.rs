@@ -246,13 +246,53 @@ impl Targets {
     }
 }
 
-/// The SLA a case gets: its targets, on which calendar, and what happens at 80 % and at breach.
+/// The calendar of the desk's business hours (the `desk_*` settings or the SLA file).
+pub const DESK_CALENDAR: &str = "desk";
+/// The built-in calendar in which every minute counts.
+pub const ALWAYS_CALENDAR: &str = "24x7";
+
+/// The SLA a case gets: its targets, on which calendar (by name), and what happens at 80 % and
+/// at breach.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SlaPolicy {
     pub targets: Targets,
-    pub around_the_clock: bool,
+    pub calendar: String,
     pub on_warning: Vec<Escalation>,
     pub on_breach: Vec<Escalation>,
+}
+
+/// The SLA policy of every category and priority (the defaults, changed by an SLA file).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlaTable {
+    policies: std::collections::BTreeMap<(CaseCategory, Priority), SlaPolicy>,
+}
+
+impl Default for SlaTable {
+    fn default() -> Self {
+        let mut policies = std::collections::BTreeMap::new();
+        for c in CaseCategory::ALL {
+            for p in Priority::ALL {
+                policies.insert((c, *p), default_policy(c, *p));
+            }
+        }
+        SlaTable { policies }
+    }
+}
+
+impl SlaTable {
+    pub fn get(&self, category: CaseCategory, priority: Priority) -> &SlaPolicy {
+        // Every cell is filled by `default`; `set` only replaces.
+        &self.policies[&(category, priority)]
+    }
+
+    pub fn set(&mut self, category: CaseCategory, priority: Priority, policy: SlaPolicy) {
+        self.policies.insert((category, priority), policy);
+    }
+
+    /// Every cell, category by category.
+    pub fn iter(&self) -> impl Iterator<Item = (CaseCategory, Priority, &SlaPolicy)> {
+        self.policies.iter().map(|((c, p), policy)| (*c, *p, policy))
+    }
 }
 
 /// The defaults: security categories around the clock and faster; the others in business hours.
@@ -274,7 +314,7 @@ pub fn default_policy(category: CaseCategory, priority: Priority) -> SlaPolicy {
     };
     SlaPolicy {
         targets,
-        around_the_clock: category.is_security(),
+        calendar: if category.is_security() { ALWAYS_CALENDAR } else { DESK_CALENDAR }.into(),
         on_warning: vec![Escalation::Notify],
         on_breach: vec![Escalation::Notify, Escalation::RaisePriority, Escalation::MoveToTier2],
     }
@@ -488,7 +528,7 @@ mod tests {
     fn security_categories_run_around_the_clock_and_faster() {
         let theft = default_policy(CaseCategory::AccountTheft, Priority::Normal);
         let freeze = default_policy(CaseCategory::AssetFreeze, Priority::Normal);
-        assert!(theft.around_the_clock && !freeze.around_the_clock);
+        assert!(theft.calendar == ALWAYS_CALENDAR && freeze.calendar == DESK_CALENDAR);
         assert!(theft.targets.first_response_ms < freeze.targets.first_response_ms);
         for c in CaseCategory::ALL {
             let mut last = i64::MAX;

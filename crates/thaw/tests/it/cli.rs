@@ -177,6 +177,41 @@ fn policy_check_prints_each_mistake_with_its_line_and_serve_refuses_a_bad_policy
     assert!(stderr.contains(":2:") && stderr.contains("risk policy is invalid"), "{stderr}");
 }
 
+#[test]
+fn sla_check_prints_the_table_or_each_mistake_and_serve_refuses_a_bad_sla_file() {
+    let dir = temp_dir("slacheck");
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../services/data/sla.example.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_thaw")).args(["sla", "check", example]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let row = stdout.lines().find(|l| l.starts_with("asset_freeze") && l.contains(" urgent ")).unwrap_or_default();
+    assert!(row.contains("30m") && row.contains("desk"), "{stdout}");
+    assert_eq!(stdout.lines().count(), 2 + 9 * 4, "a line per category and priority: {stdout}");
+
+    let bad = dir.join("sla.toml");
+    std::fs::write(
+        &bad,
+        "[[policy]]\ncategories = [\"phishing_report\"]\ncalendar = \"desk\"\nresolution = \"3 days\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_thaw")).args(["sla", "check", bad.to_str().unwrap()]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(stdout.contains("sla.toml:4: resolution: '3 days'"), "{stdout}");
+    assert!(stdout.contains("sla.toml:1: phishing_report"), "{stdout}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_thaw"))
+        .current_dir(&dir)
+        .env("THAW_DESK_SLA_FILE", &bad)
+        .env("THAW_DATABASE_URL", format!("sqlite://{}/thaw.db", dir.display()))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "refuses to start");
+    assert!(stderr.contains("desk_sla_file") && stderr.contains("sla.toml:4:"), "{stderr}");
+}
+
 #[tokio::test]
 async fn sighup_reloads_the_policy_file_without_a_restart() {
     let dir = temp_dir("sighup");
