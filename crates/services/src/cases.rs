@@ -499,7 +499,12 @@ pub async fn holder_reply(
     now_ms: i64,
 ) -> Result<HolderReplied, ServiceError> {
     let body = validate_body("body", body)?;
-    let case = holder_case(db, account_id, number).await?;
+    let mut case = holder_case(db, account_id, number).await?;
+    // A merged case's conversation goes on in the case it was merged into.
+    if let Some(into) = case.merged_into.clone() {
+        let mut conn = db.conn().await?;
+        case = conn.cases().get(&into).await?.ok_or(ServiceError::NotFound("case"))?.0;
+    }
     if case.status.on_holder_reply(case.resolved_at_ms, now_ms) == HolderReply::NewLinkedCase {
         let mut req = OpenCase::new(account_id, case.category, &follow_up_subject(&case), &body, channel);
         req.linked_from = Some(case.id.clone());

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod alerts;
 pub mod api_keys;
 pub mod approvals;
+pub mod case_links;
 pub mod case_mail;
 pub mod cases;
 pub mod demo;

@@ -12,6 +12,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "alert.created",
     "case.opened",
     "case.resolved",
+    "case.merged",
     "case.sla_warning",
     "case.sla_breached",
     "compensation.granted",

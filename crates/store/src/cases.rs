@@ -418,6 +418,85 @@ impl Cases<'_> {
         rows.iter().map(|r| from_row(r).map(|(c, _)| c)).collect()
     }
 
+    /// Cases tied to this one, by hand or by thaw, with how (as seen from this case): linked,
+    /// repeat_of / repeated_by, follow_up_of / followed_up_by, merged_into / merged_from,
+    /// appeal_of / appealed_by. Oldest first; a case tied in several ways appears once per way.
+    pub async fn related(&mut self, case_id: &str) -> Result<Vec<(String, Case)>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT r.relation, {COLUMNS} FROM (
+                SELECT 'linked' AS relation, ref_id AS other FROM case_context WHERE case_id = $1 AND kind = 'linked'
+                UNION SELECT 'repeat_of', ref_id FROM case_context WHERE case_id = $1 AND kind = 'repeat_of'
+                UNION SELECT 'repeated_by', case_id FROM case_context WHERE ref_id = $1 AND kind = 'repeat_of'
+                UNION SELECT 'follow_up_of', linked_from FROM cases WHERE id = $1 AND linked_from IS NOT NULL
+                UNION SELECT 'followed_up_by', id FROM cases WHERE linked_from = $1
+                UNION SELECT 'merged_into', merged_into FROM cases WHERE id = $1 AND merged_into IS NOT NULL
+                UNION SELECT 'merged_from', id FROM cases WHERE merged_into = $1
+                UNION SELECT 'appeal_of', appeal_of FROM cases WHERE id = $1 AND appeal_of IS NOT NULL
+                UNION SELECT 'appealed_by', id FROM cases WHERE appeal_of = $1
+             ) r JOIN cases ON cases.id = r.other ORDER BY cases.created_at, r.relation"
+        )))
+        .bind(case_id)
+        .fetch_all(&mut *self.0)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get("relation")?, from_row(r)?.0))).collect()
+    }
+
+    /// Ties two cases together both ways (by hand); false when they already were.
+    pub async fn link(&mut self, a: &str, b: &str) -> Result<bool> {
+        let mut added = 0;
+        for (from, to) in [(a, b), (b, a)] {
+            added += sqlx::query(
+                "INSERT INTO case_context (case_id, kind, ref_id) VALUES ($1, 'linked', $2) ON CONFLICT (case_id, kind, ref_id) DO NOTHING",
+            )
+            .bind(from)
+            .bind(to)
+            .execute(&mut *self.0)
+            .await?
+            .rows_affected();
+        }
+        Ok(added > 0)
+    }
+
+    /// Undoes `link`; false when they were not linked.
+    pub async fn unlink(&mut self, a: &str, b: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "DELETE FROM case_context WHERE kind = 'linked' AND ((case_id = $1 AND ref_id = $2) OR (case_id = $2 AND ref_id = $1))",
+        )
+        .bind(a)
+        .bind(b)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Moves a merged case's conversation (messages, attachments, email threads) to the case it
+    /// was merged into, and attaches its context there too. Returns the messages moved.
+    pub async fn move_conversation(&mut self, from: &str, to: &str) -> Result<u64> {
+        let moved = sqlx::query("UPDATE case_messages SET case_id = $2 WHERE case_id = $1")
+            .bind(from)
+            .bind(to)
+            .execute(&mut *self.0)
+            .await?
+            .rows_affected();
+        for table in ["case_attachments", "case_mail"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE {table} SET case_id = $2 WHERE case_id = $1")))
+                .bind(from)
+                .bind(to)
+                .execute(&mut *self.0)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO case_context (case_id, kind, ref_id)
+             SELECT $2, kind, ref_id FROM case_context WHERE case_id = $1 AND ref_id <> $2
+             ON CONFLICT (case_id, kind, ref_id) DO NOTHING",
+        )
+        .bind(from)
+        .bind(to)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(moved)
+    }
+
     /// Staff who could be routed a case, with presence and current load.
     pub async fn candidates(&mut self) -> Result<Vec<Candidate>> {
         let rows = sqlx::query(

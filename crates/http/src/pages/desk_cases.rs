@@ -36,6 +36,9 @@ pub fn router() -> Router<AppState> {
         .route("/desk/cases/{number}/assign", post(assign))
         .route("/desk/cases/{number}/holds/{id}/release", post(release_hold))
         .route("/desk/cases/{number}/compensate", post(compensate))
+        .route("/desk/cases/{number}/link", post(link))
+        .route("/desk/cases/{number}/unlink", post(unlink))
+        .route("/desk/cases/{number}/merge", post(merge))
         .route("/desk/cases/{number}/attachments/{id}", get(attachment))
         .route("/desk/live", get(live))
 }
@@ -242,9 +245,22 @@ struct CasePage {
     chosen_macro: String,
     /// The reply box's text: a macro filled from the case, or empty.
     draft: String,
+    /// Cases tied to this one, and how.
+    related: Vec<RelatedLine>,
+    /// The case this one was merged into.
+    merged_into: Option<String>,
     notice: Option<&'static str>,
     refused: Option<String>,
     active: bool,
+}
+
+pub struct RelatedLine {
+    pub relation: &'static str,
+    pub label: &'static str,
+    pub number: String,
+    pub subject: String,
+    pub status: &'static str,
+    pub id: String,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -287,6 +303,24 @@ async fn view(
     let attachments = conn.cases().attachments(&case.id).await.map_err(store_err(&ctx))?;
     let rating = conn.cases().rating(&case.id).await.map_err(store_err(&ctx))?;
     drop(conn);
+    let related = thaw_services::case_links::related(&state.db, &case.id)
+        .await
+        .map_err(|e| PageError::from_service(&ctx, e))?
+        .into_iter()
+        .map(|r| {
+            let relation =
+                thaw_services::case_links::STRENGTH.iter().copied().find(|s| *s == r.relation).unwrap_or("linked");
+            RelatedLine {
+                relation,
+                label: crate::i18n::lookup(l, &format!("desk.links.rel.{relation}")).unwrap_or(""),
+                number: r.case.reference(),
+                subject: r.case.subject.clone(),
+                status: r.case.status.label(l),
+                id: r.case.id.clone(),
+            }
+        })
+        .collect::<Vec<_>>();
+    let merged_into = related.iter().find(|r| r.relation == "merged_into").map(|r| r.number.clone());
     let t = |k: &'static str| crate::i18n::text(l, k);
     let mut lines: Vec<(i64, Line)> = messages
         .iter()
@@ -327,7 +361,9 @@ async fn view(
                     .map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "))
                     .unwrap_or_default()
             ),
-            "repeat_contact" | "followed_up" => e.data["case"].as_str().unwrap_or("").to_string(),
+            "repeat_contact" | "followed_up" | "linked" | "unlinked" | "merged_into" | "merged_from" => {
+                e.data["case"].as_str().unwrap_or("").to_string()
+            }
             "hold_released" => e.data["hold"].as_str().unwrap_or("").to_string(),
             "approval_requested" => format!(
                 "{} · {}",
@@ -476,9 +512,14 @@ async fn view(
             Some("opened") => Some("desk.case.opened"),
             Some("requested") => Some("desk.case.requested"),
             Some("compensated") => Some("desk.case.compensated"),
+            Some("linked") => Some("desk.links.linked"),
+            Some("unlinked") => Some("desk.links.unlinked"),
+            Some("merged") => Some("desk.links.merged"),
             _ => None,
         },
         refused,
+        related,
+        merged_into,
         active: case.status.is_active(),
         shell: Shell::new(&ctx, "desk", "cases"),
     };
@@ -657,6 +698,78 @@ async fn compensate(
     match approvals::compensate(&state.db, &case, &by, &form.amount, &form.asset, &form.reason, now_ms()).await {
         Ok(Outcome::Done(_)) => Ok(back(&number, "notice=compensated")),
         Ok(Outcome::Requested(_)) => Ok(back(&number, "notice=requested")),
+        Err(e) => refusal(&ctx, &number, e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct LinkForm {
+    #[serde(default)]
+    csrf: String,
+    /// The other case's number (link) or id (unlink).
+    #[serde(default)]
+    other: String,
+}
+
+async fn link(
+    State(state): State<AppState>,
+    StaffCtx(ctx, session): StaffCtx,
+    Path(number): Path<String>,
+    Form(form): Form<LinkForm>,
+) -> Result<Response, PageError> {
+    ctx.require(Permission::WorkCases)?;
+    ctx.check_csrf(&form.csrf)?;
+    let case = case_by_number(&state, &ctx, &number).await?;
+    let by = actor_of(&session.staff);
+    match thaw_services::case_links::link(&state.db, &by, &case.id, &form.other, now_ms()).await {
+        Ok(_) => Ok(back(&number, "notice=linked")),
+        Err(e) => refusal(&ctx, &number, e),
+    }
+}
+
+async fn unlink(
+    State(state): State<AppState>,
+    StaffCtx(ctx, session): StaffCtx,
+    Path(number): Path<String>,
+    Form(form): Form<LinkForm>,
+) -> Result<Response, PageError> {
+    ctx.require(Permission::WorkCases)?;
+    ctx.check_csrf(&form.csrf)?;
+    let case = case_by_number(&state, &ctx, &number).await?;
+    let by = actor_of(&session.staff);
+    match thaw_services::case_links::unlink(&state.db, &by, &case.id, &form.other, now_ms()).await {
+        Ok(()) => Ok(back(&number, "notice=unlinked")),
+        Err(e) => refusal(&ctx, &number, e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct MergeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    into: String,
+    /// The agent ticked "I understand this case will be closed".
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+async fn merge(
+    State(state): State<AppState>,
+    StaffCtx(ctx, session): StaffCtx,
+    Path(number): Path<String>,
+    Form(form): Form<MergeForm>,
+) -> Result<Response, PageError> {
+    ctx.require(Permission::WorkCases)?;
+    ctx.check_csrf(&form.csrf)?;
+    let case = case_by_number(&state, &ctx, &number).await?;
+    if form.confirm.is_none() {
+        return Ok(back(&number, "refused=merge_unconfirmed"));
+    }
+    let by = actor_of(&session.staff);
+    match thaw_services::case_links::merge(&state.db, &state.desk, &by, &case.id, &form.into, now_ms()).await {
+        // The agent carries on in the surviving case.
+        Ok((_, into)) => Ok(back(&into.reference(), "notice=merged")),
         Err(e) => refusal(&ctx, &number, e),
     }
 }

@@ -368,7 +368,10 @@ async fn view_page(
                 let to = e.data["to"].as_str().and_then(CaseStatus::parse).map(|s| s.label(l)).unwrap_or("");
                 format!("{} {to}", t("case.event.status"))
             }
-            "followed_up" => format!("{} {}", t("case.event.followed_up"), e.data["case"].as_str().unwrap_or("")),
+            "followed_up" | "merged_into" | "merged_from" => {
+                let label = crate::i18n::lookup(l, &format!("case.event.{}", e.kind)).unwrap_or("");
+                format!("{label} {}", e.data["case"].as_str().unwrap_or(""))
+            }
             "attached" => format!(
                 "{}: {}",
                 t("case.event.attached"),

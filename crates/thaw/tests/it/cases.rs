@@ -340,3 +340,75 @@ on_both_backends! {
         assert_eq!(ok["status"], "new");
     }
 }
+
+on_both_backends! {
+    async fn staff_link_cases_by_hand_and_merge_a_duplicate_whose_conversation_moves(b) {
+        let s = server(b).await;
+        let key = s.api_key().await;
+        account(&s, &key, "u-dup", "en").await;
+        account(&s, &key, "u-else", "en").await;
+        let body = |acc: &str, subject: &str| json!({"account_id": acc, "category": "asset_freeze", "subject": subject, "body": "My withdrawals stopped this morning.", "intake": {"scope": "withdraw", "since": "2026-11-20T08:00:00Z"}});
+        let (_, dup) = api_open(&s, &key, body("u-dup", "Withdrawals frozen (sent twice)")).await;
+        let (_, keep) = api_open(&s, &key, body("u-dup", "Withdrawals frozen")).await;
+        let (_, stranger) = api_open(&s, &key, body("u-else", "Same scam wave")).await;
+        let number = |v: &Value| v["number"].as_str().unwrap().to_string();
+        let (dup_n, keep_n, stranger_n) = (number(&dup), number(&keep), number(&stranger));
+        let (c, csrf) = holder(&s, "u-dup").await;
+        let form = reqwest::multipart::Form::new().text("csrf", csrf.clone()).text("body", "Here is the screenshot text: ERROR 4012");
+        assert_eq!(c.post(s.url(&format!("/security/cases/{dup_n}/reply"))).multipart(form).send().await.unwrap().status(), 303);
+
+        let (desk, dcsrf) = s.signed_in("agent_t1").await;
+        let csrf_f = ("csrf", dcsrf.as_str());
+        // Link by hand, across holders: both cases show it; unlinking removes it from both.
+        let (st, loc, _) = post_form(&desk, &s, &format!("/desk/cases/{dup_n}/link"), &[csrf_f, ("other", &stranger_n)]).await;
+        assert_eq!((st, loc.as_str()), (303, format!("/desk/cases/{dup_n}?notice=linked").as_str()));
+        let (_, other_page) = get_text(&desk, &s, &format!("/desk/cases/{stranger_n}")).await;
+        assert!(other_page.contains(&format!("data-relation=\"linked\"><span class=\"badge\">linked</span> <a href=\"/desk/cases/{dup_n}\">")), "{other_page}");
+        let (st, loc, _) = post_form(&desk, &s, &format!("/desk/cases/{dup_n}/link"), &[csrf_f, ("other", &dup_n)]).await;
+        assert_eq!((st, loc.as_str()), (303, format!("/desk/cases/{dup_n}?refused=same_case").as_str()));
+        let (_, loc, _) = post_form(&desk, &s, &format!("/desk/cases/{dup_n}/link"), &[csrf_f, ("other", "C-99999")]).await;
+        assert!(loc.ends_with("refused=unknown_case"), "{loc}");
+        let stranger_id = stranger["id"].as_str().unwrap();
+        let (st, _, _) = post_form(&desk, &s, &format!("/desk/cases/{stranger_n}/unlink"), &[csrf_f, ("other", dup["id"].as_str().unwrap())]).await;
+        assert_eq!(st, 303);
+        let (_, dup_page) = get_text(&desk, &s, &format!("/desk/cases/{dup_n}")).await;
+        assert!(!dup_page.contains(&format!("href=\"/desk/cases/{stranger_n}\"")), "unlinked both ways");
+        assert!(!dup_page.contains(stranger_id));
+
+        // Merge: only when confirmed, only into an active case of the same holder.
+        let path = format!("/desk/cases/{dup_n}/merge");
+        let (_, loc, _) = post_form(&desk, &s, &path, &[csrf_f, ("into", &keep_n)]).await;
+        assert!(loc.ends_with("refused=merge_unconfirmed"), "{loc}");
+        let (_, loc, _) = post_form(&desk, &s, &path, &[csrf_f, ("into", &stranger_n), ("confirm", "yes")]).await;
+        assert!(loc.ends_with("refused=other_holder"), "{loc}");
+        let api = |n: String| { let (s, key) = (&s, &key); async move { client().get(s.url(&format!("/api/v1/cases/{n}"))).bearer_auth(key).send().await.unwrap().json::<Value>().await.unwrap() } };
+        assert_ne!(api(dup_n.clone()).await["status"], "closed", "nothing changed by refused merges");
+
+        let (st, loc, _) = post_form(&desk, &s, &path, &[csrf_f, ("into", &keep_n), ("confirm", "yes")]).await;
+        assert_eq!((st, loc.as_str()), (303, format!("/desk/cases/{keep_n}?notice=merged").as_str()));
+        assert_eq!(api(dup_n.clone()).await["status"], "closed");
+        let (_, keep_page) = get_text(&desk, &s, &format!("/desk/cases/{keep_n}")).await;
+        assert!(keep_page.contains("ERROR 4012"), "the duplicate's conversation moved");
+        assert!(keep_page.contains("data-relation=\"merged_from\"") && keep_page.contains(&format!("href=\"/desk/cases/{dup_n}\"")));
+        let (_, dup_page) = get_text(&desk, &s, &format!("/desk/cases/{dup_n}")).await;
+        assert!(dup_page.contains("data-testid=\"merged-into\"") && !dup_page.contains("ERROR 4012"));
+        assert!(!dup_page.contains("data-testid=\"merge\""), "a merged case offers no second merge");
+        let (_, loc, _) = post_form(&desk, &s, &path, &[csrf_f, ("into", &keep_n), ("confirm", "yes")]).await;
+        assert!(loc.ends_with("refused=already_merged"), "{loc}");
+
+        // The holder sees where the conversation went, and a reply on the old case lands in the kept one.
+        let (_, holder_dup) = get_text(&c, &s, &format!("/security/cases/{dup_n}")).await;
+        assert!(holder_dup.contains(&format!("This case was merged into {keep_n}")), "{holder_dup}");
+        let form = reqwest::multipart::Form::new().text("csrf", csrf.clone()).text("body", "Any news on this?");
+        let res = c.post(s.url(&format!("/security/cases/{dup_n}/reply"))).multipart(form).send().await.unwrap();
+        assert_eq!(res.headers()["location"].to_str().unwrap(), format!("/security/cases/{keep_n}?notice=replied"));
+        let (_, holder_keep) = get_text(&c, &s, &format!("/security/cases/{keep_n}")).await;
+        assert!(holder_keep.contains("ERROR 4012") && holder_keep.contains("Any news on this?"));
+        let listed: Value = client().get(s.url("/api/v1/cases?account_id=u-dup")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+        assert_eq!(listed.as_array().unwrap().len(), 2, "no new case was opened for the reply");
+
+        // Another holder's agent view of the merge is the same; the other holder never sees it.
+        let (other, _) = holder(&s, "u-else").await;
+        assert_eq!(get_text(&other, &s, &format!("/security/cases/{keep_n}")).await.0, 404);
+    }
+}
