@@ -1,0 +1,390 @@
+//! The search index: knowledge-base articles and case messages in one tantivy index in memory,
+//! tokenised by [`crate::tokens`] (Chinese words with or without spaces, stemmed English).
+//! Each process keeps its own index, built from the database at start and kept current from its
+//! change table by the services; this module only indexes, removes and searches.
+
+use crate::tokens;
+use std::sync::Mutex;
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+use tantivy::schema::{
+    Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
+};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+const TOKENIZER: &str = "thaw";
+/// Longest query taken (characters); the rest is ignored.
+pub const MAX_QUERY_CHARS: usize = 200;
+
+/// What is indexed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocKind {
+    Article,
+    Message,
+}
+
+impl DocKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            DocKind::Article => "article",
+            DocKind::Message => "message",
+        }
+    }
+}
+
+/// A document to index: an article (id = its slug and locale) or a case message.
+#[derive(Debug, Clone)]
+pub struct Doc {
+    pub id: String,
+    pub kind: DocKind,
+    /// zh-CN or en (articles); the case's language (messages).
+    pub locale: String,
+    pub title: String,
+    pub body: String,
+    /// The case of a message; empty for articles.
+    pub case_id: String,
+    /// An internal note (staff only).
+    pub internal: bool,
+}
+
+/// What a search looks in.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub kind: Option<DocKind>,
+    pub locale: Option<String>,
+    /// Include internal notes (staff only).
+    pub internal: bool,
+}
+
+/// One result, with a highlighted snippet (HTML: the text escaped, matches in `<b>`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Hit {
+    pub id: String,
+    pub kind: DocKind,
+    pub locale: String,
+    pub title: String,
+    pub case_id: String,
+    pub score: f32,
+    pub snippet_html: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("search index: {0}")]
+    Index(#[from] tantivy::TantivyError),
+}
+
+#[derive(Clone, Copy)]
+struct Fields {
+    id: Field,
+    kind: Field,
+    locale: Field,
+    title: Field,
+    body: Field,
+    case_id: Field,
+    internal: Field,
+}
+
+/// The index of one process.
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    f: Fields,
+}
+
+/// tantivy's view of [`tokens::words`].
+#[derive(Clone, Default)]
+struct ThawTokenizer;
+
+struct Words {
+    words: std::vec::IntoIter<tokens::Word>,
+    token: Token,
+    position: usize,
+}
+
+impl TokenStream for Words {
+    fn advance(&mut self) -> bool {
+        match self.words.next() {
+            Some(w) => {
+                self.token = Token {
+                    offset_from: w.start,
+                    offset_to: w.end,
+                    position: self.position,
+                    text: w.text,
+                    position_length: 1,
+                };
+                self.position += 1;
+                true
+            }
+            None => false,
+        }
+    }
+    fn token(&self) -> &Token {
+        &self.token
+    }
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.token
+    }
+}
+
+impl Tokenizer for ThawTokenizer {
+    type TokenStream<'a> = Words;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Words {
+        Words { words: tokens::words(text).into_iter(), token: Token::default(), position: 0 }
+    }
+}
+
+impl SearchIndex {
+    pub fn new() -> Result<SearchIndex, SearchError> {
+        let mut b = Schema::builder();
+        let text = TextOptions::default()
+            .set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(TOKENIZER)
+                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+            )
+            .set_stored();
+        let f = Fields {
+            id: b.add_text_field("id", STRING | STORED),
+            kind: b.add_text_field("kind", STRING | STORED),
+            locale: b.add_text_field("locale", STRING | STORED),
+            title: b.add_text_field("title", text.clone()),
+            body: b.add_text_field("body", text),
+            case_id: b.add_text_field("case_id", STRING | STORED),
+            internal: b.add_u64_field("internal", INDEXED | STORED),
+        };
+        let index = Index::create_in_ram(b.build());
+        index.tokenizers().register(TOKENIZER, ThawTokenizer);
+        let writer = index.writer_with_num_threads(1, 50_000_000)?;
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        Ok(SearchIndex { index, reader, writer: Mutex::new(writer), f })
+    }
+
+    /// Adds or replaces documents (by id) and makes them searchable.
+    pub fn upsert(&self, docs: &[Doc]) -> Result<(), SearchError> {
+        let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        for d in docs {
+            w.delete_term(Term::from_field_text(self.f.id, &d.id));
+            let mut doc = TantivyDocument::default();
+            doc.add_text(self.f.id, &d.id);
+            doc.add_text(self.f.kind, d.kind.code());
+            doc.add_text(self.f.locale, &d.locale);
+            doc.add_text(self.f.title, &d.title);
+            doc.add_text(self.f.body, &d.body);
+            doc.add_text(self.f.case_id, &d.case_id);
+            doc.add_u64(self.f.internal, d.internal as u64);
+            w.add_document(doc)?;
+        }
+        w.commit()?;
+        drop(w);
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Removes documents by id.
+    pub fn remove(&self, ids: &[String]) -> Result<(), SearchError> {
+        let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        for id in ids {
+            w.delete_term(Term::from_field_text(self.f.id, id));
+        }
+        w.commit()?;
+        drop(w);
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Documents in the index.
+    pub fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The best `limit` documents for `query` within `filter`, best first. A query with no words
+    /// finds nothing.
+    pub fn search(&self, query: &str, filter: &Filter, limit: usize) -> Result<Vec<Hit>, SearchError> {
+        let query: String = query.chars().take(MAX_QUERY_CHARS).collect();
+        let mut words: Vec<String> = tokens::words(&query).into_iter().map(|w| w.text).collect();
+        words.sort();
+        words.dedup();
+        if words.is_empty() || limit == 0 {
+            return Ok(vec![]);
+        }
+        let mut should: Vec<(Occur, Box<dyn Query>)> = vec![];
+        for w in &words {
+            for (field, boost) in [(self.f.title, 2.0), (self.f.body, 1.0)] {
+                let q = TermQuery::new(Term::from_field_text(field, w), IndexRecordOption::WithFreqs);
+                should.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
+            }
+        }
+        let text_query = BooleanQuery::new(should);
+        let mut must: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(text_query.clone()))];
+        if let Some(kind) = filter.kind {
+            must.push((Occur::Must, term(self.f.kind, kind.code())));
+        }
+        if let Some(locale) = &filter.locale {
+            must.push((Occur::Must, term(self.f.locale, locale)));
+        }
+        if !filter.internal {
+            let q = TermQuery::new(Term::from_field_u64(self.f.internal, 1), IndexRecordOption::Basic);
+            must.push((Occur::MustNot, Box::new(q)));
+        }
+        let query = BooleanQuery::new(must);
+        let searcher = self.reader.searcher();
+        let top = searcher.search(&query, &TopDocs::with_limit(limit))?;
+        let mut snippets = SnippetGenerator::create(&searcher, &text_query, self.f.body)?;
+        snippets.set_max_num_chars(180);
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            let text = |f: Field| doc.get_first(f).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            let kind = if text(self.f.kind) == "article" { DocKind::Article } else { DocKind::Message };
+            let mut snippet = snippets.snippet_from_doc(&doc);
+            if snippet.is_empty() {
+                // The match was in the title only: the body's opening, escaped.
+                snippet = snippets.snippet("");
+            }
+            let mut snippet_html = snippet.to_html();
+            if snippet_html.is_empty() {
+                let body = text(self.f.body);
+                let opening: String = body.chars().take(160).collect();
+                snippet_html = escape(&opening);
+            }
+            hits.push(Hit {
+                id: text(self.f.id),
+                kind,
+                locale: text(self.f.locale),
+                title: text(self.f.title),
+                case_id: text(self.f.case_id),
+                score,
+                snippet_html,
+            });
+        }
+        Ok(hits)
+    }
+
+    /// The index's schema version (rebuilt from scratch when it changes).
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+}
+
+fn term(field: Field, value: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn article(id: &str, locale: &str, title: &str, body: &str) -> Doc {
+        Doc {
+            id: id.into(),
+            kind: DocKind::Article,
+            locale: locale.into(),
+            title: title.into(),
+            body: body.into(),
+            case_id: String::new(),
+            internal: false,
+        }
+    }
+
+    fn index() -> SearchIndex {
+        let i = SearchIndex::new().unwrap();
+        i.upsert(&[
+            article(
+                "freeze/en",
+                "en",
+                "How to freeze your account",
+                "Freeze everything in one click when you suspect a thief.",
+            ),
+            article("freeze/zh-CN", "zh-CN", "如何一键冻结账户", "怀疑账户被盗时，一键冻结您的账户，阻止登录和提币。"),
+            article("phishing/zh-CN", "zh-CN", "识别冒充客服", "官方客服不会索要助记词或私钥。遇到冒充客服请举报。"),
+            article(
+                "deposit/en",
+                "en",
+                "My deposit has not arrived",
+                "Check the transaction hash, network and memo <tag>.",
+            ),
+            Doc {
+                id: "m1".into(),
+                kind: DocKind::Message,
+                locale: "en".into(),
+                title: String::new(),
+                body: "Customer says the deposit went to the wrong network".into(),
+                case_id: "c1".into(),
+                internal: true,
+            },
+        ])
+        .unwrap();
+        i
+    }
+
+    #[test]
+    fn chinese_queries_find_chinese_articles_with_or_without_spaces() {
+        let i = index();
+        let f = Filter { kind: Some(DocKind::Article), ..Default::default() };
+        for q in ["冻结账户", "冻结 账户", "怎么冻结我的账户"] {
+            let hits = i.search(q, &f, 3).unwrap();
+            assert_eq!(hits[0].id, "freeze/zh-CN", "{q}");
+        }
+        assert_eq!(i.search("有人冒充客服要我的助记词", &f, 3).unwrap()[0].id, "phishing/zh-CN");
+        assert_eq!(i.search("帳戶凍結", &f, 3).unwrap()[0].id, "freeze/zh-CN", "traditional characters");
+    }
+
+    #[test]
+    fn english_is_stemmed_and_snippets_are_escaped_and_highlighted() {
+        let i = index();
+        let hits = i.search("deposits arriving", &Filter::default(), 3).unwrap();
+        assert_eq!(hits[0].id, "deposit/en");
+        let hits = i.search("memo", &Filter { kind: Some(DocKind::Article), ..Default::default() }, 3).unwrap();
+        assert!(
+            hits[0].snippet_html.contains("<b>memo</b>") && hits[0].snippet_html.contains("&lt;tag"),
+            "{}",
+            hits[0].snippet_html
+        );
+    }
+
+    #[test]
+    fn internal_notes_only_when_asked_and_filters_apply() {
+        let i = index();
+        assert!(i.search("wrong network", &Filter::default(), 5).unwrap().iter().all(|h| h.id != "m1"));
+        let staff = Filter { internal: true, kind: Some(DocKind::Message), ..Default::default() };
+        assert_eq!(i.search("wrong network", &staff, 5).unwrap()[0].case_id, "c1");
+        let en = Filter { locale: Some("en".into()), ..Default::default() };
+        assert!(i.search("冻结", &en, 5).unwrap().is_empty());
+    }
+
+    #[test]
+    fn upsert_replaces_and_remove_deletes_and_empty_queries_find_nothing() {
+        let i = index();
+        i.upsert(&[article("freeze/en", "en", "Lock your account", "One click.")]).unwrap();
+        assert_eq!(i.len(), 5);
+        assert!(i.search("freeze", &Filter::default(), 5).unwrap().iter().all(|h| h.id != "freeze/en"));
+        i.remove(&["freeze/en".into()]).unwrap();
+        assert_eq!(i.len(), 4);
+        assert!(i.search("  ,.!? ", &Filter::default(), 5).unwrap().is_empty());
+        assert!(i.search(&"x".repeat(100_000), &Filter::default(), 5).is_ok());
+    }
+}

@@ -1,0 +1,231 @@
+//! Words of a text, the one tokeniser of search and triage: Chinese segmented into words by jieba
+//! (with the shorter words inside long ones, so a query finds "客服" in "冒充客服"), traditional
+//! characters mapped to simplified where the BIP-39 lists pair them, Latin-script words
+//! lowercased and stemmed as English, numbers kept. Offsets point into the original text (for
+//! highlighting).
+
+use jieba_rs::Jieba;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+/// A word and where it stands in the text (byte offsets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word {
+    pub text: String,
+    pub start: usize,
+    pub end: usize,
+}
+
+static JIEBA: LazyLock<Jieba> = LazyLock::new(Jieba::new);
+
+static STEMMER: LazyLock<rust_stemmers::Stemmer> =
+    LazyLock::new(|| rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English));
+
+/// Traditional → simplified, from the two Chinese BIP-39 lists (the same index is the same word).
+static TRADITIONAL: LazyLock<HashMap<char, char>> = LazyLock::new(|| {
+    let simplified = include_str!("../data/bip39/chinese_simplified.txt").lines();
+    let traditional = include_str!("../data/bip39/chinese_traditional.txt").lines();
+    let mut map = HashMap::new();
+    for (s, t) in simplified.zip(traditional) {
+        if let (Some(s), Some(t)) = (s.chars().next(), t.chars().next())
+            && s != t
+        {
+            map.insert(t, s);
+        }
+    }
+    // Common support words the lists do not pair.
+    for (t, s) in [
+        ('帳', '账'),
+        ('號', '号'),
+        ('凍', '冻'),
+        ('結', '结'),
+        ('幣', '币'),
+        ('錢', '钱'),
+        ('碼', '码'),
+        ('驗', '验'),
+        ('證', '证'),
+        ('戶', '户'),
+        ('問', '问'),
+        ('題', '题'),
+        ('請', '请'),
+        ('謝', '谢'),
+        ('釣', '钓'),
+        ('詐', '诈'),
+        ('騙', '骗'),
+        ('盜', '盗'),
+        ('轉', '转'),
+        ('額', '额'),
+        ('資', '资'),
+        ('產', '产'),
+        ('錄', '录'),
+        ('設', '设'),
+        ('備', '备'),
+        ('機', '机'),
+        ('單', '单'),
+        ('訂', '订'),
+        ('買', '买'),
+        ('賣', '卖'),
+        ('處', '处'),
+        ('時', '时'),
+        ('間', '间'),
+        ('個', '个'),
+        ('們', '们'),
+        ('這', '这'),
+        ('麼', '么'),
+        ('為', '为'),
+        ('沒', '没'),
+        ('還', '还'),
+        ('門', '门'),
+        ('東', '东'),
+        ('風', '风'),
+        ('險', '险'),
+        ('審', '审'),
+        ('網', '网'),
+        ('絡', '络'),
+        ('鏈', '链'),
+        ('礦', '矿'),
+        ('詞', '词'),
+        ('鑰', '钥'),
+        ('隱', '隐'),
+    ] {
+        if s != t {
+            map.insert(t, s);
+        }
+    }
+    map
+});
+
+fn is_han(c: char) -> bool {
+    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2A6DF)
+}
+
+/// Simplified form of a Chinese character (itself when there is none).
+pub fn simplified(c: char) -> char {
+    TRADITIONAL.get(&c).copied().unwrap_or(c)
+}
+
+/// Loads the dictionaries now rather than on the first text (≈ 0.3 s for jieba).
+pub fn warm_up() {
+    LazyLock::force(&JIEBA);
+    LazyLock::force(&TRADITIONAL);
+}
+
+/// The words of `text`, in order.
+pub fn words(text: &str) -> Vec<Word> {
+    let mut out = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some(&(start, c)) = chars.peek() {
+        if is_han(c) {
+            let mut end = start;
+            let mut run = String::new();
+            while let Some(&(i, c)) = chars.peek() {
+                if !is_han(c) {
+                    break;
+                }
+                run.push(simplified(c));
+                end = i + c.len_utf8();
+                chars.next();
+            }
+            chinese(text, start, end, &run, &mut out);
+        } else if c.is_alphanumeric() {
+            let mut end = start;
+            while let Some(&(i, c)) = chars.peek() {
+                if !(c.is_alphanumeric() && !is_han(c)) {
+                    break;
+                }
+                end = i + c.len_utf8();
+                chars.next();
+            }
+            let word = text[start..end].to_lowercase();
+            let word =
+                if word.chars().all(|c| c.is_ascii_alphabetic()) { STEMMER.stem(&word).into_owned() } else { word };
+            out.push(Word { text: word, start, end });
+        } else {
+            chars.next();
+        }
+    }
+    out
+}
+
+/// Segments a run of Chinese characters (already simplified in `run`, which has the same number
+/// of characters as `text[start..end]`).
+fn chinese(text: &str, start: usize, end: usize, run: &str, out: &mut Vec<Word>) {
+    // Byte offset in `text` of each character of the run.
+    let offsets: Vec<usize> = text[start..end].char_indices().map(|(i, _)| start + i).chain([end]).collect();
+    let run_offsets: Vec<usize> = run.char_indices().map(|(i, _)| i).chain([run.len()]).collect();
+    let char_at = |byte: usize| run_offsets.binary_search(&byte).unwrap_or_else(|i| i);
+    for piece in JIEBA.cut(run, true) {
+        let from = piece.as_ptr() as usize - run.as_ptr() as usize;
+        let (a, b) = (char_at(from), char_at(from + piece.len()));
+        let (s, e) = (offsets[a], offsets[b]);
+        // Long words also yield the dictionary words inside them, as jieba's search mode does.
+        let n = b - a;
+        if n > 2 {
+            let chars: Vec<char> = piece.chars().collect();
+            for len in 2..n {
+                for i in 0..=(n - len) {
+                    let sub: String = chars[i..i + len].iter().collect();
+                    if JIEBA.has_word(&sub) {
+                        out.push(Word { text: sub, start: offsets[a + i], end: offsets[a + i + len] });
+                    }
+                }
+            }
+        }
+        out.push(Word { text: piece.to_string(), start: s, end: e });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(s: &str) -> Vec<String> {
+        words(s).into_iter().map(|w| w.text).collect()
+    }
+
+    #[test]
+    fn chinese_is_segmented_with_or_without_spaces() {
+        let joined = texts("我的账户被冻结了");
+        let spaced = texts("我的 账户 被 冻结 了");
+        assert!(joined.contains(&"账户".to_string()) && joined.contains(&"冻结".to_string()), "{joined:?}");
+        for w in ["账户", "冻结"] {
+            assert!(spaced.contains(&w.to_string()));
+        }
+    }
+
+    #[test]
+    fn long_words_also_give_the_words_inside() {
+        let w = texts("冒充客服");
+        assert!(w.contains(&"客服".to_string()), "{w:?}");
+    }
+
+    #[test]
+    fn traditional_characters_map_to_simplified() {
+        let w = texts("帳戶被凍結");
+        assert!(w.contains(&"账户".to_string()) && w.contains(&"冻结".to_string()), "{w:?}");
+    }
+
+    #[test]
+    fn english_is_lowercased_and_stemmed_and_offsets_point_into_the_text() {
+        let text = "Withdrawals FROZEN since Monday, 2 BTC";
+        let w = words(text);
+        assert_eq!(w[0].text, "withdraw");
+        assert_eq!(&text[w[0].start..w[0].end], "Withdrawals");
+        assert!(w.iter().any(|x| x.text == "frozen"));
+        assert!(w.iter().any(|x| x.text == "2") && w.iter().any(|x| x.text == "btc"));
+    }
+
+    #[test]
+    fn mixed_scripts_and_offsets_stay_on_char_boundaries() {
+        let text = "我的USDT提现一直pending，帳號 ok";
+        for w in words(text) {
+            assert!(text.is_char_boundary(w.start) && text.is_char_boundary(w.end));
+            assert!(w.start < w.end);
+        }
+        let t = texts(text);
+        assert!(
+            t.contains(&"usdt".to_string()) && t.contains(&"提现".to_string()) && t.contains(&"pend".to_string()),
+            "{t:?}"
+        );
+    }
+}
