@@ -50,6 +50,8 @@ pub enum Permission {
     ReviewQuality,
     /// Hand incoming email to the desk (the mail server's integration).
     ReceiveMail,
+    /// Write and publish knowledge-base articles.
+    EditKnowledge,
 }
 
 impl Role {
@@ -99,6 +101,7 @@ impl Role {
             }
             Permission::DecideApprovals | Permission::ReviewQuality => self == Role::Supervisor,
             Permission::ReceiveMail => false,
+            Permission::EditKnowledge => matches!(self, Role::Supervisor | Role::Admin),
         }
     }
 }

@@ -112,6 +112,10 @@ impl From<ServiceError> for ApiError {
                 tracing::error!(error = %e, "store error");
                 if e.is_unavailable() { ApiError::unavailable() } else { ApiError::internal() }
             }
+            ServiceError::Internal(e) => {
+                tracing::error!(error = %e, "internal error");
+                ApiError::internal()
+            }
         }
     }
 }

@@ -58,6 +58,8 @@ pub struct AppState {
     pub desk: Arc<thaw_services::cases::Desk>,
     /// Case changes for live pages (from every server process).
     pub live: live::Live,
+    /// This process's search index of articles and case messages.
+    pub search: Arc<thaw_services::search::Search>,
 }
 
 /// The whole application: pages, API, assets and operations, with the middleware stack.

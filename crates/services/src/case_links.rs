@@ -152,7 +152,7 @@ pub async fn merge(
             ),
         ));
     }
-    tx.cases().move_conversation(&source.id, &target.id).await?;
+    tx.cases().move_conversation(&source.id, &target.id, now_ms).await?;
     // Where the duplicate's clock had run longer, the surviving case keeps the earlier start.
     if let Some(since) = source.awaiting_reply_since_ms {
         target.awaiting_reply_since_ms = Some(target.awaiting_reply_since_ms.map_or(since, |t| t.min(since)));

@@ -19,6 +19,7 @@ pub mod geo;
 pub mod holder;
 pub mod holds;
 pub mod inbound;
+pub mod knowledge;
 pub mod macros;
 pub mod mail;
 pub mod objects;
@@ -26,6 +27,7 @@ pub mod outbox;
 pub mod passwords;
 pub mod quality;
 pub mod risk;
+pub mod search;
 pub mod security;
 pub mod signin;
 pub mod sla_file;
@@ -57,6 +59,9 @@ pub enum ServiceError {
     Refused { code: &'static str, message: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A part of this process failed (e.g. the search index); logged, answered 500.
+    #[error("{0}")]
+    Internal(String),
 }
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;

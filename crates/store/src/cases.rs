@@ -315,7 +315,7 @@ impl Cases<'_> {
         .bind(m.created_at_ms)
         .execute(&mut *self.0)
         .await?;
-        Ok(())
+        crate::texts::Texts(&mut *self.0).changed("message", &m.id, m.created_at_ms).await
     }
 
     /// The conversation, oldest first; internal notes only when `with_internal`.
@@ -471,7 +471,7 @@ impl Cases<'_> {
 
     /// Moves a merged case's conversation (messages, attachments, email threads) to the case it
     /// was merged into, and attaches its context there too. Returns the messages moved.
-    pub async fn move_conversation(&mut self, from: &str, to: &str) -> Result<u64> {
+    pub async fn move_conversation(&mut self, from: &str, to: &str, now_ms: i64) -> Result<u64> {
         let moved = sqlx::query("UPDATE case_messages SET case_id = $2 WHERE case_id = $1")
             .bind(from)
             .bind(to)
@@ -494,6 +494,7 @@ impl Cases<'_> {
         .bind(to)
         .execute(&mut *self.0)
         .await?;
+        crate::texts::Texts(&mut *self.0).changed("case", to, now_ms).await?;
         Ok(moved)
     }
 

@@ -16,6 +16,7 @@ mod migrate;
 pub mod risk;
 pub mod sessions;
 pub mod staff;
+pub mod texts;
 pub mod throttle;
 pub mod webhooks;
 
@@ -40,6 +41,7 @@ pub use jobs::{Job, Jobs};
 pub use risk::Risk;
 pub use sessions::{SessionRecord, Sessions};
 pub use staff::{Staff, StaffCredentials};
+pub use texts::{BotSession, IndexedMessage, KbRevision, Texts};
 pub use throttle::Throttle;
 pub use webhooks::{Delivery, Endpoint, Webhooks};
 
@@ -258,6 +260,7 @@ pub trait Capabilities {
     fn factors(&mut self) -> Factors<'_>;
     fn alerts(&mut self) -> Alerts<'_>;
     fn cases(&mut self) -> Cases<'_>;
+    fn texts(&mut self) -> Texts<'_>;
 }
 
 impl Capabilities for AnyConnection {
@@ -299,6 +302,9 @@ impl Capabilities for AnyConnection {
     }
     fn cases(&mut self) -> Cases<'_> {
         Cases(self)
+    }
+    fn texts(&mut self) -> Texts<'_> {
+        Texts(self)
     }
 }
 

@@ -42,6 +42,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_desk_tools.sql"),
         postgres: include_str!("../migrations/postgres/0005_desk_tools.sql"),
     },
+    Migration {
+        version: 6,
+        name: "text",
+        sqlite: include_str!("../migrations/sqlite/0006_text.sql"),
+        postgres: include_str!("../migrations/postgres/0006_text.sql"),
+    },
 ];
 
 /// Arbitrary constant naming thaw's migration lock among PostgreSQL advisory locks.

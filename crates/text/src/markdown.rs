@@ -40,11 +40,7 @@ pub fn to_text(markdown: &str) -> String {
     for event in Parser::new(markdown) {
         match event {
             Event::Text(s) | Event::Code(s) | Event::Html(s) | Event::InlineHtml(s) => out.push_str(&s),
-            Event::SoftBreak | Event::HardBreak | Event::End(_) => {
-                if !out.ends_with(['\n', ' ']) {
-                    out.push(' ');
-                }
-            }
+            Event::SoftBreak | Event::HardBreak | Event::End(_) if !out.ends_with(['\n', ' ']) => out.push(' '),
             _ => {}
         }
     }

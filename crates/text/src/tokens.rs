@@ -1,5 +1,6 @@
 //! Words of a text, the one tokeniser of search and triage: Chinese segmented into words by jieba
-//! (with the shorter words inside long ones, so a query finds "客服" in "冒充客服"), traditional
+//! (with the shorter words inside long ones, so a query finds "客服" in "冒充客服", and their
+//! single characters), traditional
 //! characters mapped to simplified where the BIP-39 lists pair them, Latin-script words
 //! lowercased and stemmed as English, numbers kept. Offsets point into the original text (for
 //! highlighting).
@@ -130,21 +131,60 @@ pub fn words(text: &str) -> Vec<Word> {
         } else if c.is_alphanumeric() {
             let mut end = start;
             while let Some(&(i, c)) = chars.peek() {
-                if !(c.is_alphanumeric() && !is_han(c)) {
+                if !c.is_alphanumeric() || is_han(c) {
                     break;
                 }
                 end = i + c.len_utf8();
                 chars.next();
             }
             let word = text[start..end].to_lowercase();
-            let word =
-                if word.chars().all(|c| c.is_ascii_alphabetic()) { STEMMER.stem(&word).into_owned() } else { word };
+            let word = if word.chars().all(|c| c.is_ascii_alphabetic()) {
+                STEMMER.stem(irregular(&word).unwrap_or(&word)).into_owned()
+            } else {
+                word
+            };
             out.push(Word { text: word, start, end });
         } else {
             chars.next();
         }
     }
+    // In text order (sub-words and characters come with their word), as highlighting needs.
+    out.sort_by_key(|w| w.start);
     out
+}
+
+/// The base form of common irregular English verbs, which a stemmer leaves apart ("stole" and
+/// "stolen" are "steal").
+fn irregular(word: &str) -> Option<&'static str> {
+    Some(match word {
+        "stole" | "stolen" => "steal",
+        "lost" => "lose",
+        "froze" | "frozen" => "freeze",
+        "sent" => "send",
+        "paid" => "pay",
+        "got" | "gotten" => "get",
+        "forgot" | "forgotten" => "forget",
+        "withdrew" | "withdrawn" => "withdraw",
+        "bought" => "buy",
+        "sold" => "sell",
+        "took" | "taken" => "take",
+        "gave" | "given" => "give",
+        "made" => "make",
+        "said" => "say",
+        "told" => "tell",
+        "spent" => "spend",
+        "went" | "gone" => "go",
+        "saw" | "seen" => "see",
+        "knew" | "known" => "know",
+        "hid" | "hidden" => "hide",
+        "wrote" | "written" => "write",
+        "began" | "begun" => "begin",
+        "kept" => "keep",
+        "held" => "hold",
+        "broke" | "broken" => "break",
+        "chose" | "chosen" => "choose",
+        _ => return None,
+    })
 }
 
 /// Segments a run of Chinese characters (already simplified in `run`, which has the same number
@@ -172,6 +212,13 @@ fn chinese(text: &str, start: usize, end: usize, run: &str, out: &mut Vec<Word>)
             }
         }
         out.push(Word { text: piece.to_string(), start: s, end: e });
+        // And its characters, so that "丢了" still meets "丢失" and a word jieba does not know
+        // is found by its parts.
+        if n > 1 {
+            for (i, c) in piece.chars().enumerate() {
+                out.push(Word { text: c.to_string(), start: offsets[a + i], end: offsets[a + i + 1] });
+            }
+        }
     }
 }
 
@@ -211,7 +258,8 @@ mod tests {
         let w = words(text);
         assert_eq!(w[0].text, "withdraw");
         assert_eq!(&text[w[0].start..w[0].end], "Withdrawals");
-        assert!(w.iter().any(|x| x.text == "frozen"));
+        assert!(w.iter().any(|x| x.text == "freez"), "frozen is freeze: {w:?}");
+        assert_eq!(words("stole")[0].text, words("stolen")[0].text);
         assert!(w.iter().any(|x| x.text == "2") && w.iter().any(|x| x.text == "btc"));
     }
 

@@ -97,8 +97,18 @@ pub async fn serve_with(
     let live = thaw_http::live::Live::new(closing_rx);
     let postgres_url = (db.backend() == thaw_store::Backend::Postgres).then(|| config.database_url.clone());
     let follower = tokio::spawn(live.clone().follow(db.clone(), postgres_url));
-    let state =
-        thaw_http::AppState { db: db.clone(), config: Arc::new(config.http()), risk, ingestor, security, desk, live };
+    let search = Arc::new(start_search(&db).await?);
+    let indexer = tokio::spawn(follow_search(db.clone(), search.clone(), closing.subscribe()));
+    let state = thaw_http::AppState {
+        db: db.clone(),
+        config: Arc::new(config.http()),
+        risk,
+        ingestor,
+        security,
+        desk,
+        live,
+        search,
+    };
     let app = thaw_http::router(state);
     tracing::info!(addr = %listener.local_addr()?, database = db.masked_url(), "thaw is listening");
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
@@ -109,11 +119,44 @@ pub async fn serve_with(
         .await?;
     let _ = stop_jobs.send(true);
     let _ = follower.await;
+    let _ = indexer.await;
     let _ = sweeper.await;
     let _ = runner.await;
     db.close().await;
     tracing::info!("thaw stopped");
     Ok(())
+}
+
+/// Adds the shipped knowledge-base articles that are missing and builds this process's search
+/// index from the database.
+async fn start_search(db: &Db) -> anyhow::Result<thaw_services::search::Search> {
+    let now = thaw_services::now_ms();
+    let added = thaw_services::knowledge::seed_shipped(db, now).await?;
+    if added > 0 {
+        tracing::info!(added, "knowledge base: shipped articles added");
+    }
+    let search = thaw_services::search::Search::new()?;
+    let started = std::time::Instant::now();
+    let docs = search.rebuild(db, |_, _| {}).await?;
+    tracing::info!(docs, ms = started.elapsed().as_millis() as u64, "search index built");
+    Ok(search)
+}
+
+/// Keeps the search index current with what other requests and processes write.
+async fn follow_search(
+    db: Db,
+    search: Arc<thaw_services::search::Search>,
+    mut closing: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        if let Err(e) = search.catch_up(&db).await {
+            tracing::warn!(error = %e, "search index: catching up failed; retrying");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = closing.changed() => return,
+        }
+    }
 }
 
 /// Reloads the risk policy on every SIGHUP, keeping the old one when the file is invalid.

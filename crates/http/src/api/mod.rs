@@ -8,6 +8,7 @@ pub mod events;
 pub mod holds;
 pub mod mail;
 pub mod policy;
+pub mod search;
 pub mod webhooks;
 
 use crate::AppState;
@@ -31,7 +32,8 @@ use utoipa_axum::routes;
     tags((name = "health", description = "Liveness"), (name = "accounts", description = "The platform's users, mirrored"),
         (name = "risk", description = "Events in, decisions out; the risk policy"), (name = "holds", description = "Holds and the enforcement status"),
         (name = "webhooks", description = "Signed webhooks to the platform (admins)"), (name = "api-keys", description = "Platform API keys (admins)"),
-        (name = "cases", description = "Cases of the desk: open, list, read"))
+        (name = "cases", description = "Cases of the desk: open, list, read"),
+        (name = "knowledge", description = "Search of the knowledge base and case messages"))
 )]
 struct ApiDoc;
 
@@ -75,6 +77,7 @@ pub fn router() -> (Router<AppState>, Arc<utoipa::openapi::OpenApi>) {
         .routes(routes!(cases::open, cases::list))
         .routes(routes!(cases::get))
         .routes(routes!(mail::inbound))
+        .routes(routes!(search::search))
         .split_for_parts();
     let doc = Arc::new(doc);
     let served = doc.clone();

@@ -5,6 +5,7 @@
 pub mod desk;
 pub mod desk_cases;
 pub mod desk_tools;
+pub mod knowledge;
 pub mod portal;
 pub mod portal_cases;
 pub mod security;
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .merge(portal::router())
         .merge(security::router())
         .merge(portal_cases::router())
+        .merge(knowledge::router())
         .route("/lang", post(switch_language))
 }
 
@@ -94,6 +96,10 @@ impl Shell {
 
     pub fn category_name(&self, category: &CaseCategory) -> &'static str {
         category.label(self.locale)
+    }
+
+    pub fn can_edit_knowledge(&self) -> bool {
+        self.staff.as_ref().is_some_and(|s| s.role.can(thaw_domain::Permission::EditKnowledge))
     }
 
     pub fn is_admin(&self) -> bool {

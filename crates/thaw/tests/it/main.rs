@@ -11,6 +11,7 @@ mod cli;
 mod holder_tools;
 mod http_api;
 mod http_pages;
+mod knowledge;
 mod risk;
 mod security;
 mod store;

@@ -1,0 +1,138 @@
+//! The knowledge base and search, on both backends: the shipped articles are searchable in
+//! Chinese (with or without spaces) and English from the help centre, the desk and the API;
+//! edits by staff become searchable in every process; case messages are found by staff;
+//! articles with scripts are rendered inert; bad input is named.
+
+use crate::on_both_backends;
+use crate::support::*;
+use serde_json::{Value, json};
+
+async fn api_search(s: &TestServer, key: &str, query: &str) -> (u16, Value) {
+    let res = client().get(s.url("/api/v1/search")).query(&[("q", query)]).bearer_auth(key).send().await.unwrap();
+    (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
+}
+
+fn first_slug(v: &Value) -> String {
+    v["hits"][0]["id"].as_str().unwrap_or_default().to_string()
+}
+
+/// Polls `check` until it holds (the index follows the database about twice a second).
+async fn eventually<F, Fut>(mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..50 {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    false
+}
+
+/// Queries as holders would type them, and the article that must come first. Written from the
+/// articles' subjects, not their titles.
+const GOLDEN: &[(&str, &str)] = &[
+    ("有人冒充客服让我转账", "recognise-fake-support"),
+    ("冒充 客服 私信 我", "recognise-fake-support"),
+    ("充值一直没到账怎么办", "deposit-not-credited"),
+    ("我把助记词发给别人了", "shared-seed-phrase-or-private-key"),
+    ("谷歌验证器手机丢了登不上", "lost-2fa-device"),
+    ("防钓鱼码是什么", "anti-phishing-code"),
+    ("c2c 买家付款了 需要哪些证据", "p2p-trade-dispute-evidence"),
+    ("fake support agent on telegram asking for my phrase", "recognise-fake-support"),
+    ("deposit sent on the wrong chain without memo", "wrong-network-or-missing-memo"),
+    ("lost my authenticator phone", "lost-2fa-device"),
+    ("why can't I withdraw for a day after changing my password", "withdrawal-paused-after-security-change"),
+    ("someone logged in and stole my coins", "account-stolen-what-to-do"),
+];
+
+on_both_backends! {
+    async fn shipped_articles_are_found_in_chinese_and_english_from_help_desk_and_api(b) {
+        let s = TestServer::start(b).await;
+        let key = s.api_key().await;
+        let mut misses = vec![];
+        for (q, slug) in GOLDEN {
+            let (st, v) = api_search(&s, &key, q).await;
+            assert_eq!(st, 200, "{v}");
+            let top: Vec<String> = v["hits"].as_array().unwrap().iter().take(3).map(|h| h["id"].as_str().unwrap().to_string()).collect();
+            if top.first().map(String::as_str) != Some(*slug) {
+                misses.push(format!("{q} → {top:?} (want {slug})"));
+            }
+        }
+        assert!(misses.is_empty(), "golden queries not answered first: {misses:#?}");
+        let (_, spaced) = api_search(&s, &key, "充值 没 到账").await;
+        assert_eq!(first_slug(&spaced), "deposit-not-credited", "with spaces too");
+        let (_, traditional) = api_search(&s, &key, "帳號被凍結").await;
+        assert!(traditional["hits"].as_array().is_some_and(|h| !h.is_empty()), "traditional characters find simplified articles");
+
+        // The help centre, public, in the visitor's language, with highlighted snippets.
+        let c = browser();
+        let html = c.get(s.url("/help?q=防钓鱼码")).header("accept-language", "zh-CN").send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("href=\"/help/anti-phishing-code\"") && html.contains("<b>"), "{html}");
+        let page = c.get(s.url("/help/freeze-your-account")).header("accept-language", "en").send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        let page = page.text().await.unwrap();
+        assert!(page.contains("data-testid=\"article-action\"") && page.contains("<h2>"), "Markdown rendered, action offered");
+        assert_eq!(c.get(s.url("/help/no-such-article")).send().await.unwrap().status(), 404);
+
+        // Bad input is named.
+        let (st, v) = api_search(&s, &key, "").await;
+        assert_eq!((st, v["error"]["field"].as_str()), (422, Some("q")));
+        let res = client().get(s.url("/api/v1/search?q=x&kind=everything")).bearer_auth(&key).send().await.unwrap();
+        assert_eq!(res.status(), 422);
+        let res = client().get(s.url("/api/v1/search?q=x&limit=500")).bearer_auth(&key).send().await.unwrap();
+        assert_eq!(res.status(), 422);
+        assert_eq!(client().get(s.url("/api/v1/search?q=x")).send().await.unwrap().status(), 401);
+    }
+}
+
+on_both_backends! {
+    async fn staff_edit_articles_drafts_stay_hidden_scripts_are_inert_and_messages_are_found(b) {
+        let s = TestServer::start(b).await;
+        let key = s.api_key().await;
+        let (agent, _) = s.signed_in("agent_t1").await;
+        assert_eq!(agent.get(s.url("/desk/kb")).send().await.unwrap().status(), 403, "agents do not edit the knowledge base");
+        let (sup, csrf) = s.signed_in("supervisor").await;
+        let form = |then: &'static str, body: &'static str| {
+            vec![("csrf", csrf.clone()), ("slug", "cold-wallet-zebra".into()), ("locale", "en".into()),
+                 ("title", "Zebra cold wallet transfers".into()), ("body", body.into()), ("tags", "zebra".into()),
+                 ("categories", "other".into()), ("action", "".into()), ("then", then.into())]
+        };
+        let res = sup.post(s.url("/desk/kb")).form(&form("draft", "Draft about zebra transfers.")).send().await.unwrap();
+        assert_eq!(res.status(), 303);
+        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        let (_, v) = api_search(&s, &key, "zebra").await;
+        assert!(v["hits"].as_array().unwrap().is_empty(), "a draft is not published: {v}");
+        assert_eq!(browser().get(s.url("/help/cold-wallet-zebra")).send().await.unwrap().status(), 404);
+
+        let res = sup.post(s.url("/desk/kb")).form(&form("publish", "Zebra transfers <script>alert('x')</script> take a day.")).send().await.unwrap();
+        assert_eq!(res.status(), 303);
+        assert!(eventually(|| async { first_slug(&api_search(&s, &key, "zebra").await.1) == "cold-wallet-zebra" }).await, "published articles become searchable");
+        let page = browser().get(s.url("/help/cold-wallet-zebra")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("&lt;script&gt;") && !page.contains("<script>alert"), "scripts are inert");
+
+        // A mistake names its field and keeps the text.
+        let mut bad = form("publish", "text");
+        bad[3].1 = String::new();
+        let res = sup.post(s.url("/desk/kb")).form(&bad).send().await.unwrap();
+        assert_eq!(res.status(), 422);
+        assert!(res.text().await.unwrap().contains("title:"));
+
+        // Case messages are found by staff and by the platform; internal notes only by staff.
+        let res = client().put(s.url("/api/v1/accounts/u-search")).bearer_auth(&key).json(&json!({"email": "u-search@mail.example", "locale": "en"})).send().await.unwrap();
+        assert!(res.status().is_success());
+        let body = json!({"account_id": "u-search", "category": "other", "subject": "Question", "body": "Where is my quokka statement?"});
+        let res = client().post(s.url("/api/v1/cases")).bearer_auth(&key).json(&body).send().await.unwrap();
+        assert_eq!(res.status(), 201);
+        let found = eventually(|| async {
+            let res = client().get(s.url("/api/v1/search?q=quokka&kind=message")).bearer_auth(&key).send().await.unwrap();
+            res.json::<Value>().await.unwrap()["hits"].as_array().is_some_and(|h| h.len() == 1)
+        }).await;
+        assert!(found, "case messages are indexed");
+        let (desk, _) = s.signed_in("agent_t1").await;
+        let html = desk.get(s.url("/desk/search?q=quokka")).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("/desk/cases/C-") && html.contains("<b>quokka</b>"), "{html}");
+    }
+}
