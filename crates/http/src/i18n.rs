@@ -741,6 +741,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("desk.panel.money", "充值、提现与交易（7 天）", "Deposits, withdrawals and trades (7 days)"),
     ("desk.panel.none", "无", "None"),
     ("desk.panel.previous", "以往工单", "Previous cases"),
+    ("desk.panel.suggested", "推荐文章（可发给用户）", "Suggested articles (to send the holder)"),
     ("desk.panel.sign_ins", "近期登录（7 天）", "Recent sign-ins (7 days)"),
     ("desk.event.opened", "创建", "Opened"),
     ("desk.event.routed", "路由", "Routed"),

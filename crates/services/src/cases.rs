@@ -304,9 +304,16 @@ pub async fn open_in(
         let all: Vec<_> = CaseCategory::ALL.iter().map(|c| c.code()).collect();
         Invalid::new("category", "invalid_category", format!("category: one of {}", all.join(", ")))
     })?;
-    let subject = validate_subject(&req.subject)?;
-    let body = validate_body("body", &req.body)?;
-    let answers = intake::validate(category, &req.intake, req.utc_offset_minutes, now_ms)?;
+    let subject = crate::guard::screen(&validate_subject(&req.subject)?);
+    let screened = crate::guard::screen(&validate_body("body", &req.body)?);
+    let mut answers = intake::validate(category, &req.intake, req.utc_offset_minutes, now_ms)?;
+    let mut found = [subject.found, screened.found].concat();
+    for value in answers.values_mut() {
+        let s = crate::guard::screen(value);
+        found.extend(s.found);
+        *value = s.text;
+    }
+    let (subject, body) = (subject.text, screened.text);
     let account_id = AccountId::parse("account_id", &req.account_id)?;
     let account = conn.accounts().get(&account_id).await?.ok_or(ServiceError::NotFound("account"))?;
     let holds = conn.holds().in_force(account_id.as_str(), now_ms).await?;
@@ -374,6 +381,9 @@ pub async fn open_in(
             created_at_ms: now_ms,
         })
         .await?;
+    if !found.is_empty() {
+        warn_holder(conn, &case, &found, now_ms).await?;
+    }
     let actor = by.label();
     let opened = json!({"channel": case.channel.code(), "category": category.code(), "priority": priority.code()});
     conn.cases().add_timeline(&entry(&case.id, &actor, "opened", opened, true, now_ms)).await?;
@@ -580,6 +590,7 @@ async fn add_message(
 ) -> Result<String, ServiceError> {
     let (author_kind, author_id) = actor.author();
     let id = new_id();
+    let screened = crate::guard::screen(body);
     conn.cases()
         .add_message(&Message {
             id: id.clone(),
@@ -587,12 +598,37 @@ async fn add_message(
             author_kind: author_kind.into(),
             author_id,
             internal,
-            body: body.into(),
+            body: screened.text,
             channel: channel.code().into(),
             created_at_ms: now_ms,
         })
         .await?;
+    if !screened.found.is_empty() && matches!(actor, CaseActor::Holder { .. }) {
+        warn_holder(conn, c, &screened.found, now_ms + 1).await?;
+    }
     Ok(id)
+}
+
+/// Tells the holder on their case that a secret was removed and what to do now.
+async fn warn_holder(
+    conn: &mut AnyConnection,
+    c: &Case,
+    found: &[thaw_text::guard::SecretKind],
+    now_ms: i64,
+) -> Result<(), ServiceError> {
+    conn.cases()
+        .add_message(&Message {
+            id: new_id(),
+            case_id: c.id.clone(),
+            author_kind: "system".into(),
+            author_id: None,
+            internal: false,
+            body: crate::guard::warning(c.language, found),
+            channel: Channel::Staff.code().into(),
+            created_at_ms: now_ms,
+        })
+        .await?;
+    Ok(())
 }
 
 /// An internal note written by thaw itself (e.g. an email from an unexpected address).

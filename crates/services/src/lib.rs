@@ -16,6 +16,7 @@ pub mod evidence;
 pub mod factors;
 pub mod freeze;
 pub mod geo;
+pub mod guard;
 pub mod holder;
 pub mod holds;
 pub mod inbound;

@@ -247,6 +247,8 @@ struct CasePage {
     draft: String,
     /// Cases tied to this one, and how.
     related: Vec<RelatedLine>,
+    /// (slug, title, snippet HTML) of the articles that best fit the case.
+    suggested: Vec<(String, String, String)>,
     /// The case this one was merged into.
     merged_into: Option<String>,
     notice: Option<&'static str>,
@@ -321,6 +323,32 @@ async fn view(
         })
         .collect::<Vec<_>>();
     let merged_into = related.iter().find(|r| r.relation == "merged_into").map(|r| r.number.clone());
+    // The articles that fit what the holder wrote, in the case's language.
+    let asked = messages.iter().find(|m| m.author_kind == "holder").map(|m| m.body.as_str()).unwrap_or("");
+    let filter = thaw_text::search::Filter {
+        kind: Some(thaw_text::search::DocKind::Article),
+        locale: Some(case.language.code().into()),
+        internal: false,
+    };
+    let suggested = state
+        .search
+        .query(&format!("{} {asked}", case.subject), &filter, 3)
+        .map_err(|e| PageError::from_service(&ctx, e))?
+        .into_iter()
+        .filter_map(|h| {
+            let (slug, _) = thaw_services::search::article_of(&h)?;
+            Some((slug.to_string(), h.title.clone(), h.snippet_html.clone()))
+        })
+        .collect();
+    // A drafted reply for the category (its first macro) unless the agent picked another; the
+    // agent edits it before sending.
+    let chosen_macro = q.use_macro.clone().unwrap_or_else(|| {
+        if case.status.is_active() {
+            macros::for_category(case.category).first().map(|m| m.code.clone()).unwrap_or_default()
+        } else {
+            String::new()
+        }
+    });
     let t = |k: &'static str| crate::i18n::text(l, k);
     let mut lines: Vec<(i64, Line)> = messages
         .iter()
@@ -490,11 +518,10 @@ async fn view(
             .into_iter()
             .map(|m| (m.code.clone(), m.title.get(l.code()).cloned().unwrap_or_default()))
             .collect(),
-        chosen_macro: q.use_macro.clone().unwrap_or_default(),
-        draft: q
-            .use_macro
-            .as_deref()
-            .and_then(|code| macros::all().iter().find(|m| m.code == code))
+        chosen_macro: chosen_macro.clone(),
+        draft: macros::all()
+            .iter()
+            .find(|m| m.code == chosen_macro)
             .map(|m| {
                 let holder = account
                     .and_then(|a| a.email.as_ref())
@@ -520,6 +547,7 @@ async fn view(
         refused,
         related,
         merged_into,
+        suggested,
         active: case.status.is_active(),
         shell: Shell::new(&ctx, "desk", "cases"),
     };

@@ -136,3 +136,39 @@ on_both_backends! {
         assert!(html.contains("/desk/cases/C-") && html.contains("<b>quokka</b>"), "{html}");
     }
 }
+
+on_both_backends! {
+    async fn a_pasted_seed_phrase_is_never_stored_indexed_or_shown_and_the_holder_is_warned(b) {
+        let s = TestServer::start(b).await;
+        let key = s.api_key().await;
+        let res = client().put(s.url("/api/v1/accounts/u-paste")).bearer_auth(&key).json(&json!({"email": "u-paste@mail.example", "locale": "en"})).send().await.unwrap();
+        assert!(res.status().is_success());
+        let phrase = "legal winner thank year wave sausage worth useful legal winner thank yellow";
+        let txid = "TxID: 9f2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c1b3d5f7e9a1c3b5d7f9e1a3c5b7d9f1e";
+        let body = json!({"account_id": "u-paste", "category": "account_theft", "subject": "Help, password: Hunter2024!",
+            "body": format!("The agent on Telegram asked for my words so I sent them: {phrase}. My deposit {txid} also vanished."),
+            "intake": {"noticed_at": "2026-11-20T08:00:00Z", "unauthorised_transactions": "withdrawal of 2 BTC"}});
+        let res = client().post(s.url("/api/v1/cases")).bearer_auth(&key).json(&body).send().await.unwrap();
+        let status = res.status();
+        let case: Value = res.json().await.unwrap();
+        assert_eq!(status, 201, "{case}");
+        let number = case["number"].as_str().unwrap().to_string();
+        let got: Value = client().get(s.url(&format!("/api/v1/cases/{number}"))).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+        let text = got.to_string();
+        assert!(!text.contains("sausage") && !text.contains("Hunter2024"), "nothing of the secrets is kept: {text}");
+        assert!(text.contains("seed phrase removed") && text.contains("password removed"));
+        assert!(text.contains("9f2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c1b3d5f7e9a1c3b5d7f9e1a3c5b7d9f1e"), "a transaction hash is not a secret");
+        assert!(text.contains("Support never asks for your seed phrase") && text.contains("/security"), "the holder is warned: {text}");
+        // Nor in the database or the search index.
+        let rows: Vec<String> = sqlx::query("SELECT body FROM case_messages").fetch_all(s.db.pool()).await.unwrap()
+            .iter().map(|r| sqlx::Row::try_get(r, "body").unwrap()).collect();
+        assert!(rows.iter().all(|b| !b.contains("sausage")));
+        let indexed = eventually(|| async {
+            let v: Value = client().get(s.url("/api/v1/search?q=vanished&kind=message")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+            v["hits"].as_array().is_some_and(|h| !h.is_empty())
+        }).await;
+        assert!(indexed);
+        let v: Value = client().get(s.url("/api/v1/search?q=sausage&kind=message")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+        assert!(v["hits"].as_array().unwrap().is_empty(), "the index never saw it");
+    }
+}
