@@ -60,6 +60,8 @@ pub struct AppState {
     pub live: live::Live,
     /// This process's search index of articles and case messages.
     pub search: Arc<thaw_services::search::Search>,
+    /// The triage model (trained on first use unless one was saved).
+    pub triage: Arc<thaw_services::triage::Triage>,
 }
 
 /// The whole application: pages, API, assets and operations, with the middleware stack.

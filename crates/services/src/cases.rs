@@ -306,7 +306,11 @@ pub async fn open_in(
     })?;
     let subject = crate::guard::screen(&validate_subject(&req.subject)?);
     let screened = crate::guard::screen(&validate_body("body", &req.body)?);
-    let mut answers = intake::validate(category, &req.intake, req.utc_offset_minutes, now_ms)?;
+    let mut answers = if req.channel == Channel::Bot {
+        intake::validate_partial(category, &req.intake, req.utc_offset_minutes, now_ms)?
+    } else {
+        intake::validate(category, &req.intake, req.utc_offset_minutes, now_ms)?
+    };
     let mut found = [subject.found, screened.found].concat();
     for value in answers.values_mut() {
         let s = crate::guard::screen(value);

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod alerts;
 pub mod api_keys;
 pub mod approvals;
+pub mod bot;
 pub mod case_links;
 pub mod case_mail;
 pub mod cases;
@@ -34,6 +35,7 @@ pub mod signin;
 pub mod sla_file;
 pub mod sso;
 pub mod staff;
+pub mod triage;
 pub mod webhooks;
 
 use thaw_domain::Invalid;

@@ -6,3 +6,4 @@ pub mod guard;
 pub mod markdown;
 pub mod search;
 pub mod tokens;
+pub mod triage;

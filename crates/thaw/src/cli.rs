@@ -39,6 +39,11 @@ pub enum Command {
     /// SLA file tools.
     #[command(subcommand)]
     Sla(SlaCommand),
+    /// Rebuild the search index (and make running servers rebuild theirs).
+    Reindex,
+    /// Train and evaluate text classifiers (case categories, or any labelled CSV).
+    #[command(subcommand)]
+    Triage(crate::text_cli::TriageCommand),
     /// Benchmarks (not tests): figures for BENCHMARKS.md.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -152,6 +157,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Policy(cmd) => return policy(&cmd),
         Command::Sla(SlaCommand::Check { file }) => return sla_check(&file),
+        Command::Triage(ref cmd) => {
+            if let Some(done) = crate::text_cli::triage_offline(cmd) {
+                return done;
+            }
+        }
         Command::Bench(BenchCommand::Load(args)) => return crate::load::run(args).await,
         Command::Bench(BenchCommand::Ceiling { listen }) => return crate::load::ceiling(&listen).await,
         _ => {}
@@ -167,6 +177,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin(cmd) => admin(config, cmd).await,
+        Command::Reindex => {
+            let db = thaw_store::Db::connect(&config.database_url, &Default::default()).await?;
+            db.migrate().await?;
+            thaw_services::knowledge::seed_shipped(&db, thaw_services::now_ms()).await?;
+            crate::text_cli::reindex(&db).await
+        }
+        Command::Triage(_) => {
+            let db = thaw_store::Db::connect(&config.database_url, &Default::default()).await?;
+            db.migrate().await?;
+            crate::text_cli::train_default(&db).await
+        }
         Command::Policy(_) | Command::Sla(_) | Command::Bench(_) => unreachable!("handled before configuration"),
     }
 }

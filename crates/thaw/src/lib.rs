@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod load;
+pub mod text_cli;
 
 use anyhow::Context;
 use config::Config;
@@ -108,6 +109,7 @@ pub async fn serve_with(
         desk,
         live,
         search,
+        triage: Arc::new(thaw_services::triage::Triage::new()),
     };
     let app = thaw_http::router(state);
     tracing::info!(addr = %listener.local_addr()?, database = db.masked_url(), "thaw is listening");

@@ -189,6 +189,27 @@ pub fn validate(
     utc_offset_minutes: i32,
     now_ms: i64,
 ) -> Result<BTreeMap<String, String>, Invalid> {
+    validate_with(category, answers, utc_offset_minutes, now_ms, true)
+}
+
+/// As [`validate`], but required fields may be missing: a case the bot hands over, whose
+/// category the model chose, is opened with what the holder said and the agent asks the rest.
+pub fn validate_partial(
+    category: CaseCategory,
+    answers: &BTreeMap<String, String>,
+    utc_offset_minutes: i32,
+    now_ms: i64,
+) -> Result<BTreeMap<String, String>, Invalid> {
+    validate_with(category, answers, utc_offset_minutes, now_ms, false)
+}
+
+fn validate_with(
+    category: CaseCategory,
+    answers: &BTreeMap<String, String>,
+    utc_offset_minutes: i32,
+    now_ms: i64,
+    require: bool,
+) -> Result<BTreeMap<String, String>, Invalid> {
     let known = fields(category);
     if let Some(unknown) = answers.keys().find(|k| !known.iter().any(|f| f.name == k.as_str())) {
         let names: Vec<_> = known.iter().map(|f| f.name).collect();
@@ -203,7 +224,7 @@ pub fn validate(
         let name = format!("intake.{}", field.name);
         let value = answers.get(field.name).map(|v| v.trim()).unwrap_or("");
         if value.is_empty() {
-            if field.required {
+            if field.required && require {
                 return Err(Invalid::new(
                     name,
                     "required",

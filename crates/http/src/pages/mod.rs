@@ -2,6 +2,7 @@
 //! friendly error pages. Every page is rendered in the visitor's language and carries the CSRF
 //! token for its forms.
 
+pub mod assistant;
 pub mod desk;
 pub mod desk_cases;
 pub mod desk_tools;
@@ -32,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .merge(security::router())
         .merge(portal_cases::router())
         .merge(knowledge::router())
+        .merge(assistant::router())
         .route("/lang", post(switch_language))
 }
 

@@ -315,6 +315,7 @@ async fn view(
     let case = cases::holder_case(&state.db, session.account.id.as_str(), number).await.map_err(page_err(&ctx))?;
     let notice = match q.notice.as_deref() {
         Some("opened") => Some("case.notice.opened"),
+        Some("handed_over") => Some("case.notice.handed_over"),
         Some("replied") => Some("case.notice.replied"),
         Some("reopened") => Some("case.notice.reopened"),
         Some("rated") => Some("case.notice.rated"),

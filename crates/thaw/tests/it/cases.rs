@@ -14,12 +14,12 @@ use thaw_store::Capabilities;
 const SSO_SECRET: &str = "platform-shared-secret-0123456789abcdef";
 const MINUTE: i64 = 60_000;
 
-async fn server(b: Backend) -> TestServer {
+pub(crate) async fn server(b: Backend) -> TestServer {
     TestServer::start_with(b, |c| c.sso_hs256_secret = Some(SSO_SECRET.into())).await
 }
 
 /// A holder's browser signed in by the platform's single sign-on; returns it and its CSRF token.
-async fn holder(s: &TestServer, account: &str) -> (reqwest::Client, String) {
+pub(crate) async fn holder(s: &TestServer, account: &str) -> (reqwest::Client, String) {
     let now = thaw_services::now_ms() / 1000;
     let token = thaw_services::sso::sign_hs256(
         SSO_SECRET.as_bytes(),

@@ -263,3 +263,112 @@ async fn post_trade(c: &reqwest::Client, base: &str, key: &str, id: &str) -> ser
     let trade = serde_json::json!({"id": id, "account_id": "u-h", "kind": "trade", "occurred_at": now, "amount": "1", "asset": "ETH"});
     c.post(format!("{base}/api/v1/events")).bearer_auth(key).json(&trade).send().await.unwrap().json().await.unwrap()
 }
+
+#[test]
+fn triage_cli_trains_and_evaluates_any_labelled_csv_and_names_a_missing_column() {
+    let dir = temp_dir("triage");
+    let csv = dir.join("intents.csv");
+    let mut rows = String::from("id,message,intent\n");
+    let data = [
+        (
+            "card_lost",
+            [
+                "I lost my card",
+                "my card is missing",
+                "can't find my bank card",
+                "card was stolen yesterday",
+                "where is my card, lost it",
+                "我的卡丢了",
+            ],
+        ),
+        (
+            "refund",
+            [
+                "I want a refund",
+                "please refund my order",
+                "money back for the purchase",
+                "refund has not arrived",
+                "how do I get my money back",
+                "我要退款",
+            ],
+        ),
+        (
+            "pin",
+            [
+                "forgot my PIN",
+                "how do I change my PIN",
+                "PIN blocked after three tries",
+                "reset the PIN code",
+                "my pin is not working",
+                "密码锁了PIN",
+            ],
+        ),
+    ];
+    let mut id = 0;
+    for (label, texts) in data {
+        for t in texts {
+            id += 1;
+            rows.push_str(&format!("{id},\"{t}\",{label}\n"));
+        }
+    }
+    std::fs::write(&csv, rows).unwrap();
+    let thaw = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_thaw")).args(args).output().unwrap();
+    let model = dir.join("intents.model");
+    let (csv_s, model_s) = (csv.to_str().unwrap(), model.to_str().unwrap());
+    let out = thaw(&[
+        "triage",
+        "train",
+        "--csv",
+        csv_s,
+        "--text-column",
+        "message",
+        "--label-column",
+        "intent",
+        "--out",
+        model_s,
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = thaw(&[
+        "triage",
+        "eval",
+        "--model",
+        model_s,
+        "--csv",
+        csv_s,
+        "--text-column",
+        "message",
+        "--label-column",
+        "intent",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["n"], 18);
+    assert!(v["accuracy"].as_f64().unwrap() > 0.9 && v["macro_f1"].as_f64().unwrap() > 0.9, "{v}");
+
+    let out = thaw(&["triage", "eval", "--csv", csv_s, "--text-column", "text", "--label-column", "intent"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("'text'") && err.contains("id, message, intent"), "the missing column is named: {err}");
+
+    // Cross-validation prints one line per fold; the shipped model evaluates without --model.
+    let out = thaw(&[
+        "triage",
+        "eval",
+        "--csv",
+        csv_s,
+        "--text-column",
+        "message",
+        "--label-column",
+        "intent",
+        "--folds",
+        "3",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.contains("fold 3") && stdout.contains("macro-F1"), "{stdout}");
+    let holdout = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/triage_holdout.csv");
+    let out = thaw(&["triage", "eval", "--csv", holdout, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["n"], 216);
+    assert!(v["accuracy"].as_f64().unwrap() > 0.6, "the shipped model on independently written messages: {v}");
+}

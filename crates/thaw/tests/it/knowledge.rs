@@ -172,3 +172,63 @@ on_both_backends! {
         assert!(v["hits"].as_array().unwrap().is_empty(), "the index never saw it");
     }
 }
+
+on_both_backends! {
+    async fn the_assistant_offers_self_service_counts_only_a_yes_and_hands_over_with_the_transcript(b) {
+        let s = crate::cases::server(b).await;
+        let key = s.api_key().await;
+        let res = client().put(s.url("/api/v1/accounts/u-bot")).bearer_auth(&key).json(&json!({"email": "u-bot@mail.example", "locale": "en"})).send().await.unwrap();
+        assert!(res.status().is_success());
+        let (c, csrf) = crate::cases::holder(&s, "u-bot").await;
+        let csrf = {
+            let html = c.get(s.url("/security/assistant")).send().await.unwrap().text().await.unwrap();
+            assert!(html.contains("data-testid=\"bot-message\""));
+            csrf_in(&html).unwrap_or(csrf)
+        };
+        let ask = |session: String, message: &'static str| {
+            let (c, s, csrf) = (c.clone(), &s, csrf.clone());
+            async move {
+                let res = c.post(s.url("/security/assistant")).form(&[("csrf", csrf.as_str()), ("session", session.as_str()), ("message", message)]).send().await.unwrap();
+                (res.status().as_u16(), res.headers().get("location").map(|l| l.to_str().unwrap().to_string()).unwrap_or_default())
+            }
+        };
+        // Bad input is named.
+        let (st, _) = ask(String::new(), "").await;
+        assert_eq!(st, 422);
+
+        // A deposit question: the assistant answers with articles and asks; "yes" is counted.
+        let (st, location) = ask(String::new(), "I sent USDT to my deposit address three hours ago and it is still not credited").await;
+        assert_eq!(st, 303, "{location}");
+        assert!(location.starts_with("/security/assistant?s="), "{location}");
+        let session = location.trim_start_matches("/security/assistant?s=").to_string();
+        let page = c.get(s.url(&location)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("data-testid=\"bot-articles\"") && page.contains("data-testid=\"bot-yes\""), "{page}");
+        let outcome: String = sqlx::Row::try_get(&sqlx::query("SELECT outcome FROM bot_sessions WHERE id = $1").bind(&session).fetch_one(s.db.pool()).await.unwrap(), "outcome").unwrap();
+        assert_eq!(outcome, "open", "an unanswered conversation is not a deflection");
+        let predicted: String = sqlx::Row::try_get(&sqlx::query("SELECT predicted FROM bot_sessions WHERE id = $1").bind(&session).fetch_one(s.db.pool()).await.unwrap(), "predicted").unwrap();
+        assert_eq!(predicted, "deposit_withdrawal");
+        let res = c.post(s.url("/security/assistant/solved")).form(&[("csrf", csrf.as_str()), ("session", session.as_str())]).send().await.unwrap();
+        assert_eq!(res.status(), 303);
+        let page = c.get(s.url(&location)).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("data-testid=\"bot-solved\""));
+
+        // Asking for a person hands over with the transcript and the predicted category; a pasted
+        // seed phrase never reaches the case.
+        let (_, location) = ask(String::new(), "Someone logged into my account and withdrew all my BTC, I did not do it").await;
+        let session = location.trim_start_matches("/security/assistant?s=").to_string();
+        assert!(!session.is_empty(), "{location}");
+        let (_, location) = ask(session.clone(), "my words were legal winner thank year wave sausage worth useful legal winner thank yellow, I want to talk to a person").await;
+        assert!(location.starts_with("/security/cases/C-") && location.ends_with("notice=handed_over"), "{location}");
+        let number = location.trim_start_matches("/security/cases/").split('?').next().unwrap().to_string();
+        let case: Value = client().get(s.url(&format!("/api/v1/cases/{number}"))).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+        assert_eq!(case["category"], "account_theft", "{case}");
+        assert_eq!(case["channel"], "bot");
+        let text = case.to_string();
+        assert!(text.contains("withdrew all my BTC") && text.contains("seed phrase removed") && !text.contains("sausage"), "{text}");
+        // Another holder cannot read or answer this conversation.
+        let (other, other_csrf) = crate::cases::holder(&s, "u-bot-other").await;
+        assert_eq!(other.get(s.url(&format!("/security/assistant?s={session}"))).send().await.unwrap().status(), 404);
+        let res = other.post(s.url("/security/assistant/solved")).form(&[("csrf", other_csrf.as_str()), ("session", session.as_str())]).send().await.unwrap();
+        assert_eq!(res.status(), 404);
+    }
+}
