@@ -469,7 +469,12 @@ pub fn case_json(c: &Case) -> Value {
 /// Reads a case for a change, applies `change`, and saves it if nobody else changed it in the
 /// meantime (retrying a few times if they did). `change` may write messages and timeline
 /// entries in the same transaction.
-async fn change_case<T, F>(db: &Db, desk: &Desk, case_id: &str, mut change: F) -> Result<(Case, T), ServiceError>
+pub(crate) async fn change_case<T, F>(
+    db: &Db,
+    desk: &Desk,
+    case_id: &str,
+    mut change: F,
+) -> Result<(Case, T), ServiceError>
 where
     F: for<'a> FnMut(
         &'a mut AnyConnection,

@@ -88,3 +88,48 @@ pub async fn train_and_save(db: &Db, now_ms: i64) -> Result<(Model, usize), Serv
     conn.texts().save_model(&new_id(), n as i64, &b64, now_ms).await?;
     Ok((model, n))
 }
+
+/// Staff correct a case's category: the case moves to it (routing stays until someone routes
+/// again) and the correction is kept — the subject and the opening message with the right
+/// category — for `thaw triage train`.
+pub async fn correct_category(
+    db: &Db,
+    desk: &crate::cases::Desk,
+    by: &crate::cases::CaseActor,
+    case_id: &str,
+    category: &str,
+    now_ms: i64,
+) -> Result<thaw_domain::case::Case, ServiceError> {
+    use thaw_domain::CaseCategory;
+    let crate::cases::CaseActor::Staff { role, .. } = by else {
+        return Err(ServiceError::Refused { code: "forbidden", message: "only staff correct categories".into() });
+    };
+    if !crate::cases::may_work_cases(*role) {
+        return Err(ServiceError::Refused { code: "forbidden", message: "your role does not work cases".into() });
+    }
+    let to = CaseCategory::parse(category).ok_or_else(|| {
+        let all: Vec<_> = CaseCategory::ALL.iter().map(|c| c.code()).collect();
+        thaw_domain::Invalid::new("category", "invalid_category", format!("category: one of {}", all.join(", ")))
+    })?;
+    let actor = by.label();
+    let (case, ()) = crate::cases::change_case(db, desk, case_id, |conn, c| {
+        let actor = actor.clone();
+        Box::pin(async move {
+            let from = c.category;
+            if from == to {
+                return Ok(());
+            }
+            // The opening message: what the holder (or the platform for them) first wrote.
+            let first = conn.cases().messages(&c.id, false).await?.into_iter().next();
+            let text = format!("{}\n{}", c.subject, first.map(|m| m.body).unwrap_or_default());
+            conn.texts().save_correction(&c.id, text.trim(), Some(from.code()), to.code(), &actor, now_ms).await?;
+            c.category = to;
+            c.updated_at_ms = now_ms;
+            let data = serde_json::json!({"from": from.code(), "to": to.code()});
+            conn.cases().add_timeline(&crate::cases::entry(&c.id, &actor, "category", data, false, now_ms)).await?;
+            Ok(())
+        })
+    })
+    .await?;
+    Ok(case)
+}

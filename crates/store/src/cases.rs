@@ -171,8 +171,8 @@ impl Cases<'_> {
             "UPDATE cases SET priority = $1, status = $2, subject = $3, tier = $4, assignee_id = $5, routing = $6,
                 updated_at = $7, first_response_at = $8, awaiting_reply_since = $9, resolved_at = $10, closed_at = $11,
                 pauses = $12, warned = $13, breached = $14, next_due_at = $15, decided_by = $16, merged_into = $17,
-                version = version + 1
-             WHERE id = $18 AND version = $19",
+                category = $18, version = version + 1
+             WHERE id = $19 AND version = $20",
         )
         .bind(c.priority.code())
         .bind(c.status.code())
@@ -191,6 +191,7 @@ impl Cases<'_> {
         .bind(next_due_at)
         .bind(c.decided_by.clone())
         .bind(c.merged_into.clone())
+        .bind(c.category.code())
         .bind(&c.id)
         .bind(version)
         .execute(&mut *self.0)

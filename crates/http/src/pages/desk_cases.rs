@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/desk/cases/{number}/link", post(link))
         .route("/desk/cases/{number}/unlink", post(unlink))
         .route("/desk/cases/{number}/merge", post(merge))
+        .route("/desk/cases/{number}/category", post(category))
         .route("/desk/cases/{number}/attachments/{id}", get(attachment))
         .route("/desk/live", get(live))
 }
@@ -247,6 +248,8 @@ struct CasePage {
     draft: String,
     /// Cases tied to this one, and how.
     related: Vec<RelatedLine>,
+    /// (code, label, current) of every category, for correcting the case's.
+    categories: Vec<(&'static str, &'static str, bool)>,
     /// (slug, title, snippet HTML) of the articles that best fit the case.
     suggested: Vec<(String, String, String)>,
     /// The case this one was merged into.
@@ -388,6 +391,11 @@ async fn view(
                     .as_array()
                     .map(|a| a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "))
                     .unwrap_or_default()
+            ),
+            "category" => format!(
+                "{} → {}",
+                e.data["from"].as_str().and_then(CaseCategory::parse).map(|c| c.label(l)).unwrap_or(""),
+                e.data["to"].as_str().and_then(CaseCategory::parse).map(|c| c.label(l)).unwrap_or("")
             ),
             "repeat_contact" | "followed_up" | "linked" | "unlinked" | "merged_into" | "merged_from" => {
                 e.data["case"].as_str().unwrap_or("").to_string()
@@ -542,12 +550,14 @@ async fn view(
             Some("linked") => Some("desk.links.linked"),
             Some("unlinked") => Some("desk.links.unlinked"),
             Some("merged") => Some("desk.links.merged"),
+            Some("category") => Some("desk.case.category_changed"),
             _ => None,
         },
         refused,
         related,
         merged_into,
         suggested,
+        categories: CaseCategory::ALL.iter().map(|c| (c.code(), c.label(l), *c == case.category)).collect(),
         active: case.status.is_active(),
         shell: Shell::new(&ctx, "desk", "cases"),
     };
@@ -630,6 +640,32 @@ async fn status(
     let case = case_by_number(&state, &ctx, &number).await?;
     match cases::set_status(&state.db, &state.desk, &actor_of(&session.staff), &case.id, &form.status, now_ms()).await {
         Ok(_) => Ok(back(&number, "notice=status")),
+        Err(e) => refusal(&ctx, &number, e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct CategoryForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    category: String,
+}
+
+/// Corrects the case's category (kept as training data for the triage model).
+async fn category(
+    State(state): State<AppState>,
+    StaffCtx(ctx, session): StaffCtx,
+    Path(number): Path<String>,
+    Form(form): Form<CategoryForm>,
+) -> Result<Response, PageError> {
+    ctx.require(Permission::WorkCases)?;
+    ctx.check_csrf(&form.csrf)?;
+    let case = case_by_number(&state, &ctx, &number).await?;
+    let by = actor_of(&session.staff);
+    match thaw_services::triage::correct_category(&state.db, &state.desk, &by, &case.id, &form.category, now_ms()).await
+    {
+        Ok(_) => Ok(back(&number, "notice=category")),
         Err(e) => refusal(&ctx, &number, e),
     }
 }

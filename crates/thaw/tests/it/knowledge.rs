@@ -232,3 +232,36 @@ on_both_backends! {
         assert_eq!(res.status(), 404);
     }
 }
+
+on_both_backends! {
+    async fn an_agents_category_correction_is_kept_and_retraining_learns_from_it(b) {
+        let s = TestServer::start(b).await;
+        let key = s.api_key().await;
+        let res = client().put(s.url("/api/v1/accounts/u-fix")).bearer_auth(&key).json(&json!({"email": "u-fix@mail.example", "locale": "en"})).send().await.unwrap();
+        assert!(res.status().is_success());
+        let body = json!({"account_id": "u-fix", "category": "other", "subject": "Seller silent", "body": "I paid the P2P seller by bank transfer but the USDT was never released"});
+        let case: Value = client().post(s.url("/api/v1/cases")).bearer_auth(&key).json(&body).send().await.unwrap().json().await.unwrap();
+        let number = case["number"].as_str().unwrap().to_string();
+        let (desk, csrf) = s.signed_in("agent_t1").await;
+        let res = desk.post(s.url(&format!("/desk/cases/{number}/category"))).form(&[("csrf", csrf.as_str()), ("category", "nonsense")]).send().await.unwrap();
+        assert!(res.headers()["location"].to_str().unwrap().ends_with("refused=invalid_category"));
+        let res = desk.post(s.url(&format!("/desk/cases/{number}/category"))).form(&[("csrf", csrf.as_str()), ("category", "trade_dispute")]).send().await.unwrap();
+        assert_eq!(res.status(), 303);
+        let got: Value = client().get(s.url(&format!("/api/v1/cases/{number}"))).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+        assert_eq!(got["category"], "trade_dispute");
+        let row = sqlx::query("SELECT text, predicted, category FROM triage_corrections").fetch_one(s.db.pool()).await.unwrap();
+        let (text, predicted, category): (String, String, String) =
+            (sqlx::Row::try_get(&row, "text").unwrap(), sqlx::Row::try_get(&row, "predicted").unwrap(), sqlx::Row::try_get(&row, "category").unwrap());
+        assert!(text.contains("never released") && predicted == "other" && category == "trade_dispute");
+        let shipped = thaw_services::triage::shipped_examples().len();
+        assert!(shipped >= 700, "the shipped training set: {shipped}");
+        let set = thaw_services::triage::training_set(&s.db).await.unwrap();
+        assert_eq!(set.len(), shipped + 1, "retraining includes the correction");
+        let (model, n) = thaw_services::triage::train_and_save(&s.db, thaw_services::now_ms()).await.unwrap();
+        assert_eq!(n, shipped + 1);
+        assert_eq!(model.labels().len(), 9);
+        let fresh = thaw_services::triage::Triage::new();
+        let loaded = fresh.model(&s.db).await.unwrap();
+        assert_eq!(loaded.to_bytes(), model.to_bytes(), "servers load the saved model");
+    }
+}
