@@ -202,7 +202,7 @@ async fn articles(
     category: CaseCategory,
 ) -> Result<Vec<Suggestion>, ServiceError> {
     let filter = Filter { kind: Some(DocKind::Article), locale: Some(locale.code().into()), internal: false };
-    let hits = parts.search.query(text, &filter, 8)?;
+    let hits = parts.search.query(text, &filter, 8).await?;
     let in_category: std::collections::HashSet<String> = crate::knowledge::published(parts.db, locale.code())
         .await?
         .into_iter()

@@ -15,6 +15,8 @@ pub struct Search {
     index: Mutex<SearchIndex>,
     /// The last change applied.
     seq: Mutex<i64>,
+    /// Whether the first build is complete (searches wait for it).
+    ready: tokio::sync::watch::Sender<bool>,
 }
 
 fn article_doc(r: &KbRevision) -> Doc {
@@ -58,7 +60,8 @@ fn index_err(e: thaw_text::search::SearchError) -> ServiceError {
 impl Search {
     /// An empty index; `rebuild` fills it.
     pub fn new() -> Result<Search, ServiceError> {
-        Ok(Search { index: Mutex::new(SearchIndex::new().map_err(index_err)?), seq: Mutex::new(0) })
+        let (ready, _) = tokio::sync::watch::channel(false);
+        Ok(Search { index: Mutex::new(SearchIndex::new().map_err(index_err)?), seq: Mutex::new(0), ready })
     }
 
     /// Builds the index from scratch (articles, then messages `PAGE` at a time), telling
@@ -90,6 +93,7 @@ impl Search {
         *self.index.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
         *self.seq.lock().unwrap_or_else(|e| e.into_inner()) = seq;
         self.catch_up(db).await?;
+        self.ready.send_replace(true);
         Ok(count)
     }
 
@@ -143,8 +147,11 @@ impl Search {
         }
     }
 
-    /// The best `limit` hits for `query` within `filter`.
-    pub fn query(&self, query: &str, filter: &Filter, limit: usize) -> Result<Vec<Hit>, ServiceError> {
+    /// The best `limit` hits for `query` within `filter`, once the first build is complete (a
+    /// process answers while it builds its index at start; searches wait the moment it takes).
+    pub async fn query(&self, query: &str, filter: &Filter, limit: usize) -> Result<Vec<Hit>, ServiceError> {
+        let mut ready = self.ready.subscribe();
+        let _ = ready.wait_for(|r| *r).await;
         self.index.lock().unwrap_or_else(|e| e.into_inner()).search(query, filter, limit).map_err(index_err)
     }
 

@@ -98,7 +98,7 @@ pub async fn serve_with(
     let live = thaw_http::live::Live::new(closing_rx);
     let postgres_url = (db.backend() == thaw_store::Backend::Postgres).then(|| config.database_url.clone());
     let follower = tokio::spawn(live.clone().follow(db.clone(), postgres_url));
-    let search = Arc::new(start_search(&db).await?);
+    let search = Arc::new(thaw_services::search::Search::new()?);
     let indexer = tokio::spawn(follow_search(db.clone(), search.clone(), closing.subscribe()));
     let state = thaw_http::AppState {
         db: db.clone(),
@@ -129,27 +129,35 @@ pub async fn serve_with(
     Ok(())
 }
 
-/// Adds the shipped knowledge-base articles that are missing and builds this process's search
-/// index from the database.
-async fn start_search(db: &Db) -> anyhow::Result<thaw_services::search::Search> {
-    let now = thaw_services::now_ms();
-    let added = thaw_services::knowledge::seed_shipped(db, now).await?;
-    if added > 0 {
-        tracing::info!(added, "knowledge base: shipped articles added");
-    }
-    let search = thaw_services::search::Search::new()?;
-    let started = std::time::Instant::now();
-    let docs = search.rebuild(db, |_, _| {}).await?;
-    tracing::info!(docs, ms = started.elapsed().as_millis() as u64, "search index built");
-    Ok(search)
-}
-
-/// Keeps the search index current with what other requests and processes write.
+/// Adds the shipped knowledge-base articles that are missing, builds this process's search index
+/// from the database (in the background: the server answers meanwhile, searches wait for it),
+/// then keeps it current with what other requests and processes write.
 async fn follow_search(
     db: Db,
     search: Arc<thaw_services::search::Search>,
     mut closing: tokio::sync::watch::Receiver<bool>,
 ) {
+    let started = std::time::Instant::now();
+    loop {
+        let built = async {
+            let added = thaw_services::knowledge::seed_shipped(&db, thaw_services::now_ms()).await?;
+            if added > 0 {
+                tracing::info!(added, "knowledge base: shipped articles added");
+            }
+            search.rebuild(&db, |_, _| {}).await
+        };
+        match built.await {
+            Ok(docs) => {
+                tracing::info!(docs, ms = started.elapsed().as_millis() as u64, "search index built");
+                break;
+            }
+            Err(e) => tracing::error!(error = %e, "search index: building failed; retrying"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            _ = closing.changed() => return,
+        }
+    }
     loop {
         if let Err(e) = search.catch_up(&db).await {
             tracing::warn!(error = %e, "search index: catching up failed; retrying");

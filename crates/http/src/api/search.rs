@@ -84,7 +84,7 @@ pub async fn search(
         })?,
     };
     let internal = matches!(&caller, Caller::Staff(s) if s.staff.role.can(Permission::WorkCases));
-    let hits = state.search.query(&q, &Filter { kind: Some(kind), locale, internal }, limit)?;
+    let hits = state.search.query(&q, &Filter { kind: Some(kind), locale, internal }, limit).await?;
     let hits = hits
         .into_iter()
         .map(|h| {

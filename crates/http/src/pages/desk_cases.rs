@@ -336,6 +336,7 @@ async fn view(
     let suggested = state
         .search
         .query(&format!("{} {asked}", case.subject), &filter, 3)
+        .await
         .map_err(|e| PageError::from_service(&ctx, e))?
         .into_iter()
         .filter_map(|h| {

@@ -62,7 +62,7 @@ async fn help(
         vec![]
     } else {
         let filter = Filter { kind: Some(DocKind::Article), locale: Some(locale.into()), internal: false };
-        let hits = state.search.query(&q, &filter, 10).map_err(|e| PageError::from_service(&ctx, e))?;
+        let hits = state.search.query(&q, &filter, 10).await.map_err(|e| PageError::from_service(&ctx, e))?;
         hits.iter()
             .filter_map(|h| {
                 let (slug, _) = search::article_of(h)?;
@@ -128,7 +128,7 @@ async fn desk_search(
     if !q.is_empty() {
         let cases = session.staff.role.can(Permission::ReadCases);
         let filter = Filter { kind: if cases { None } else { Some(DocKind::Article) }, locale: None, internal: cases };
-        let hits = state.search.query(&q, &filter, 30).map_err(|e| PageError::from_service(&ctx, e))?;
+        let hits = state.search.query(&q, &filter, 30).await.map_err(|e| PageError::from_service(&ctx, e))?;
         let mut conn = state.db.conn().await.map_err(store_err(&ctx))?;
         let t = |k: &'static str| crate::i18n::text(ctx.locale, k).to_string();
         for h in &hits {
