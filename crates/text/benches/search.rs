@@ -6,7 +6,11 @@
 use std::time::Instant;
 use thaw_text::search::{Doc, DocKind, Filter, SearchIndex};
 
-const DOCS: usize = 100_000;
+/// Documents and queries per run under `cargo bench`; `cargo test --all-targets` runs this file
+/// too (without `--bench`), as a quick smoke run.
+fn sizes() -> (usize, usize) {
+    if std::env::args().any(|a| a == "--bench") { (100_000, 2_000) } else { (2_000, 50) }
+}
 
 /// Messages from the labelled triage set and the help articles' bodies, recombined so that each
 /// document differs.
@@ -28,11 +32,12 @@ fn corpus() -> Vec<String> {
 }
 
 fn main() {
+    let (docs, per_run) = sizes();
     let texts = corpus();
     let index = SearchIndex::new().expect("index");
     let started = Instant::now();
     let mut batch = Vec::with_capacity(5000);
-    for i in 0..DOCS {
+    for i in 0..docs {
         let a = &texts[i % texts.len()];
         let b = &texts[(i * 7919 + 13) % texts.len()];
         let article = i % 50 == 0;
@@ -79,8 +84,8 @@ fn main() {
     let mut p95s = vec![];
     let mut p99s = vec![];
     for _ in 0..5 {
-        let mut times = Vec::with_capacity(2000);
-        for i in 0..2000 {
+        let mut times = Vec::with_capacity(per_run);
+        for i in 0..per_run {
             let q = queries[i % queries.len()];
             let f = &filters[i % filters.len()];
             let t = Instant::now();
@@ -100,7 +105,7 @@ fn main() {
     };
     println!("documents indexed: {} in {:.1} s", index.len(), indexing.as_secs_f64());
     println!(
-        "query latency, top 10 with snippets (median of 5 runs × 2,000 queries): p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms",
+        "query latency, top 10 with snippets (median of 5 runs × {per_run} queries): p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms",
         median(&mut p50s),
         median(&mut p95s),
         median(&mut p99s)
