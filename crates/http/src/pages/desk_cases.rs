@@ -277,6 +277,21 @@ struct ViewQuery {
     use_macro: Option<String>,
 }
 
+/// The case a desk form acts on, after the checks every such form needs (the role works cases,
+/// the CSRF token), with the staff member as the actor.
+async fn worked_case(
+    state: &AppState,
+    ctx: &PageCtx,
+    session: &thaw_services::signin::StaffSession,
+    number: &str,
+    csrf: &str,
+) -> Result<(Case, CaseActor), PageError> {
+    ctx.require(Permission::WorkCases)?;
+    ctx.check_csrf(csrf)?;
+    let case = case_by_number(state, ctx, number).await?;
+    Ok((case, actor_of(&session.staff)))
+}
+
 async fn case_by_number(state: &AppState, ctx: &PageCtx, number: &str) -> Result<Case, PageError> {
     let n = parse_case_ref(number).ok_or_else(|| PageError::new(ctx, StatusCode::NOT_FOUND, "error.not_found"))?;
     let mut conn = state.db.conn().await.map_err(store_err(ctx))?;
@@ -610,13 +625,11 @@ async fn message(
     Path(number): Path<String>,
     Form(form): Form<MessageForm>,
 ) -> Result<Response, PageError> {
-    ctx.require(Permission::WorkCases)?;
-    ctx.check_csrf(&form.csrf)?;
-    let case = case_by_number(&state, &ctx, &number).await?;
+    let (case, by) = worked_case(&state, &ctx, &session, &number, &form.csrf).await?;
     let internal = form.kind == "note";
     let status = CaseStatus::parse(&form.status).filter(|s| *s != case.status);
     let msg = StaffMessage { body: &form.body, internal, status };
-    match cases::staff_message(&state.db, &state.desk, &actor_of(&session.staff), &case.id, msg, now_ms()).await {
+    match cases::staff_message(&state.db, &state.desk, &by, &case.id, msg, now_ms()).await {
         Ok(_) => Ok(back(&number, if internal { "notice=noted" } else { "notice=sent" })),
         Err(e) => refusal(&ctx, &number, e),
     }
@@ -636,10 +649,8 @@ async fn status(
     Path(number): Path<String>,
     Form(form): Form<StatusForm>,
 ) -> Result<Response, PageError> {
-    ctx.require(Permission::WorkCases)?;
-    ctx.check_csrf(&form.csrf)?;
-    let case = case_by_number(&state, &ctx, &number).await?;
-    match cases::set_status(&state.db, &state.desk, &actor_of(&session.staff), &case.id, &form.status, now_ms()).await {
+    let (case, by) = worked_case(&state, &ctx, &session, &number, &form.csrf).await?;
+    match cases::set_status(&state.db, &state.desk, &by, &case.id, &form.status, now_ms()).await {
         Ok(_) => Ok(back(&number, "notice=status")),
         Err(e) => refusal(&ctx, &number, e),
     }
@@ -660,10 +671,7 @@ async fn category(
     Path(number): Path<String>,
     Form(form): Form<CategoryForm>,
 ) -> Result<Response, PageError> {
-    ctx.require(Permission::WorkCases)?;
-    ctx.check_csrf(&form.csrf)?;
-    let case = case_by_number(&state, &ctx, &number).await?;
-    let by = actor_of(&session.staff);
+    let (case, by) = worked_case(&state, &ctx, &session, &number, &form.csrf).await?;
     match thaw_services::triage::correct_category(&state.db, &state.desk, &by, &case.id, &form.category, now_ms()).await
     {
         Ok(_) => Ok(back(&number, "notice=category")),
@@ -756,10 +764,7 @@ async fn compensate(
     Path(number): Path<String>,
     Form(form): Form<CompensateForm>,
 ) -> Result<Response, PageError> {
-    ctx.require(Permission::WorkCases)?;
-    ctx.check_csrf(&form.csrf)?;
-    let case = case_by_number(&state, &ctx, &number).await?;
-    let by = actor_of(&session.staff);
+    let (case, by) = worked_case(&state, &ctx, &session, &number, &form.csrf).await?;
     match approvals::compensate(&state.db, &case, &by, &form.amount, &form.asset, &form.reason, now_ms()).await {
         Ok(Outcome::Done(_)) => Ok(back(&number, "notice=compensated")),
         Ok(Outcome::Requested(_)) => Ok(back(&number, "notice=requested")),
@@ -782,10 +787,7 @@ async fn link(
     Path(number): Path<String>,
     Form(form): Form<LinkForm>,
 ) -> Result<Response, PageError> {
-    ctx.require(Permission::WorkCases)?;
-    ctx.check_csrf(&form.csrf)?;
-    let case = case_by_number(&state, &ctx, &number).await?;
-    let by = actor_of(&session.staff);
+    let (case, by) = worked_case(&state, &ctx, &session, &number, &form.csrf).await?;
     match thaw_services::case_links::link(&state.db, &by, &case.id, &form.other, now_ms()).await {
         Ok(_) => Ok(back(&number, "notice=linked")),
         Err(e) => refusal(&ctx, &number, e),
@@ -798,10 +800,7 @@ async fn unlink(
     Path(number): Path<String>,
     Form(form): Form<LinkForm>,
 ) -> Result<Response, PageError> {
-    ctx.require(Permission::WorkCases)?;
-    ctx.check_csrf(&form.csrf)?;
-    let case = case_by_number(&state, &ctx, &number).await?;
-    let by = actor_of(&session.staff);
+    let (case, by) = worked_case(&state, &ctx, &session, &number, &form.csrf).await?;
     match thaw_services::case_links::unlink(&state.db, &by, &case.id, &form.other, now_ms()).await {
         Ok(()) => Ok(back(&number, "notice=unlinked")),
         Err(e) => refusal(&ctx, &number, e),
@@ -825,13 +824,10 @@ async fn merge(
     Path(number): Path<String>,
     Form(form): Form<MergeForm>,
 ) -> Result<Response, PageError> {
-    ctx.require(Permission::WorkCases)?;
-    ctx.check_csrf(&form.csrf)?;
-    let case = case_by_number(&state, &ctx, &number).await?;
+    let (case, by) = worked_case(&state, &ctx, &session, &number, &form.csrf).await?;
     if form.confirm.is_none() {
         return Ok(back(&number, "refused=merge_unconfirmed"));
     }
-    let by = actor_of(&session.staff);
     match thaw_services::case_links::merge(&state.db, &state.desk, &by, &case.id, &form.into, now_ms()).await {
         // The agent carries on in the surviving case.
         Ok((_, into)) => Ok(back(&into.reference(), "notice=merged")),
