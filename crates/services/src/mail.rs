@@ -27,10 +27,6 @@ fn tr(locale: Locale, zh: &'static str, en: &'static str) -> &'static str {
     if locale == Locale::ZhCn { zh } else { en }
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
-}
-
 /// The text and HTML bodies of an email.
 pub fn render(locale: Locale, anti_phishing: Option<&str>, c: &Content) -> (String, String) {
     let code_line = match anti_phishing {
@@ -67,27 +63,30 @@ pub fn render(locale: Locale, anti_phishing: Option<&str>, c: &Content) -> (Stri
     );
     html.push_str(&format!(
         "<div id=\"anti-phishing\" style=\"border:2px solid #0b57d0;border-radius:6px;padding:10px 14px;margin:12px 0;font-size:16px\"><strong>{}</strong></div>",
-        escape(&code_line)
+        thaw_text::markdown::escape(&code_line)
     ));
-    html.push_str(&format!("<h1 style=\"font-size:20px\">{}</h1>", escape(&c.heading)));
+    html.push_str(&format!("<h1 style=\"font-size:20px\">{}</h1>", thaw_text::markdown::escape(&c.heading)));
     for p in &c.paragraphs {
-        html.push_str(&format!("<p>{}</p>", escape(p)));
+        html.push_str(&format!("<p>{}</p>", thaw_text::markdown::escape(p)));
     }
     if let Some((label, url)) = &c.action {
         html.push_str(&format!(
             "<p><a href=\"{}\" style=\"display:inline-block;background:#0b57d0;color:#fff;padding:10px 16px;border-radius:6px;text-decoration:none\">{}</a></p>",
-            escape(url),
-            escape(label)
+            thaw_text::markdown::escape(url),
+            thaw_text::markdown::escape(label)
         ));
     }
     if let Some((label, url)) = &c.freeze {
         html.push_str(&format!(
             "<p><a id=\"freeze-link\" href=\"{}\" style=\"color:#b3261e;font-weight:bold\">{}</a></p>",
-            escape(url),
-            escape(label)
+            thaw_text::markdown::escape(url),
+            thaw_text::markdown::escape(label)
         ));
     }
-    html.push_str(&format!("<hr><p style=\"font-size:12px;color:#555\">{}</p></body></html>", escape(safety)));
+    html.push_str(&format!(
+        "<hr><p style=\"font-size:12px;color:#555\">{}</p></body></html>",
+        thaw_text::markdown::escape(safety)
+    ));
     (text, html)
 }
 

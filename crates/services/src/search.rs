@@ -4,7 +4,7 @@
 //! running process rebuild too.
 
 use crate::ServiceError;
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 use thaw_store::{Capabilities, Db, IndexedMessage, KbRevision};
 use thaw_text::search::{Doc, DocKind, Filter, Hit, SearchIndex};
 
@@ -12,7 +12,9 @@ use thaw_text::search::{Doc, DocKind, Filter, Hit, SearchIndex};
 const PAGE: i64 = 1000;
 
 pub struct Search {
-    index: Mutex<SearchIndex>,
+    /// Read-locked to search and to apply changes (the index serialises its own writes);
+    /// write-locked only to swap in a rebuilt index.
+    index: RwLock<SearchIndex>,
     /// The last change applied.
     seq: Mutex<i64>,
     /// Whether the first build is complete (searches wait for it).
@@ -61,7 +63,7 @@ impl Search {
     /// An empty index; `rebuild` fills it.
     pub fn new() -> Result<Search, ServiceError> {
         let (ready, _) = tokio::sync::watch::channel(false);
-        Ok(Search { index: Mutex::new(SearchIndex::new().map_err(index_err)?), seq: Mutex::new(0), ready })
+        Ok(Search { index: RwLock::new(SearchIndex::new().map_err(index_err)?), seq: Mutex::new(0), ready })
     }
 
     /// Builds the index from scratch (articles, then messages `PAGE` at a time), telling
@@ -90,7 +92,7 @@ impl Search {
         }
         drop(conn);
         let count = fresh.len();
-        *self.index.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
+        *self.index.write().unwrap_or_else(|e| e.into_inner()) = fresh;
         *self.seq.lock().unwrap_or_else(|e| e.into_inner()) = seq;
         self.catch_up(db).await?;
         self.ready.send_replace(true);
@@ -134,7 +136,7 @@ impl Search {
             }
             drop(conn);
             {
-                let index = self.index.lock().unwrap_or_else(|e| e.into_inner());
+                let index = self.index.read().unwrap_or_else(|e| e.into_inner());
                 if !removals.is_empty() {
                     index.remove(&removals).map_err(index_err)?;
                 }
@@ -152,12 +154,12 @@ impl Search {
     pub async fn query(&self, query: &str, filter: &Filter, limit: usize) -> Result<Vec<Hit>, ServiceError> {
         let mut ready = self.ready.subscribe();
         let _ = ready.wait_for(|r| *r).await;
-        self.index.lock().unwrap_or_else(|e| e.into_inner()).search(query, filter, limit).map_err(index_err)
+        self.index.read().unwrap_or_else(|e| e.into_inner()).search(query, filter, limit).map_err(index_err)
     }
 
     /// Documents indexed.
     pub fn len(&self) -> u64 {
-        self.index.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.index.read().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -88,7 +88,7 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
-use crate::tokens::JIEBA;
+use crate::tokens::{JIEBA, is_han};
 use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
@@ -271,11 +271,6 @@ fn mask_markers(text: &str) -> Cow<'_, str> {
 // ---------------------------------------------------------------------------------------------
 // Small text helpers
 // ---------------------------------------------------------------------------------------------
-
-/// Copied from `tokens.rs` (private there).
-fn is_han(c: char) -> bool {
-    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2A6DF)
-}
 
 /// The last `n` characters of `s`.
 fn tail(s: &str, n: usize) -> &str {

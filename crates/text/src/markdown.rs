@@ -34,6 +34,22 @@ pub fn to_html(markdown: &str) -> String {
     out
 }
 
+/// `s` with the five HTML-special characters escaped, for text and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The plain text of `markdown` (for the search index and snippets).
 pub fn to_text(markdown: &str) -> String {
     let mut out = String::with_capacity(markdown.len());

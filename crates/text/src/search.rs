@@ -90,7 +90,6 @@ struct Fields {
 
 /// The index of one process.
 pub struct SearchIndex {
-    index: Index,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     f: Fields,
@@ -161,7 +160,7 @@ impl SearchIndex {
         index.tokenizers().register(TOKENIZER, ThawTokenizer);
         let writer = index.writer_with_num_threads(1, 50_000_000)?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok(SearchIndex { index, reader, writer: Mutex::new(writer), f })
+        Ok(SearchIndex { reader, writer: Mutex::new(writer), f })
     }
 
     /// Adds or replaces documents (by id) and makes them searchable.
@@ -254,7 +253,7 @@ impl SearchIndex {
             if snippet_html.is_empty() {
                 let body = text(self.f.body);
                 let opening: String = body.chars().take(160).collect();
-                snippet_html = escape(&opening);
+                snippet_html = crate::markdown::escape(&opening);
             }
             hits.push(Hit {
                 id: text(self.f.id),
@@ -268,30 +267,10 @@ impl SearchIndex {
         }
         Ok(hits)
     }
-
-    /// The index's schema version (rebuilt from scratch when it changes).
-    pub fn index(&self) -> &Index {
-        &self.index
-    }
 }
 
 fn term(field: Field, value: &str) -> Box<dyn Query> {
     Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
-}
-
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -96,7 +96,8 @@ static TRADITIONAL: LazyLock<HashMap<char, char>> = LazyLock::new(|| {
     map
 });
 
-fn is_han(c: char) -> bool {
+/// A Chinese (Han) character: CJK unified ideographs, extension A and B, compatibility.
+pub(crate) fn is_han(c: char) -> bool {
     matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2A6DF)
 }
 

@@ -4,7 +4,7 @@
 //! L2-normalised, and a multinomial logistic regression learnt by SGD with L2 regularisation.
 //! Used for the case categories (the default model) and for any labelled CSV.
 
-use crate::tokens;
+use crate::tokens::{self, is_han};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 
@@ -84,10 +84,6 @@ fn fnv(parts: &[&str]) -> u64 {
         }
     }
     h
-}
-
-fn is_han(c: char) -> bool {
-    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF)
 }
 
 /// The features of a text: (bucket, weight), L2-normalised.
