@@ -55,7 +55,10 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
             let token = auth.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim).unwrap_or("");
             return match api_keys::authenticate(&state.db, token).await? {
-                Some(key) => Ok(Caller::ApiKey(key)),
+                Some(key) => {
+                    thaw_store::audit::set_actor(format!("api_key:{}", key.id));
+                    Ok(Caller::ApiKey(key))
+                }
                 None => Err(ApiError::new(
                     StatusCode::UNAUTHORIZED,
                     "invalid_api_key",
@@ -93,18 +96,26 @@ fn is_safe(m: &Method) -> bool {
 
 /// The staff session named by the request's cookie, if it is live.
 async fn staff_session(parts: &Parts, state: &AppState) -> Result<Option<StaffSession>, thaw_services::ServiceError> {
-    match cookies::get(&parts.headers, cookies::SESSION) {
-        Some(token) => signin::session(&state.db, &token, now_ms()).await,
-        None => Ok(None),
+    let session = match cookies::get(&parts.headers, cookies::SESSION) {
+        Some(token) => signin::session(&state.db, &token, now_ms()).await?,
+        None => None,
+    };
+    if let Some(s) = &session {
+        thaw_store::audit::set_actor(format!("staff:{}", s.staff.id));
     }
+    Ok(session)
 }
 
 /// The account holder's session named by the request's cookie, if it is live.
 async fn holder_session(parts: &Parts, state: &AppState) -> Result<Option<HolderSession>, thaw_services::ServiceError> {
-    match cookies::get(&parts.headers, cookies::HOLDER) {
-        Some(token) => holder::session(&state.db, &token, now_ms()).await,
-        None => Ok(None),
+    let session = match cookies::get(&parts.headers, cookies::HOLDER) {
+        Some(token) => holder::session(&state.db, &token, now_ms()).await?,
+        None => None,
+    };
+    if let Some(h) = &session {
+        thaw_store::audit::set_actor(format!("holder:{}", h.account.id));
     }
+    Ok(session)
 }
 
 /// What every page needs: the visitor's language, the CSRF token for its forms, where it is

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod charts;
 pub mod cookies;
 pub mod error;
 pub mod i18n;
@@ -78,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::Extension(json::BodyLimit(state.config.body_limit)))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::security_headers))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::csrf_seed))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::audit_context))
         .layer(axum::middleware::from_fn(ops::track_metrics))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(middleware::panic_response))
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -36,6 +36,14 @@ pub async fn csrf_seed(State(state): State<AppState>, mut req: Request, next: Ne
     res
 }
 
+/// Runs the request inside an audit context: the audit entries it writes carry the client's
+/// address and, once authentication names them, the actor.
+pub async fn audit_context(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let peer = req.extensions().get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let ip = peer.map(|p| client_ip(req.headers(), p, state.config.behind_proxy));
+    thaw_store::AuditContext::new(None, ip).scope(next.run(req)).await
+}
+
 /// Security headers on every response: a strict CSP with no inline scripts, no framing, no
 /// sniffing, a tight referrer policy, and HSTS when thaw is served over TLS.
 pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {

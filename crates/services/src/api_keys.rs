@@ -27,7 +27,9 @@ pub async fn create(db: &Db, name: &str, created_by: &str) -> Result<CreatedKey,
         last_used_at_ms: None,
         revoked_at_ms: None,
     };
-    db.conn().await?.api_keys().create(&record).await?;
+    let mut tx = db.begin_write().await?;
+    tx.api_keys().create(&record).await?;
+    tx.commit().await.map_err(thaw_store::StoreError::from)?;
     Ok(CreatedKey { record, plaintext: format!("thaw_{id}_{secret}") })
 }
 
@@ -61,7 +63,9 @@ pub async fn list(db: &Db) -> Result<Vec<ApiKeyRecord>, ServiceError> {
 
 /// Revokes a key by id; unknown or already revoked keys are reported as not found.
 pub async fn revoke(db: &Db, id: &str) -> Result<(), ServiceError> {
-    if db.conn().await?.api_keys().revoke(id, now_ms()).await? {
+    let mut tx = db.begin_write().await?;
+    if tx.api_keys().revoke(id, now_ms()).await? {
+        tx.commit().await.map_err(thaw_store::StoreError::from)?;
         Ok(())
     } else {
         Err(ServiceError::NotFound("api key"))

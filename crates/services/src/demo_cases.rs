@@ -128,8 +128,9 @@ pub async fn seed(
         progress(i + 1, total);
     }
     cases::sla_sweep(db, desk, now_ms).await?;
-    let mut conn = db.conn().await?;
-    conn.staff().set_setting(SEEDED, &rfc3339(now_ms), now_ms).await?;
+    let mut tx = db.begin_write().await?;
+    tx.staff().set_setting(SEEDED, &rfc3339(now_ms), now_ms).await?;
+    tx.commit().await.map_err(thaw_store::StoreError::from)?;
     Ok(total)
 }
 

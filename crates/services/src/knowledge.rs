@@ -198,8 +198,9 @@ pub async fn seed_shipped(db: &Db, now_ms: i64) -> Result<usize, ServiceError> {
         })?;
         // Revision 1 or nothing: several processes starting at once add each article once.
         let r = revision_of(&validate(&a)?, 1, "published", "thaw", now_ms);
-        let mut conn = db.conn().await?;
-        if conn.texts().add_revision(&r).await? {
+        let mut tx = db.begin_write().await?;
+        if tx.texts().add_revision(&r).await? {
+            tx.commit().await.map_err(thaw_store::StoreError::from)?;
             added += 1;
         }
     }

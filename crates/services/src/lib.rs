@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod alerts;
 pub mod api_keys;
 pub mod approvals;
+pub mod audit;
 pub mod bot;
 pub mod case_links;
 pub mod case_mail;

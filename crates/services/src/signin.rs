@@ -178,7 +178,9 @@ pub async fn sign_out(db: &Db, session: &StaffSession) -> Result<(), ServiceErro
 /// Makes TOTP mandatory (or optional again) for every staff member.
 pub async fn require_staff_totp(db: &Db, required: bool, now_ms: i64) -> Result<(), ServiceError> {
     let value = if required { "true" } else { "false" };
-    db.conn().await?.staff().set_setting(STAFF_TOTP_REQUIRED, value, now_ms).await?;
+    let mut tx = db.begin_write().await?;
+    tx.staff().set_setting(STAFF_TOTP_REQUIRED, value, now_ms).await?;
+    tx.commit().await.map_err(thaw_store::StoreError::from)?;
     Ok(())
 }
 

@@ -8,15 +8,17 @@ use thaw_store::{Capabilities, Db, StoreError};
 /// and nothing is changed.
 pub async fn create(db: &Db, new: &NewStaff, password: &str) -> Result<StaffMember, ServiceError> {
     passwords::check_strength(password)?;
-    let mut conn = db.conn().await?;
-    if conn.staff().exists_email(&new.email).await? {
+    if db.conn().await?.staff().exists_email(&new.email).await? {
         return Err(duplicate(new));
     }
     let hash = passwords::hash(password);
-    conn.staff().create(&new_id(), new, &hash, now_ms()).await.map_err(|e| match e {
+    let mut tx = db.begin_write().await?;
+    let member = tx.staff().create(&new_id(), new, &hash, now_ms()).await.map_err(|e| match e {
         StoreError::Duplicate(_) => duplicate(new),
         e => e.into(),
-    })
+    })?;
+    tx.commit().await.map_err(thaw_store::StoreError::from)?;
+    Ok(member)
 }
 
 fn duplicate(new: &NewStaff) -> ServiceError {

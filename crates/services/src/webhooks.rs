@@ -56,7 +56,9 @@ pub async fn register(
         created_at_ms: now_ms(),
         created_by: created_by.to_string(),
     };
-    db.conn().await?.webhooks().create_endpoint(&endpoint).await?;
+    let mut tx = db.begin_write().await?;
+    tx.webhooks().create_endpoint(&endpoint).await?;
+    tx.commit().await.map_err(thaw_store::StoreError::from)?;
     Ok(endpoint)
 }
 
@@ -65,7 +67,9 @@ pub async fn list(db: &Db) -> Result<Vec<Endpoint>, ServiceError> {
 }
 
 pub async fn deactivate(db: &Db, id: &str) -> Result<(), ServiceError> {
-    if db.conn().await?.webhooks().deactivate(id).await? {
+    let mut tx = db.begin_write().await?;
+    if tx.webhooks().deactivate(id, now_ms()).await? {
+        tx.commit().await.map_err(thaw_store::StoreError::from)?;
         Ok(())
     } else {
         Err(ServiceError::NotFound("webhook endpoint"))

@@ -29,7 +29,15 @@ impl ApiKeys<'_> {
             .bind(&k.created_by)
             .execute(&mut *self.0)
             .await?;
-        Ok(())
+        let change = crate::audit::Change {
+            action: "api_key.created",
+            subject_type: "api_key",
+            subject_id: &k.id,
+            after: Some(serde_json::json!({ "name": k.name })),
+            at_ms: k.created_at_ms,
+            ..Default::default()
+        };
+        crate::audit::record(self.0, change).await
     }
 
     pub async fn by_id(&mut self, id: &str) -> Result<Option<ApiKeyRecord>> {
@@ -52,6 +60,18 @@ impl ApiKeys<'_> {
             .execute(&mut *self.0)
             .await?
             .rows_affected();
+        if n == 1 {
+            let change = crate::audit::Change {
+                action: "api_key.revoked",
+                subject_type: "api_key",
+                subject_id: id,
+                before: Some(serde_json::json!({ "revoked": false })),
+                after: Some(serde_json::json!({ "revoked": true })),
+                at_ms: now_ms,
+                ..Default::default()
+            };
+            crate::audit::record(self.0, change).await?;
+        }
         Ok(n == 1)
     }
 

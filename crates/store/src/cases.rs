@@ -100,6 +100,27 @@ fn from_row(r: &AnyRow) -> Result<(Case, i64)> {
     Ok((case, r.try_get("version")?))
 }
 
+/// The fields of a case whose changes the audit log records.
+fn audited_fields(c: &Case) -> serde_json::Value {
+    serde_json::json!({
+        "number": c.number,
+        "status": c.status.code(),
+        "priority": c.priority.code(),
+        "category": c.category.code(),
+        "tier": c.tier,
+        "assignee_id": c.assignee_id,
+        "subject": c.subject,
+        "warned": c.warned.iter().map(|t| t.code()).collect::<Vec<_>>(),
+        "breached": c.breached.iter().map(|t| t.code()).collect::<Vec<_>>(),
+        "decided_by": c.decided_by,
+        "merged_into": c.merged_into,
+    })
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
 fn targets_json(ts: &[Target]) -> String {
     serde_json::to_string(&ts.iter().map(|t| t.code()).collect::<Vec<_>>()).expect("serialisable")
 }
@@ -160,13 +181,31 @@ impl Cases<'_> {
                 Err(StoreError::Duplicate("hold_id"))
             }
             Err(e) => Err(e.into()),
-            Ok(_) => self.changed(&c.id, &c.account_id, c.updated_at_ms).await,
+            Ok(_) => {
+                let mut after = audited_fields(c);
+                after["account_id"] = c.account_id.clone().into();
+                after["channel"] = c.channel.code().into();
+                let change = crate::audit::Change {
+                    action: "case.opened",
+                    subject_type: "case",
+                    subject_id: &c.id,
+                    after: Some(after),
+                    at_ms: c.updated_at_ms,
+                    ..Default::default()
+                };
+                crate::audit::record(self.0, change).await?;
+                self.changed(&c.id, &c.account_id, c.updated_at_ms).await
+            }
         }
     }
 
     /// Saves the mutable fields if nobody changed the case since `version` was read; returns
     /// whether it was saved (false: read again and retry).
     pub async fn save(&mut self, c: &Case, version: i64, next_due_at: Option<i64>) -> Result<bool> {
+        let Some((stored, stored_version)) = self.get(&c.id).await? else { return Ok(false) };
+        if stored_version != version {
+            return Ok(false);
+        }
         let done = sqlx::query(
             "UPDATE cases SET priority = $1, status = $2, subject = $3, tier = $4, assignee_id = $5, routing = $6,
                 updated_at = $7, first_response_at = $8, awaiting_reply_since = $9, resolved_at = $10, closed_at = $11,
@@ -198,6 +237,27 @@ impl Cases<'_> {
         .await?;
         if done.rows_affected() != 1 {
             return Ok(false);
+        }
+        let (before, after) = (audited_fields(&stored), audited_fields(c));
+        if before != after {
+            let (mut b, mut a) = (serde_json::Map::new(), serde_json::Map::new());
+            for (key, new) in after.as_object().into_iter().flatten() {
+                let old = &before[key];
+                if old != new {
+                    b.insert(key.clone(), old.clone());
+                    a.insert(key.clone(), new.clone());
+                }
+            }
+            let change = crate::audit::Change {
+                action: "case.updated",
+                subject_type: "case",
+                subject_id: &c.id,
+                before: Some(b.into()),
+                after: Some(a.into()),
+                at_ms: c.updated_at_ms,
+                ..Default::default()
+            };
+            crate::audit::record(self.0, change).await?;
         }
         self.changed(&c.id, &c.account_id, c.updated_at_ms).await?;
         Ok(true)
@@ -316,6 +376,18 @@ impl Cases<'_> {
         .bind(m.created_at_ms)
         .execute(&mut *self.0)
         .await?;
+        let change = crate::audit::Change {
+            action: if m.internal { "case.note_added" } else { "case.message_added" },
+            subject_type: "case",
+            subject_id: &m.case_id,
+            after: Some(serde_json::json!({
+                "message_id": m.id, "author": format!("{}:{}", m.author_kind, m.author_id.as_deref().unwrap_or("")),
+                "channel": m.channel,
+            })),
+            at_ms: m.created_at_ms,
+            ..Default::default()
+        };
+        crate::audit::record(self.0, change).await?;
         crate::texts::Texts(&mut *self.0).changed("message", &m.id, m.created_at_ms).await
     }
 
@@ -455,7 +527,22 @@ impl Cases<'_> {
             .await?
             .rows_affected();
         }
+        if added > 0 {
+            self.audit_link("case.linked", a, b).await?;
+        }
         Ok(added > 0)
+    }
+
+    async fn audit_link(&mut self, action: &str, a: &str, b: &str) -> Result<()> {
+        let change = crate::audit::Change {
+            action,
+            subject_type: "case",
+            subject_id: a,
+            after: Some(serde_json::json!({ "other_case_id": b })),
+            at_ms: now_ms(),
+            ..Default::default()
+        };
+        crate::audit::record(self.0, change).await
     }
 
     /// Undoes `link`; false when they were not linked.
@@ -467,6 +554,9 @@ impl Cases<'_> {
         .bind(b)
         .execute(&mut *self.0)
         .await?;
+        if done.rows_affected() > 0 {
+            self.audit_link("case.unlinked", a, b).await?;
+        }
         Ok(done.rows_affected() > 0)
     }
 
@@ -495,6 +585,15 @@ impl Cases<'_> {
         .bind(to)
         .execute(&mut *self.0)
         .await?;
+        let change = crate::audit::Change {
+            action: "case.conversation_moved",
+            subject_type: "case",
+            subject_id: from,
+            after: Some(serde_json::json!({ "moved_to_case_id": to, "messages": moved })),
+            at_ms: now_ms,
+            ..Default::default()
+        };
+        crate::audit::record(self.0, change).await?;
         crate::texts::Texts(&mut *self.0).changed("case", to, now_ms).await?;
         Ok(moved)
     }

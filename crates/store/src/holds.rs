@@ -116,7 +116,22 @@ impl Holds<'_> {
         .bind(&c.status_after)
         .execute(&mut *self.0)
         .await?;
-        Ok(())
+        let action = format!("hold.{}", c.change);
+        crate::audit::record(
+            self.0,
+            crate::audit::Change {
+                action: &action,
+                subject_type: "hold",
+                subject_id: &c.hold_id,
+                before: c.status_before.as_ref().map(|s| serde_json::json!({ "status": s })),
+                after: Some(
+                    serde_json::json!({ "status": c.status_after, "account_id": c.account_id, "note": c.note }),
+                ),
+                at_ms: c.at_ms,
+                actor: Some(&c.actor),
+            },
+        )
+        .await
     }
 
     /// Records that the case desk must open a case of `category` with this context (JSON).

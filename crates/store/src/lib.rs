@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod api_keys;
+pub mod audit;
 pub mod case_tools;
 pub mod cases;
 pub mod factors;
@@ -27,6 +28,7 @@ use std::time::Duration;
 
 pub use accounts::Accounts;
 pub use alerts::{AlertRecord, Alerts, EmailRecord};
+pub use audit::{Audit, AuditContext, AuditQuery};
 pub use case_tools::{Approval, Attachment, Compensation, QaReview, Rating};
 pub use cases::{Cases, Message, Queue, TimelineEntry};
 pub use factors::{FactorRecord, Factors, Subject};
@@ -261,6 +263,7 @@ pub trait Capabilities {
     fn alerts(&mut self) -> Alerts<'_>;
     fn cases(&mut self) -> Cases<'_>;
     fn texts(&mut self) -> Texts<'_>;
+    fn audit(&mut self) -> Audit<'_>;
 }
 
 impl Capabilities for AnyConnection {
@@ -305,6 +308,9 @@ impl Capabilities for AnyConnection {
     }
     fn texts(&mut self) -> Texts<'_> {
         Texts(self)
+    }
+    fn audit(&mut self) -> Audit<'_> {
+        Audit(self)
     }
 }
 

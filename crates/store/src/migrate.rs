@@ -48,6 +48,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_text.sql"),
         postgres: include_str!("../migrations/postgres/0006_text.sql"),
     },
+    Migration {
+        version: 7,
+        name: "oversight",
+        sqlite: include_str!("../migrations/sqlite/0007_oversight.sql"),
+        postgres: include_str!("../migrations/postgres/0007_oversight.sql"),
+    },
 ];
 
 /// Arbitrary constant naming thaw's migration lock among PostgreSQL advisory locks.

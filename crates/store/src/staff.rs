@@ -40,6 +40,18 @@ impl Staff<'_> {
         .execute(&mut *self.0)
         .await
         .map_err(duplicate_as("email"))?;
+        let change = crate::audit::Change {
+            action: "staff.created",
+            subject_type: "staff",
+            subject_id: id,
+            after: Some(serde_json::json!({
+                "email": s.email.as_str(), "display_name": s.display_name, "role": s.role.code(),
+                "skills": categories, "languages": languages, "capacity": s.capacity,
+            })),
+            at_ms: now_ms,
+            ..Default::default()
+        };
+        crate::audit::record(self.0, change).await?;
         Ok(StaffMember {
             id: id.to_string(),
             email: s.email.clone(),
@@ -98,6 +110,17 @@ impl Staff<'_> {
             .execute(&mut *self.0)
             .await?
             .rows_affected();
+        if n == 1 {
+            // Never the hash itself: only that it changed.
+            let change = crate::audit::Change {
+                action: "staff.password_changed",
+                subject_type: "staff",
+                subject_id: id,
+                at_ms: now_ms,
+                ..Default::default()
+            };
+            crate::audit::record(self.0, change).await?;
+        }
         Ok(n == 1)
     }
 
@@ -112,6 +135,7 @@ impl Staff<'_> {
     }
 
     pub async fn set_limits(&mut self, id: &str, limits: &StaffLimits, now_ms: i64) -> Result<bool> {
+        let before = self.limits(id).await?;
         let n = sqlx::query("UPDATE staff SET limits = $1, updated_at = $2 WHERE id = $3")
             .bind(serde_json::to_string(limits).expect("serialisable"))
             .bind(now_ms)
@@ -119,6 +143,18 @@ impl Staff<'_> {
             .execute(&mut *self.0)
             .await?
             .rows_affected();
+        if n == 1 {
+            let change = crate::audit::Change {
+                action: "staff.limits_changed",
+                subject_type: "staff",
+                subject_id: id,
+                before: serde_json::to_value(&before).ok(),
+                after: serde_json::to_value(limits).ok(),
+                at_ms: now_ms,
+                ..Default::default()
+            };
+            crate::audit::record(self.0, change).await?;
+        }
         Ok(n == 1)
     }
 
@@ -130,6 +166,20 @@ impl Staff<'_> {
     }
 
     pub async fn set_setting(&mut self, key: &str, value: &str, now_ms: i64) -> Result<()> {
+        let before = self.setting(key).await?;
+        if before.as_deref() == Some(value) {
+            return Ok(());
+        }
+        let change = crate::audit::Change {
+            action: "setting.changed",
+            subject_type: "setting",
+            subject_id: key,
+            before: before.map(|v| serde_json::json!({ "value": v })),
+            after: Some(serde_json::json!({ "value": value })),
+            at_ms: now_ms,
+            ..Default::default()
+        };
+        crate::audit::record(self.0, change).await?;
         sqlx::query(
             "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",

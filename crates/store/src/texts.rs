@@ -119,7 +119,18 @@ impl Texts<'_> {
         .execute(&mut *self.0)
         .await?;
         if done.rows_affected() == 1 {
-            self.changed("article", &format!("{}/{}", r.slug, r.locale), r.created_at_ms).await?;
+            let key = format!("{}/{}", r.slug, r.locale);
+            let change = crate::audit::Change {
+                action: "article.revision_added",
+                subject_type: "article",
+                subject_id: &key,
+                after: Some(serde_json::json!({ "revision": r.revision, "state": r.state, "title": r.title })),
+                at_ms: r.created_at_ms,
+                actor: Some(&r.author),
+                ..Default::default()
+            };
+            crate::audit::record(self.0, change).await?;
+            self.changed("article", &key, r.created_at_ms).await?;
         }
         Ok(done.rows_affected() == 1)
     }
@@ -136,6 +147,16 @@ impl Texts<'_> {
                 .fetch_one(&mut *self.0)
                 .await?;
             let key = format!("{}/{}", row.try_get::<String, _>("slug")?, row.try_get::<String, _>("locale")?);
+            let change = crate::audit::Change {
+                action: "article.published",
+                subject_type: "article",
+                subject_id: &key,
+                before: Some(serde_json::json!({ "state": "draft", "revision_id": id })),
+                after: Some(serde_json::json!({ "state": "published", "revision_id": id })),
+                at_ms: now_ms,
+                ..Default::default()
+            };
+            crate::audit::record(self.0, change).await?;
             self.changed("article", &key, now_ms).await?;
         }
         Ok(done.rows_affected() == 1)

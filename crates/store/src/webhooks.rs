@@ -50,7 +50,15 @@ impl Webhooks<'_> {
         .bind(&e.created_by)
         .execute(&mut *self.0)
         .await?;
-        Ok(())
+        let change = crate::audit::Change {
+            action: "webhook.created",
+            subject_type: "webhook",
+            subject_id: &e.id,
+            after: Some(serde_json::json!({ "url": e.url, "event_types": e.event_types, "active": e.active })),
+            at_ms: e.created_at_ms,
+            ..Default::default()
+        };
+        crate::audit::record(self.0, change).await
     }
 
     pub async fn endpoints(&mut self) -> Result<Vec<Endpoint>> {
@@ -70,12 +78,24 @@ impl Webhooks<'_> {
         row.map(|r| endpoint(&r)).transpose()
     }
 
-    pub async fn deactivate(&mut self, id: &str) -> Result<bool> {
+    pub async fn deactivate(&mut self, id: &str, now_ms: i64) -> Result<bool> {
         let n = sqlx::query("UPDATE webhook_endpoints SET active = 0 WHERE id = $1 AND active = 1")
             .bind(id)
             .execute(&mut *self.0)
             .await?
             .rows_affected();
+        if n == 1 {
+            let change = crate::audit::Change {
+                action: "webhook.deactivated",
+                subject_type: "webhook",
+                subject_id: id,
+                before: Some(serde_json::json!({ "active": true })),
+                after: Some(serde_json::json!({ "active": false })),
+                at_ms: now_ms,
+                ..Default::default()
+            };
+            crate::audit::record(self.0, change).await?;
+        }
         Ok(n == 1)
     }
 

@@ -41,6 +41,9 @@ pub enum Command {
     Sla(SlaCommand),
     /// Rebuild the search index (and make running servers rebuild theirs).
     Reindex,
+    /// The audit log: verify its hash chain, export it.
+    #[command(subcommand)]
+    Audit(crate::audit_cli::AuditCommand),
     /// Train and evaluate text classifiers (case categories, or any labelled CSV).
     #[command(subcommand)]
     Triage(crate::text_cli::TriageCommand),
@@ -176,7 +179,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}: {} migration(s) applied, schema is current", db.masked_url(), applied.len());
             Ok(())
         }
-        Command::Admin(cmd) => admin(config, cmd).await,
+        Command::Admin(cmd) => cli_context().scope(admin(config, cmd)).await,
+        Command::Audit(cmd) => {
+            let db = thaw_store::Db::connect(&config.database_url, &Default::default()).await?;
+            db.migrate().await?;
+            crate::audit_cli::run(&db, cmd).await
+        }
         Command::Reindex => {
             let db = thaw_store::Db::connect(&config.database_url, &Default::default()).await?;
             db.migrate().await?;
@@ -267,8 +275,8 @@ async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     config.demo = demo;
     let shutdown = crate::shutdown_signal();
     let risk = crate::load_risk(&config)?;
-    crate::reload_on_sighup(risk.clone());
     let db = crate::open_db(&config).await?;
+    crate::reload_on_sighup(risk.clone(), db.clone());
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -349,6 +357,12 @@ async fn seed_demo(
     }
     println!();
     Ok(())
+}
+
+/// Changes made from the command line are audited as `cli:<operating-system user>`.
+fn cli_context() -> thaw_store::AuditContext {
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    thaw_store::AuditContext::new(Some(format!("cli:{user}")), None)
 }
 
 async fn admin(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {

@@ -1,6 +1,7 @@
 //! The thaw program: configuration, the command line and the wiring of the layers.
 //! [`launch`] is the seam tests use to run the real server in-process.
 
+pub mod audit_cli;
 pub mod cli;
 pub mod config;
 pub mod load;
@@ -170,16 +171,18 @@ async fn follow_search(
 }
 
 /// Reloads the risk policy on every SIGHUP, keeping the old one when the file is invalid.
-pub fn reload_on_sighup(risk: Arc<RiskRuntime>) {
+pub fn reload_on_sighup(risk: Arc<RiskRuntime>, db: thaw_store::Db) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
         let Ok(mut hup) = signal(SignalKind::hangup()) else { return };
         tokio::spawn(async move {
             while hup.recv().await.is_some() {
-                match risk.reload() {
-                    Ok(rules) => tracing::info!(rules, "SIGHUP: risk policy reloaded"),
-                    Err(errors) => {
+                let context = thaw_store::AuditContext::new(Some("signal:SIGHUP".into()), None);
+                match context.scope(risk.reload_audited(&db)).await {
+                    Err(e) => tracing::error!(error = %e, "SIGHUP: the reload could not be recorded"),
+                    Ok(Ok(rules)) => tracing::info!(rules, "SIGHUP: risk policy reloaded"),
+                    Ok(Err(errors)) => {
                         for e in errors {
                             tracing::error!(line = e.line, "SIGHUP: policy not reloaded: {}", e.message);
                         }
@@ -189,7 +192,7 @@ pub fn reload_on_sighup(risk: Arc<RiskRuntime>) {
         });
     }
     #[cfg(not(unix))]
-    let _ = risk;
+    let _ = (risk, db);
 }
 
 /// Completes on Ctrl-C or SIGTERM. The handlers are installed when this is called, not when

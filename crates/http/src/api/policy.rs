@@ -60,7 +60,7 @@ pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Json<
     security(("staff_session" = [])))]
 pub async fn reload(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     caller.require(Permission::ManagePolicy)?;
-    match state.risk.reload() {
+    match state.risk.reload_audited(&state.db).await? {
         Ok(_) => Ok(Json(summary(&state)).into_response()),
         Err(errors) => {
             let message = errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ");

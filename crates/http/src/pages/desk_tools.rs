@@ -275,10 +275,11 @@ async fn set_limits(
         Ok(l) => l,
         Err(e) => return staff_page(&state, &ctx, StatusCode::UNPROCESSABLE_ENTITY, false, Some(e.message)).await,
     };
-    let mut conn = state.db.conn().await.map_err(store_err(&ctx))?;
-    if !conn.staff().set_limits(&id, &limits, now_ms()).await.map_err(store_err(&ctx))? {
+    let mut tx = state.db.begin_write().await.map_err(store_err(&ctx))?;
+    if !tx.staff().set_limits(&id, &limits, now_ms()).await.map_err(store_err(&ctx))? {
         return Err(PageError::new(&ctx, StatusCode::NOT_FOUND, "error.not_found"));
     }
+    tx.commit().await.map_err(thaw_store::StoreError::from).map_err(store_err(&ctx))?;
     tracing::info!(staff = %id, "staff limits changed");
     Ok(Redirect::to("/desk/staff?saved=1").into_response())
 }

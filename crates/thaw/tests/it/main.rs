@@ -12,6 +12,7 @@ mod holder_tools;
 mod http_api;
 mod http_pages;
 mod knowledge;
+mod oversight;
 mod risk;
 mod security;
 mod store;
