@@ -52,6 +52,12 @@ pub enum Permission {
     ReceiveMail,
     /// Write and publish knowledge-base articles.
     EditKnowledge,
+    /// See the desk's analytics.
+    ReadAnalytics,
+    /// Search and export the audit log.
+    ReadAudit,
+    /// Register official channels and change run-time settings.
+    ManageSettings,
 }
 
 impl Role {
@@ -102,6 +108,9 @@ impl Role {
             Permission::DecideApprovals | Permission::ReviewQuality => self == Role::Supervisor,
             Permission::ReceiveMail => false,
             Permission::EditKnowledge => matches!(self, Role::Supervisor | Role::Admin),
+            Permission::ReadAnalytics => matches!(self, Role::Supervisor | Role::Admin),
+            Permission::ReadAudit => matches!(self, Role::Supervisor | Role::Compliance | Role::Admin),
+            Permission::ManageSettings => self == Role::Admin,
         }
     }
 }

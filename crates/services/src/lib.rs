@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod analytics;
 pub mod api_keys;
 pub mod approvals;
 pub mod audit;
@@ -26,6 +27,7 @@ pub mod knowledge;
 pub mod macros;
 pub mod mail;
 pub mod objects;
+pub mod oidc;
 pub mod outbox;
 pub mod passwords;
 pub mod quality;

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod case_tools;
@@ -264,6 +265,7 @@ pub trait Capabilities {
     fn cases(&mut self) -> Cases<'_>;
     fn texts(&mut self) -> Texts<'_>;
     fn audit(&mut self) -> Audit<'_>;
+    fn analytics(&mut self) -> analytics::Analytics<'_>;
 }
 
 impl Capabilities for AnyConnection {
@@ -311,6 +313,9 @@ impl Capabilities for AnyConnection {
     }
     fn audit(&mut self) -> Audit<'_> {
         Audit(self)
+    }
+    fn analytics(&mut self) -> analytics::Analytics<'_> {
+        analytics::Analytics(self)
     }
 }
 

@@ -7,6 +7,7 @@ pub mod cases;
 pub mod events;
 pub mod holds;
 pub mod mail;
+pub mod oversight;
 pub mod policy;
 pub mod search;
 pub mod webhooks;
@@ -33,7 +34,8 @@ use utoipa_axum::routes;
         (name = "risk", description = "Events in, decisions out; the risk policy"), (name = "holds", description = "Holds and the enforcement status"),
         (name = "webhooks", description = "Signed webhooks to the platform (admins)"), (name = "api-keys", description = "Platform API keys (admins)"),
         (name = "cases", description = "Cases of the desk: open, list, read"),
-        (name = "knowledge", description = "Search of the knowledge base and case messages"))
+        (name = "knowledge", description = "Search of the knowledge base and case messages"),
+        (name = "oversight", description = "Analytics, the audit log and the official-channel checker"))
 )]
 struct ApiDoc;
 
@@ -78,6 +80,8 @@ pub fn router() -> (Router<AppState>, Arc<utoipa::openapi::OpenApi>) {
         .routes(routes!(cases::get))
         .routes(routes!(mail::inbound))
         .routes(routes!(search::search))
+        .routes(routes!(oversight::section))
+        .routes(routes!(oversight::audit))
         .split_for_parts();
     let doc = Arc::new(doc);
     let served = doc.clone();

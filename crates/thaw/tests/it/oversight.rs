@@ -222,3 +222,131 @@ on_both_backends! {
         assert!(stdout.contains("BROKEN at entry 6"), "{stdout}");
     }
 }
+
+/// 2026-11-02T00:00Z plus `h` hours.
+fn at(h: f64) -> i64 {
+    1_793_577_600_000 + (h * 3_600_000.0) as i64
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn fixture_case(
+    db: &Db,
+    id: &str,
+    n: i64,
+    category: &str,
+    channel: &str,
+    status: &str,
+    created: f64,
+    first: Option<f64>,
+    resolved: Option<f64>,
+    breached: &str,
+    assignee: Option<&str>,
+) {
+    sqlx::query(
+        "INSERT INTO cases (id, number, account_id, category, priority, status, subject, intake, language, channel, tier,
+            assignee_id, created_at, updated_at, first_response_at, resolved_at, pauses, warned, breached)
+         VALUES ($1, $2, 'acc-1', $3, 'normal', $4, 's', '{}', 'en', $5, 1, $6, $7, $7, $8, $9, '[]', '[]', $10)",
+    )
+    .bind(id)
+    .bind(n)
+    .bind(category)
+    .bind(status)
+    .bind(channel)
+    .bind(assignee)
+    .bind(at(created))
+    .bind(first.map(at))
+    .bind(resolved.map(at))
+    .bind(breached)
+    .execute(db.pool())
+    .await
+    .unwrap();
+}
+
+on_both_backends! {
+    async fn analytics_figures_match_hand_computed_values(b) {
+        let s = TestServer::start(b).await;
+        let db = &s.db;
+        let acc = thaw_domain::AccountInput { email: Some("a@example.com".into()), ..Default::default() }
+            .validate(thaw_domain::AccountId::parse("id", "acc-1").unwrap(), at(0.0))
+            .unwrap();
+        db.conn().await.unwrap().accounts().upsert(&acc).await.unwrap();
+        let (_, _, ann) = s.signed_in_as("agent_t1").await;
+        let (_, _, bob) = s.signed_in_as("agent_t1").await;
+        exec(db, &format!("UPDATE staff SET display_name = 'Ann', team = 'zh-desk' WHERE id = '{ann}'")).await;
+        exec(db, &format!("UPDATE staff SET display_name = 'Bob', team = 'en-desk' WHERE id = '{bob}'")).await;
+
+        // The period is 2026-11-02 and 2026-11-03; "now" is 2026-11-04T00:00Z.
+        fixture_case(db, "c1", 1, "asset_freeze", "portal", "resolved", 10.0, Some(11.0), Some(14.0), "[]", Some(&ann)).await;
+        fixture_case(db, "c2", 2, "asset_freeze", "email", "resolved", 12.0, Some(20.0), Some(36.0), r#"["first_response"]"#, Some(&ann)).await;
+        fixture_case(db, "c3", 3, "account_access", "portal", "open", 33.0, Some(33.5), None, "[]", Some(&bob)).await;
+        fixture_case(db, "c4", 4, "account_access", "bot", "new", 47.0, None, None, r#"["first_response"]"#, None).await;
+        fixture_case(db, "c5", 5, "other", "portal", "pending_customer", -192.0, Some(-190.0), None, "[]", None).await;
+        exec(db, "INSERT INTO case_context (case_id, kind, ref_id) VALUES ('c2', 'repeat_of', 'c1')").await;
+        for (case, score, h) in [("c1", 5, 15.0), ("c2", 2, 37.0), ("c3", 4, 34.0), ("c5", 1, -100.0)] {
+            exec(db, &format!("INSERT INTO case_ratings (case_id, score, comment, channel, created_at) VALUES ('{case}', {score}, '', 'web', {})", at(h))).await;
+        }
+        for (i, (outcome, h)) in [("solved", 1.0), ("handed_over", 2.0), ("handed_over", 3.0), ("open", 4.0), ("solved", -5.0)].iter().enumerate() {
+            exec(db, &format!("INSERT INTO bot_sessions (id, account_id, locale, transcript, predicted, outcome, created_at, updated_at) VALUES ('b{i}', 'acc-1', 'en', '[]', 'asset_freeze', '{outcome}', {t}, {t})", t = at(*h))).await;
+        }
+        for (id, policy, status, by, created, ended) in [
+            ("h1", r#"{"kind":"owner","factors":1,"wait_ms":0}"#, "released", "owner", 10.0, 12.0),
+            ("h2", r#"{"kind":"owner","factors":2,"wait_ms":0}"#, "expired", "thaw", 1.0, 30.0),
+            ("h3", r#"{"kind":"agent"}"#, "released", "staff:x", 0.0, 24.0),
+        ] {
+            exec(db, &format!("INSERT INTO holds (id, account_id, scopes, origin, release_policy, reason, confidential, created_at, placed_by, status, released_at, released_by)
+                VALUES ('{id}', 'acc-1', 'withdraw', 'risk_rule', '{policy}', '{{}}', 0, {}, 'risk', '{status}', {}, '{by}')", at(created), at(ended))).await;
+        }
+        for (i, (q, results)) in [("提现", 3), ("提现", 0), ("提现", 5), ("Withdrawal", 2), ("withdrawal", 0)].iter().enumerate() {
+            exec(db, &format!("INSERT INTO search_log (id, at, surface, locale, query, results) VALUES ('q{i}', {}, 'help', 'en', '{q}', {results})", at(5.0))).await;
+        }
+        for (i, slug) in ["a", "a", "a", "b"].iter().enumerate() {
+            exec(db, &format!("INSERT INTO article_shows (id, at, slug, surface) VALUES ('s{i}', {}, '{slug}', 'help')", at(6.0))).await;
+        }
+
+        let now = at(48.0);
+        let f = thaw_services::analytics::Filter::parse(Some("2026-11-02"), Some("2026-11-03"), None, None, now).unwrap();
+        let r = thaw_services::analytics::report(db, &f, now).await.unwrap();
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["volume"]["total"], 4);
+        assert_eq!(v["volume"]["days"], json!(["2026-11-02", "2026-11-03"]));
+        assert_eq!(v["volume"]["by_category"], json!([{"name": "account_access", "counts": [0, 2]}, {"name": "asset_freeze", "counts": [2, 0]}]));
+        assert_eq!(v["volume"]["by_channel"], json!([{"name": "portal", "counts": [1, 1]}, {"name": "bot", "counts": [0, 1]}, {"name": "email", "counts": [1, 0]}]));
+        assert_eq!(v["top_issues"]["search_terms"], json!([{"term": "提现", "searches": 3, "without_results": 1}, {"term": "withdrawal", "searches": 2, "without_results": 1}]));
+        assert_eq!(v["top_issues"]["articles"], json!([{"name": "a", "count": 3}, {"name": "b", "count": 1}]));
+        assert_eq!(v["sla"], json!({"first_response": {"met": 2, "missed": 2, "rate": 0.5}, "resolution": {"met": 2, "missed": 0, "rate": 1.0}}));
+        assert_eq!(v["times"]["first_response_hours"], json!({"count": 3, "p50": 1.0, "p90": 8.0, "p95": 8.0}));
+        assert_eq!(v["times"]["resolution_hours"], json!({"count": 2, "p50": 4.0, "p90": 24.0, "p95": 24.0}));
+        assert_eq!(v["csat"]["ratings"], 3);
+        assert_eq!(v["csat"]["average"], 3.67);
+        assert_eq!(v["csat"]["distribution"], json!([0, 1, 0, 1, 1]));
+        assert_eq!(v["csat"]["by_agent"], json!([{"name": "Ann", "ratings": 2, "average": 3.5}, {"name": "Bob", "ratings": 1, "average": 4.0}]));
+        assert_eq!(v["csat"]["by_team"], json!([{"name": "en-desk", "ratings": 1, "average": 4.0}, {"name": "zh-desk", "ratings": 2, "average": 3.5}]));
+        assert_eq!(v["deflection"], json!({"conversations": 4, "solved": 1, "handed_over": 2, "other": 1, "rate": 0.25}));
+        assert_eq!(v["self_service"], json!({"owner_releasable_ended": 2, "released_by_owner": 1, "rate": 0.5, "median_hours_to_release": 2.0, "median_hours_owner": 2.0}));
+        assert_eq!(v["repeat_contacts"], json!({"cases": 4, "repeats": 1, "rate": 0.25}));
+        assert_eq!(v["backlog"], /* c4 is 1 h old, c3 15 h, c5 10 days */ json!([{"name": "under_4h", "count": 1}, {"name": "4h_to_24h", "count": 1}, {"name": "1d_to_3d", "count": 0}, {"name": "3d_to_7d", "count": 0}, {"name": "over_7d", "count": 1}]));
+
+        // Filters: one category, one team.
+        let f = thaw_services::analytics::Filter::parse(Some("2026-11-02"), Some("2026-11-03"), Some("asset_freeze"), None, now).unwrap();
+        let v = serde_json::to_value(thaw_services::analytics::report(db, &f, now).await.unwrap()).unwrap();
+        assert_eq!((v["volume"]["total"].clone(), v["csat"]["average"].clone(), v["backlog"][4]["count"].clone()), (json!(2), json!(3.5), json!(0)));
+        let f = thaw_services::analytics::Filter::parse(Some("2026-11-02"), Some("2026-11-03"), None, Some("en-desk"), now).unwrap();
+        let v = serde_json::to_value(thaw_services::analytics::report(db, &f, now).await.unwrap()).unwrap();
+        assert_eq!((v["volume"]["total"].clone(), v["csat"]["ratings"].clone()), (json!(1), json!(1)));
+
+        // The API: supervisors see the same figures; agents are refused; bad filters name the field.
+        let (sup, _) = s.signed_in("supervisor").await;
+        let res = sup.get(s.url("/api/v1/analytics/sla?from=2026-11-02&to=2026-11-03")).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["sla"]["first_response"]["rate"], 0.5);
+        let res = sup.get(s.url("/api/v1/analytics/csat?from=2026-11-02&to=2026-11-03")).send().await.unwrap();
+        assert_eq!(res.json::<serde_json::Value>().await.unwrap()["csat"]["average"], 3.67);
+        let res = sup.get(s.url("/api/v1/analytics/sla?from=yesterday")).send().await.unwrap();
+        assert_eq!(res.status(), 422);
+        assert_eq!(res.json::<serde_json::Value>().await.unwrap()["error"]["field"], "from");
+        assert_eq!(sup.get(s.url("/api/v1/analytics/nonsense")).send().await.unwrap().status(), 404);
+        let (agent, _) = s.signed_in("agent_t1").await;
+        assert_eq!(agent.get(s.url("/api/v1/analytics/sla")).send().await.unwrap().status(), 403);
+    }
+}
