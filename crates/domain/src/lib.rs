@@ -4,6 +4,7 @@
 pub mod account;
 pub mod case;
 pub mod category;
+pub mod channels;
 pub mod error;
 pub mod locale;
 pub mod risk;

@@ -7,6 +7,7 @@ pub mod desk;
 pub mod desk_cases;
 pub mod desk_tools;
 pub mod knowledge;
+pub mod oversight;
 pub mod portal;
 pub mod portal_cases;
 pub mod security;
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .merge(portal_cases::router())
         .merge(knowledge::router())
         .merge(assistant::router())
+        .merge(oversight::router())
         .route("/lang", post(switch_language))
 }
 
@@ -102,6 +104,18 @@ impl Shell {
 
     pub fn can_edit_knowledge(&self) -> bool {
         self.staff.as_ref().is_some_and(|s| s.role.can(thaw_domain::Permission::EditKnowledge))
+    }
+
+    pub fn can(&self, p: thaw_domain::Permission) -> bool {
+        self.staff.as_ref().is_some_and(|s| s.role.can(p))
+    }
+
+    pub fn can_read_analytics(&self) -> bool {
+        self.can(thaw_domain::Permission::ReadAnalytics)
+    }
+
+    pub fn can_read_audit(&self) -> bool {
+        self.can(thaw_domain::Permission::ReadAudit)
     }
 
     pub fn is_admin(&self) -> bool {

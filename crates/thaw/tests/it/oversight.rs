@@ -350,3 +350,35 @@ on_both_backends! {
         assert_eq!(agent.get(s.url("/api/v1/analytics/sla")).send().await.unwrap().status(), 403);
     }
 }
+
+on_both_backends! {
+    async fn oversight_pages_show_charts_and_the_log_only_to_their_roles(b) {
+        let s = TestServer::start(b).await;
+        thaw_services::api_keys::create(&s.db, "for the log", "test").await.unwrap();
+        let (sup, _) = s.signed_in("supervisor").await;
+        let html = sup.get(s.url("/desk/analytics")).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("data-testid=\"kpi-sla-first\"") && html.matches("<svg").count() >= 7, "charts on the page");
+        let res = sup.get(s.url("/desk/analytics?from=nonsense")).send().await.unwrap();
+        assert_eq!(res.status(), 422);
+        assert!(res.text().await.unwrap().contains("from must be a date"));
+        let res = sup.get(s.url("/desk/analytics/backlog.csv")).send().await.unwrap();
+        assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+        assert!(res.text().await.unwrap().contains("age,open_cases\r\nunder_4h,"));
+
+        let (compliance, _) = s.signed_in("compliance").await;
+        let html = compliance.get(s.url("/desk/audit?action=api_key.")).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("api_key.created") && html.contains("data-testid=\"audit-log\""), "{html}");
+        let html = compliance.get(s.url("/desk/audit/verify")).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("data-testid=\"audit-verdict\"") && html.contains("intact"), "{html}");
+        let csv = compliance.get(s.url("/desk/audit.csv")).send().await.unwrap().text().await.unwrap();
+        assert!(csv.contains("api_key.created"));
+
+        let (agent, _) = s.signed_in("agent_t2").await;
+        for path in ["/desk/analytics", "/desk/analytics/sla.csv", "/desk/audit", "/desk/audit.csv", "/desk/audit/verify"] {
+            assert_eq!(agent.get(s.url(path)).send().await.unwrap().status(), 403, "{path}");
+        }
+        assert_eq!(compliance.get(s.url("/desk/analytics")).send().await.unwrap().status(), 403);
+        assert_eq!(compliance.get(s.url("/api/v1/audit?action=api_key.")).send().await.unwrap().status(), 200);
+        assert_eq!(agent.get(s.url("/api/v1/audit")).send().await.unwrap().status(), 403);
+    }
+}
