@@ -11,6 +11,7 @@ pub mod bot;
 pub mod case_links;
 pub mod case_mail;
 pub mod cases;
+pub mod channels;
 pub mod demo;
 pub mod demo_cases;
 pub mod demo_security;

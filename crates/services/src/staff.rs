@@ -17,6 +17,8 @@ pub async fn create(db: &Db, new: &NewStaff, password: &str) -> Result<StaffMemb
         StoreError::Duplicate(_) => duplicate(new),
         e => e.into(),
     })?;
+    // Every staff member has a public agent ID holders can check at /check.
+    tx.channels().assign_agent_ids(now_ms()).await?;
     tx.commit().await.map_err(thaw_store::StoreError::from)?;
     Ok(member)
 }

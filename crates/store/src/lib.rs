@@ -10,6 +10,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod case_tools;
 pub mod cases;
+pub mod channels;
 pub mod factors;
 pub mod holders;
 pub mod holds;
@@ -266,6 +267,7 @@ pub trait Capabilities {
     fn texts(&mut self) -> Texts<'_>;
     fn audit(&mut self) -> Audit<'_>;
     fn analytics(&mut self) -> analytics::Analytics<'_>;
+    fn channels(&mut self) -> channels::Channels<'_>;
 }
 
 impl Capabilities for AnyConnection {
@@ -316,6 +318,9 @@ impl Capabilities for AnyConnection {
     }
     fn analytics(&mut self) -> analytics::Analytics<'_> {
         analytics::Analytics(self)
+    }
+    fn channels(&mut self) -> channels::Channels<'_> {
+        channels::Channels(self)
     }
 }
 

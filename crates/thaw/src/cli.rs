@@ -317,6 +317,7 @@ async fn seed_demo(
     if events > 0 {
         eprintln!("\rPlaying a day of platform events through the risk engine… done: {events} events.");
     }
+    thaw_services::channels::seed_demo(db, thaw_services::now_ms()).await?;
     let holders = thaw_services::demo_security::seed(db, risk, thaw_services::now_ms()).await?;
     let first: Vec<String> = holders.iter().map(|h| h.account_id.clone()).collect();
     let opened = thaw_services::demo_cases::seed(db, desk, thaw_services::now_ms(), &first, |done, total| {

@@ -77,6 +77,7 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     thaw_http::ops::init_metrics();
+    thaw_services::channels::assign_agent_ids(&db, thaw_services::now_ms()).await?;
     let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
     let sweeper = tokio::spawn(thaw_jobs::run_sweeper(db.clone(), Duration::from_secs(600), jobs_stopped.clone()));
     let settings = thaw_jobs::RunnerSettings { retry_base_ms: config.webhook_retry_base_ms, ..Default::default() };

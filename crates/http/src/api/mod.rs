@@ -82,6 +82,7 @@ pub fn router() -> (Router<AppState>, Arc<utoipa::openapi::OpenApi>) {
         .routes(routes!(search::search))
         .routes(routes!(oversight::section))
         .routes(routes!(oversight::audit))
+        .routes(routes!(oversight::check))
         .split_for_parts();
     let doc = Arc::new(doc);
     let served = doc.clone();

@@ -167,3 +167,41 @@ pub fn audit_query(
         before_seq,
     })
 }
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct CheckParams {
+    /// A URL, email address, phone number, social handle or agent ID (at most 500 characters).
+    value: String,
+}
+
+/// Whether a URL, email address, phone number, social handle or agent ID is one of the
+/// platform's official channels; look-alikes name the official channel and the tricks used.
+/// Public (no credentials), limited per address.
+#[utoipa::path(get, path = "/api/v1/check", tag = "oversight", params(CheckParams),
+    responses((status = 200, body = Object), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn check(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    Query(p): Query<CheckParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let ip = crate::pages::channels::peer_ip(&state, &headers, peer);
+    if !crate::pages::channels::within_rate(&state, &ip).await? {
+        return Err(ApiError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "too_many_checks",
+            format!("at most {} checks a minute; try again shortly", crate::pages::channels::CHECKS_PER_MINUTE),
+        ));
+    }
+    let verdict = thaw_services::channels::check(&state.db, &p.value).await?;
+    let mut body = serde_json::to_value(&verdict).unwrap_or_default();
+    if !verdict.is_official() {
+        body["advice"] = serde_json::json!([
+            "Do not pay or move funds.",
+            "Do not share codes, passwords, seed phrases or private keys.",
+            "Freeze your account in the security centre if you shared anything.",
+            "Report it: open a phishing_report case."
+        ]);
+    }
+    Ok(Json(body))
+}

@@ -3,6 +3,7 @@
 //! token for its forms.
 
 pub mod assistant;
+pub mod channels;
 pub mod desk;
 pub mod desk_cases;
 pub mod desk_tools;
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .merge(knowledge::router())
         .merge(assistant::router())
         .merge(oversight::router())
+        .merge(channels::router())
         .route("/lang", post(switch_language))
 }
 

@@ -141,8 +141,9 @@ on_both_backends! {
         thaw_services::staff::create(&db, &new, "correct horse battery").await.unwrap();
         assert!(thaw_services::staff::create(&db, &new, "correct horse battery").await.is_err());
         let log = entries(&db).await;
-        assert_eq!(log.len(), 13);
+        assert_eq!(log.len(), 14, "the refused second creation added nothing");
         assert_eq!(log[12].action, "staff.created");
+        assert_eq!(log[13].action, "staff.agent_id_assigned");
         assert!(!log[12].after.as_deref().unwrap().contains("argon2"), "no password hash in the log");
     }
 }
@@ -381,4 +382,65 @@ on_both_backends! {
         assert_eq!(compliance.get(s.url("/api/v1/audit?action=api_key.")).send().await.unwrap().status(), 200);
         assert_eq!(agent.get(s.url("/api/v1/audit")).send().await.unwrap().status(), 403);
     }
+}
+
+on_both_backends! {
+    async fn the_checker_knows_official_channels_look_alikes_and_agent_ids(b) {
+        let s = TestServer::start(b).await;
+        let (admin, csrf) = s.signed_in("admin").await;
+        for (kind, value, label) in [("domain", "Thaw.Example.", "Website"), ("email", "support@thaw.example", "Support"), ("handle", "x:thaw_official", "X")] {
+            let res = admin.post(s.url("/desk/admin/channels")).form(&[("csrf", csrf.as_str()), ("kind", kind), ("value", value), ("label", label)]).send().await.unwrap();
+            assert_eq!(res.status(), 303, "{kind} {value}");
+        }
+        let html = admin.get(s.url("/desk/admin/channels")).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("<td>thaw.example</td>"), "registered normalised: {html}");
+        let res = admin.post(s.url("/desk/admin/channels")).form(&[("csrf", csrf.as_str()), ("kind", "domain"), ("value", "thaw.example"), ("label", "again")]).send().await.unwrap();
+        assert_eq!(res.status(), 409, "a duplicate is refused");
+        let res = admin.post(s.url("/desk/admin/channels")).form(&[("csrf", csrf.as_str()), ("kind", "domain"), ("value", "not a domain"), ("label", "x")]).send().await.unwrap();
+        assert_eq!(res.status(), 422);
+        assert!(res.text().await.unwrap().contains("value:"), "the error names the field");
+        let res = admin.post(s.url("/desk/admin/channels")).form(&[("csrf", "wrong"), ("kind", "domain"), ("value", "b.example"), ("label", "x")]).send().await.unwrap();
+        assert_eq!(res.status(), 403, "CSRF checked");
+        let log = s.db.conn().await.unwrap().audit().search(&AuditQuery { action: Some("channel.".into()), ..Default::default() }, 10).await.unwrap();
+        assert_eq!(log.len(), 3, "admin changes are audited");
+
+        let check = |v: &str| {
+            let url = format!("{}?value={}", s.url("/api/v1/check"), urlencode(v));
+            async move { client().get(url).send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
+        };
+        assert_eq!(check("https://www.thaw.example/login").await["verdict"], "official");
+        assert_eq!(check("https://THAW.EXAMPLE./").await["verdict"], "official");
+        let v = check("https://thаw.example/login").await; // Cyrillic а
+        assert_eq!(v["verdict"], "look_alike", "{v}");
+        assert_eq!(v["imitates"], "thaw.example");
+        let v = check("https://xn--thw-7cd.example").await;
+        assert_eq!(v["verdict"], "look_alike", "{v}");
+        assert!(v["tricks"].as_array().unwrap().iter().any(|t| t == "punycode"), "{v}");
+        let v = check("thaw-support.example").await;
+        assert_eq!(v["verdict"], "look_alike", "{v}");
+        assert!(v["advice"].is_array());
+        assert_eq!(check("https://thaw.example@evil.io/").await["verdict"], "look_alike");
+        assert_eq!(check("support@thaw.example").await["verdict"], "official");
+        assert_eq!(check("@thaw_official").await["verdict"], "official");
+        assert_eq!(check("https://unrelated.org").await["verdict"], "not_official");
+
+        // Every staff member got a public agent ID at start; the checker knows them.
+        let agent_id: String = sqlx::Row::try_get(&sqlx::query("SELECT agent_id FROM staff WHERE agent_id IS NOT NULL ORDER BY agent_id LIMIT 1").fetch_one(s.db.pool()).await.unwrap(), "agent_id").unwrap();
+        assert!(agent_id.starts_with("THAW-"), "{agent_id}");
+        assert_eq!(check(&agent_id.to_lowercase()).await["verdict"], "official");
+        assert_eq!(check("THAW-9999").await["verdict"], "not_official");
+
+        let res = client().get(s.url("/api/v1/check?value=")).send().await.unwrap();
+        assert_eq!(res.status(), 422);
+        let html = client().get(s.url(&format!("/check?value={}", urlencode("https://thаw.example")))).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("data-testid=\"check-look_alike\"") && html.contains("phishing_report"), "{html}");
+        let (agent, agent_csrf) = s.signed_in("agent_t1").await;
+        assert_eq!(agent.get(s.url("/desk/admin/channels")).send().await.unwrap().status(), 403);
+        let res = agent.post(s.url("/desk/admin/channels")).form(&[("csrf", agent_csrf.as_str()), ("kind", "domain"), ("value", "x.example"), ("label", "x")]).send().await.unwrap();
+        assert_eq!(res.status(), 403);
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
