@@ -180,6 +180,8 @@ pub async fn ask(
     };
     turn.hold = holds.into_iter().find(|h| matches!(h.release, ReleasePolicy::Owner { .. }));
     turn.articles = articles(parts, &holder_text(&session), locale, category).await?;
+    let shown: Vec<&str> = turn.articles.iter().map(|a| a.slug.as_str()).collect();
+    crate::search::record_shown(parts.db, "assistant", &shown, now_ms).await;
     let reply = match locale {
         Locale::ZhCn => format!("看起来是「{}」方面的问题。", category.label(locale)),
         Locale::En => format!("This looks like a question about {}.", category.label(locale).to_lowercase()),

@@ -173,3 +173,34 @@ pub async fn request_rebuild(db: &Db, now_ms: i64) -> Result<(), ServiceError> {
     conn.texts().changed("rebuild", "", now_ms).await?;
     Ok(())
 }
+
+/// Records a search for analytics (top searched terms): the text after the secret guard, at
+/// most 200 characters, and how many results it found. Recording never fails the search.
+pub async fn record_search(db: &Db, surface: &str, locale: &str, query: &str, results: usize, now_ms: i64) {
+    let text: String = crate::guard::screen(query.trim()).text.chars().take(200).collect();
+    if text.is_empty() {
+        return;
+    }
+    let logged = async {
+        let mut conn = db.conn().await?;
+        conn.texts().log_search(&crate::new_id(), now_ms, surface, locale, &text, results as i64).await
+    };
+    if let Err(e) = logged.await {
+        tracing::warn!(error = %e, "a search was not recorded for analytics");
+    }
+}
+
+/// Records that articles were shown (in results, the assistant's answers, or opened), for the
+/// analytics of most shown articles.
+pub async fn record_shown(db: &Db, surface: &str, slugs: &[&str], now_ms: i64) {
+    let logged = async {
+        let mut conn = db.conn().await?;
+        for slug in slugs {
+            conn.texts().log_article_shown(&crate::new_id(), now_ms, slug, surface).await?;
+        }
+        Ok::<_, thaw_store::StoreError>(())
+    };
+    if let Err(e) = logged.await {
+        tracing::warn!(error = %e, "articles shown were not recorded for analytics");
+    }
+}

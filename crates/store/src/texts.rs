@@ -1,6 +1,7 @@
 //! Searchable text and what learns from it: knowledge-base revisions, the change feed the
 //! search index of every process follows, case messages for indexing, trained triage models
-//! with agents' corrections, and the bot's conversations.
+//! with agents' corrections, the bot's conversations, and the searches and articles shown that
+//! analytics counts.
 
 use crate::Result;
 use sqlx::Row;
@@ -384,5 +385,42 @@ impl Texts<'_> {
         .fetch_all(&mut *self.0)
         .await?;
         rows.iter().map(|r| Ok((r.try_get("outcome")?, r.try_get("n")?))).collect()
+    }
+
+    // ---- what analytics counts -------------------------------------------------------------
+
+    /// Records a search (its text after the secret guard) on `surface` (help, desk, …) and how
+    /// many results it found.
+    pub async fn log_search(
+        &mut self,
+        id: &str,
+        at_ms: i64,
+        surface: &str,
+        locale: &str,
+        query: &str,
+        results: i64,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO search_log (id, at, surface, locale, query, results) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(id)
+            .bind(at_ms)
+            .bind(surface)
+            .bind(locale)
+            .bind(query)
+            .bind(results)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+
+    /// Records that article `slug` was shown on `surface` (help, bot, …).
+    pub async fn log_article_shown(&mut self, id: &str, at_ms: i64, slug: &str, surface: &str) -> Result<()> {
+        sqlx::query("INSERT INTO article_shows (id, at, slug, surface) VALUES ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(at_ms)
+            .bind(slug)
+            .bind(surface)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
     }
 }

@@ -84,7 +84,16 @@ pub async fn search(
         })?,
     };
     let internal = matches!(&caller, Caller::Staff(s) if s.staff.role.can(Permission::WorkCases));
-    let hits = state.search.query(&q, &Filter { kind: Some(kind), locale, internal }, limit).await?;
+    let hits = state.search.query(&q, &Filter { kind: Some(kind), locale: locale.clone(), internal }, limit).await?;
+    thaw_services::search::record_search(
+        &state.db,
+        "api",
+        locale.as_deref().unwrap_or(""),
+        &q,
+        hits.len(),
+        thaw_services::now_ms(),
+    )
+    .await;
     let hits = hits
         .into_iter()
         .map(|h| {

@@ -63,6 +63,10 @@ async fn help(
     } else {
         let filter = Filter { kind: Some(DocKind::Article), locale: Some(locale.into()), internal: false };
         let hits = state.search.query(&q, &filter, 10).await.map_err(|e| PageError::from_service(&ctx, e))?;
+        let now = thaw_services::now_ms();
+        search::record_search(&state.db, "help", locale, &q, hits.len(), now).await;
+        let shown: Vec<&str> = hits.iter().filter_map(|h| search::article_of(h).map(|(slug, _)| slug)).collect();
+        search::record_shown(&state.db, "help", &shown, now).await;
         hits.iter()
             .filter_map(|h| {
                 let (slug, _) = search::article_of(h)?;
@@ -98,6 +102,7 @@ async fn article(State(state): State<AppState>, ctx: PageCtx, Path(slug): Path<S
     let found =
         knowledge::article(&state.db, &slug, ctx.locale.code()).await.map_err(|e| PageError::from_service(&ctx, e))?;
     let a = found.ok_or_else(|| PageError::new(&ctx, StatusCode::NOT_FOUND, "error.not_found"))?;
+    search::record_shown(&state.db, "opened", &[a.slug.as_str()], thaw_services::now_ms()).await;
     Ok(render(
         StatusCode::OK,
         &ArticlePage {
@@ -129,6 +134,7 @@ async fn desk_search(
         let cases = session.staff.role.can(Permission::ReadCases);
         let filter = Filter { kind: if cases { None } else { Some(DocKind::Article) }, locale: None, internal: cases };
         let hits = state.search.query(&q, &filter, 30).await.map_err(|e| PageError::from_service(&ctx, e))?;
+        search::record_search(&state.db, "desk", ctx.locale.code(), &q, hits.len(), thaw_services::now_ms()).await;
         let mut conn = state.db.conn().await.map_err(store_err(&ctx))?;
         let t = |k: &'static str| crate::i18n::text(ctx.locale, k).to_string();
         for h in &hits {

@@ -444,3 +444,21 @@ on_both_backends! {
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+on_both_backends! {
+    async fn searches_and_articles_shown_are_recorded_without_secrets(b) {
+        let s = TestServer::start(b).await;
+        let phrase = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+        let q = format!("withdrawal pending {phrase}");
+        let res = client().get(format!("{}?q={}", s.url("/help"), urlencode(&q))).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let rows = sqlx::query("SELECT query, surface FROM search_log").fetch_all(s.db.pool()).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        let logged: String = sqlx::Row::try_get(&rows[0], "query").unwrap();
+        assert!(logged.starts_with("withdrawal pending") && !logged.contains("abandon"), "{logged}");
+        let res = client().get(s.url("/help/withdrawal-pending")).send().await.unwrap();
+        let opened = res.status() == 200;
+        let shows: i64 = sqlx::Row::try_get(&sqlx::query("SELECT COUNT(*) AS n FROM article_shows").fetch_one(s.db.pool()).await.unwrap(), "n").unwrap();
+        assert!(shows >= 1 + opened as i64, "results shown (and the opened article) are counted: {shows}");
+    }
+}
