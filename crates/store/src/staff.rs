@@ -158,6 +158,30 @@ impl Staff<'_> {
         Ok(n == 1)
     }
 
+    /// Puts the member in a team (free text such as `zh-desk`; '' for none); analytics groups
+    /// by it. False when there is no such member.
+    pub async fn set_team(&mut self, id: &str, team: &str, now_ms: i64) -> Result<bool> {
+        let n = sqlx::query("UPDATE staff SET team = $1, updated_at = $2 WHERE id = $3")
+            .bind(team)
+            .bind(now_ms)
+            .bind(id)
+            .execute(&mut *self.0)
+            .await?
+            .rows_affected();
+        if n == 1 {
+            let change = crate::audit::Change {
+                action: "staff.team_changed",
+                subject_type: "staff",
+                subject_id: id,
+                after: Some(serde_json::json!({ "team": team })),
+                at_ms: now_ms,
+                ..Default::default()
+            };
+            crate::audit::record(self.0, change).await?;
+        }
+        Ok(n == 1)
+    }
+
     /// A server-wide setting changed by admins at run time.
     pub async fn setting(&mut self, key: &str) -> Result<Option<String>> {
         let row =

@@ -328,6 +328,14 @@ async fn seed_demo(
     if opened > 0 {
         eprintln!("\rOpening demo cases… done: {opened} cases.");
     }
+    let history = thaw_services::demo_history::seed_month_on(db, desk, thaw_services::now_ms(), |done, total| {
+        eprint!("\rWriting a month of desk history… {done}/{total}");
+        let _ = std::io::stderr().flush();
+    })
+    .await?;
+    if history > 0 {
+        eprintln!("\rWriting a month of desk history… done: {history} cases.");
+    }
     println!();
     println!("thaw demo is running.");
     println!("  Security centre (account holders): {base}/");

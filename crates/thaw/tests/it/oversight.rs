@@ -459,6 +459,6 @@ on_both_backends! {
         let res = client().get(s.url("/help/withdrawal-pending")).send().await.unwrap();
         let opened = res.status() == 200;
         let shows: i64 = sqlx::Row::try_get(&sqlx::query("SELECT COUNT(*) AS n FROM article_shows").fetch_one(s.db.pool()).await.unwrap(), "n").unwrap();
-        assert!(shows >= 1 + opened as i64, "results shown (and the opened article) are counted: {shows}");
+        assert!(shows > opened as i64, "results shown (and the opened article) are counted: {shows}");
     }
 }
