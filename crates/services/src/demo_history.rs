@@ -27,7 +27,7 @@ use thaw_domain::case::{Case, CaseStatus, Channel, Priority};
 use thaw_domain::risk::reason::{fact_int, fact_str};
 use thaw_domain::risk::{Facts, Hold, HoldOrigin, HoldStatus, Money, Reason, ReleasePolicy, Scope, ScopeSet};
 use thaw_domain::{AccountId, CaseCategory, Email, Locale, StaffMember};
-use thaw_store::{AnyConnection, BotSession, Capabilities, Db, HoldChange, Message, Rating, StoreError, Tx};
+use thaw_store::{AnyConnection, BotSession, Capabilities, Db, Message, Rating, StoreError, Tx};
 
 /// The setting that marks the history as seeded.
 const SEEDED: &str = "demo_history_seeded";
@@ -1228,7 +1228,7 @@ async fn write_hold(
     staff: &DemoStaff,
 ) -> Result<(), ServiceError> {
     conn.holds().insert(hold, placed_by).await?;
-    record(conn, hold, "created", placed_by, note, None, HoldStatus::Active, hold.created_at_ms).await?;
+    crate::holds::record(conn, hold, "created", placed_by, note, None, HoldStatus::Active, hold.created_at_ms).await?;
     let by = match end.by {
         Who::Owner => "owner".to_string(),
         Who::Thaw => "thaw".to_string(),
@@ -1236,34 +1236,7 @@ async fn write_hold(
     };
     conn.holds().close(&hold.id, end.status, end.at, &by).await?;
     let change = if end.status == HoldStatus::Expired { "expired" } else { "released" };
-    record(conn, hold, change, &by, end.note, Some(HoldStatus::Active), end.status, end.at).await
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn record(
-    conn: &mut AnyConnection,
-    hold: &Hold,
-    change: &str,
-    actor: &str,
-    note: &str,
-    before: Option<HoldStatus>,
-    after: HoldStatus,
-    at_ms: i64,
-) -> Result<(), ServiceError> {
-    conn.holds()
-        .record_change(&HoldChange {
-            id: new_id(),
-            hold_id: hold.id.clone(),
-            account_id: hold.account_id.clone(),
-            change: change.into(),
-            actor: actor.into(),
-            at_ms,
-            note: note.into(),
-            status_before: before.map(|s| s.code().to_string()),
-            status_after: after.code().into(),
-        })
-        .await?;
-    Ok(())
+    Ok(crate::holds::record(conn, hold, change, &by, end.note, Some(HoldStatus::Active), end.status, end.at).await?)
 }
 
 // ---- what people wrote --------------------------------------------------------------------------

@@ -98,8 +98,9 @@ pub async fn insert(
 /// The reason code of the withdrawal cool-down that follows a lifted hold.
 pub const COOLDOWN_REASON: &str = "cooldown_after_release";
 
+/// Appends a change to a hold's history (and, through the store, to the audit log).
 #[allow(clippy::too_many_arguments)]
-async fn record(
+pub(crate) async fn record(
     conn: &mut AnyConnection,
     hold: &Hold,
     change: &str,
