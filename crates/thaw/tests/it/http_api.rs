@@ -191,6 +191,9 @@ on_both_backends! {
             ("/api/v1/cases/{number}", "get"),
             ("/api/v1/mail/inbound", "post"),
             ("/api/v1/search", "get"),
+            ("/api/v1/analytics/{section}", "get"),
+            ("/api/v1/audit", "get"),
+            ("/api/v1/check", "get"),
         ];
         for (path, method) in expected {
             assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing");
