@@ -300,8 +300,10 @@ impl Audit<'_> {
                 ),
             });
         }
-        // Entries beyond a head that did not move were not appended by thaw.
-        if self.head().await?.0 == head_seq && !self.page(head_seq, 1).await?.is_empty() {
+        // Entries beyond a head that did not move were not appended by thaw. The entries are
+        // read before the head: an entry committed meanwhile moved the head in its transaction.
+        let beyond = !self.page(head_seq, 1).await?.is_empty();
+        if beyond && self.head().await?.0 == head_seq {
             return Ok(Verdict::Broken {
                 seq: head_seq + 1,
                 problem: "it follows the last entry the head records (an entry was added at the end)".into(),
