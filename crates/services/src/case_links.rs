@@ -80,7 +80,7 @@ pub async fn link(
     if case.id == other.id {
         return Err(Invalid::new("other", "same_case", "other: a case cannot be linked to itself").into());
     }
-    if tx.cases().link(&case.id, &other.id).await? {
+    if tx.cases().link(&case.id, &other.id, now_ms).await? {
         for (here, there) in [(&case, &other), (&other, &case)] {
             let data = json!({"case": there.reference(), "case_id": there.id});
             tx.cases().add_timeline(&entry(&here.id, &actor, "linked", data, false, now_ms)).await?;
@@ -97,7 +97,7 @@ pub async fn unlink(db: &Db, by: &CaseActor, case_id: &str, other_id: &str, now_
     let mut tx = db.begin_write().await?;
     let (case, _) = tx.cases().get(case_id).await?.ok_or(ServiceError::NotFound("case"))?;
     let (other, _) = tx.cases().get(other_id).await?.ok_or(ServiceError::NotFound("case"))?;
-    if tx.cases().unlink(&case.id, &other.id).await? {
+    if tx.cases().unlink(&case.id, &other.id, now_ms).await? {
         for (here, there) in [(&case, &other), (&other, &case)] {
             let data = json!({"case": there.reference(), "case_id": there.id});
             tx.cases().add_timeline(&entry(&here.id, &actor, "unlinked", data, false, now_ms)).await?;

@@ -117,10 +117,6 @@ fn audited_fields(c: &Case) -> serde_json::Value {
     })
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
-
 fn targets_json(ts: &[Target]) -> String {
     serde_json::to_string(&ts.iter().map(|t| t.code()).collect::<Vec<_>>()).expect("serialisable")
 }
@@ -202,10 +198,8 @@ impl Cases<'_> {
     /// Saves the mutable fields if nobody changed the case since `version` was read; returns
     /// whether it was saved (false: read again and retry).
     pub async fn save(&mut self, c: &Case, version: i64, next_due_at: Option<i64>) -> Result<bool> {
-        let Some((stored, stored_version)) = self.get(&c.id).await? else { return Ok(false) };
-        if stored_version != version {
-            return Ok(false);
-        }
+        // What it was, for the audit log; the version check is the UPDATE's own.
+        let Some((stored, _)) = self.get(&c.id).await? else { return Ok(false) };
         let done = sqlx::query(
             "UPDATE cases SET priority = $1, status = $2, subject = $3, tier = $4, assignee_id = $5, routing = $6,
                 updated_at = $7, first_response_at = $8, awaiting_reply_since = $9, resolved_at = $10, closed_at = $11,
@@ -515,7 +509,7 @@ impl Cases<'_> {
     }
 
     /// Ties two cases together both ways (by hand); false when they already were.
-    pub async fn link(&mut self, a: &str, b: &str) -> Result<bool> {
+    pub async fn link(&mut self, a: &str, b: &str, now_ms: i64) -> Result<bool> {
         let mut added = 0;
         for (from, to) in [(a, b), (b, a)] {
             added += sqlx::query(
@@ -528,25 +522,25 @@ impl Cases<'_> {
             .rows_affected();
         }
         if added > 0 {
-            self.audit_link("case.linked", a, b).await?;
+            self.audit_link("case.linked", a, b, now_ms).await?;
         }
         Ok(added > 0)
     }
 
-    async fn audit_link(&mut self, action: &str, a: &str, b: &str) -> Result<()> {
+    async fn audit_link(&mut self, action: &str, a: &str, b: &str, now_ms: i64) -> Result<()> {
         let change = crate::audit::Change {
             action,
             subject_type: "case",
             subject_id: a,
             after: Some(serde_json::json!({ "other_case_id": b })),
-            at_ms: now_ms(),
+            at_ms: now_ms,
             ..Default::default()
         };
         crate::audit::record(self.0, change).await
     }
 
     /// Undoes `link`; false when they were not linked.
-    pub async fn unlink(&mut self, a: &str, b: &str) -> Result<bool> {
+    pub async fn unlink(&mut self, a: &str, b: &str, now_ms: i64) -> Result<bool> {
         let done = sqlx::query(
             "DELETE FROM case_context WHERE kind = 'linked' AND ((case_id = $1 AND ref_id = $2) OR (case_id = $2 AND ref_id = $1))",
         )
@@ -555,7 +549,7 @@ impl Cases<'_> {
         .execute(&mut *self.0)
         .await?;
         if done.rows_affected() > 0 {
-            self.audit_link("case.unlinked", a, b).await?;
+            self.audit_link("case.unlinked", a, b, now_ms).await?;
         }
         Ok(done.rows_affected() > 0)
     }

@@ -123,10 +123,10 @@ impl Channels<'_> {
         Ok(n)
     }
 
-    /// A staff member's public agent ID.
-    pub async fn agent_id_of(&mut self, staff_id: &str) -> Result<Option<String>> {
-        let row =
-            sqlx::query("SELECT agent_id FROM staff WHERE id = $1").bind(staff_id).fetch_optional(&mut *self.0).await?;
-        Ok(row.map(|r| r.try_get("agent_id")).transpose()?.flatten())
+    /// Every staff member's public agent ID, by staff id.
+    pub async fn agent_ids_by_staff(&mut self) -> Result<std::collections::HashMap<String, String>> {
+        let rows =
+            sqlx::query("SELECT id, agent_id FROM staff WHERE agent_id IS NOT NULL").fetch_all(&mut *self.0).await?;
+        rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("agent_id")?))).collect()
     }
 }

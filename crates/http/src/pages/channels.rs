@@ -133,11 +133,18 @@ async fn admin_view(
 ) -> Result<Response, PageError> {
     let channels = channels::list(&state.db).await.map_err(|e| PageError::from_service(ctx, e))?;
     let mut conn = state.db.conn().await.map_err(store_err(ctx))?;
-    let mut agents = Vec::new();
-    for s in conn.staff().list().await.map_err(store_err(ctx))? {
-        let id = conn.channels().agent_id_of(&s.id).await.map_err(store_err(ctx))?.unwrap_or_default();
-        agents.push((s.display_name, s.role.label(ctx.locale).to_string(), id));
-    }
+    let ids = conn.channels().agent_ids_by_staff().await.map_err(store_err(ctx))?;
+    let agents = conn
+        .staff()
+        .list()
+        .await
+        .map_err(store_err(ctx))?
+        .into_iter()
+        .map(|s| {
+            let id = ids.get(&s.id).cloned().unwrap_or_default();
+            (s.display_name, s.role.label(ctx.locale).to_string(), id)
+        })
+        .collect();
     let page = AdminPage { shell: Shell::new(ctx, "desk", "admin"), channels, agents, error, saved };
     Ok(render(status, &page))
 }
