@@ -14,4 +14,4 @@ pub use account::{Account, AccountId, AccountInput, Email, Phone};
 pub use category::CaseCategory;
 pub use error::Invalid;
 pub use locale::Locale;
-pub use staff::{NewStaff, Permission, Role, Skills, StaffMember, platform_key_can};
+pub use staff::{NewStaff, Permission, Role, Skills, StaffMember, StaffProfile, platform_key_can};

@@ -186,6 +186,19 @@ pub struct StaffMember {
     pub created_at_ms: i64,
 }
 
+/// What an admin changes on a staff member's profile (authority limits and dedicated accounts
+/// are set on their own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffProfile {
+    pub display_name: String,
+    pub role: Role,
+    pub skills: Skills,
+    pub capacity: i64,
+    pub active: bool,
+    /// Free text such as `zh-desk`; '' for none.
+    pub team: String,
+}
+
 /// A staff member about to be created.
 #[derive(Debug, Clone)]
 pub struct NewStaff {

@@ -9,6 +9,8 @@ pub const SESSION: &str = "thaw_session";
 pub const HOLDER: &str = "thaw_holder";
 pub const CSRF_SEED: &str = "thaw_csrf";
 pub const LANG: &str = "thaw_lang";
+/// State, nonce and PKCE verifier of a staff single sign-on in progress.
+pub const SSO_PENDING: &str = "thaw_sso";
 
 /// The value of cookie `name` in the request, if present.
 pub fn get(headers: &HeaderMap, name: &str) -> Option<String> {

@@ -45,6 +45,40 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "Forgot your password? Ask an administrator to reset it. After several wrong attempts this device has to wait a little; colleagues elsewhere are not affected.",
     ),
     ("desk.signin.bad_credentials", "邮箱或密码不正确。", "Wrong email or password."),
+    ("desk.signin.sso", "使用单点登录", "Sign in with single sign-on"),
+    ("desk.signin.sso_or", "或使用邮箱和密码登录：", "Or sign in with email and password:"),
+    (
+        "desk.signin.sso_unavailable",
+        "暂时无法连接单点登录服务，请稍后再试，或使用密码登录。",
+        "The single sign-on provider cannot be reached right now. Try again shortly, or sign in with your password.",
+    ),
+    ("desk.signin.sso_refused", "单点登录服务拒绝了本次登录。", "The single sign-on provider refused the sign-in."),
+    (
+        "desk.signin.sso_expired",
+        "登录请求已过期或不是从本页面发起的，请重新点击“使用单点登录”。",
+        "The sign-in request expired or did not start on this page. Choose “Sign in with single sign-on” again.",
+    ),
+    (
+        "desk.signin.sso_failed",
+        "无法核实单点登录服务的回应，请重试；如仍失败，请联系管理员。",
+        "The provider's answer could not be verified. Try again; if it keeps failing, tell your administrator.",
+    ),
+    (
+        "desk.signin.sso_no_role",
+        "您的单点登录账号没有工作台角色，请联系管理员分配。",
+        "Your single sign-on account has no desk role. Ask your administrator to give you one.",
+    ),
+    ("desk.signin.sso_inactive", "该工作人员账号已停用。", "This staff account is deactivated."),
+    (
+        "desk.signin.sso_mismatch",
+        "此邮箱的工作人员已绑定另一个单点登录账号，请联系管理员。",
+        "The staff member with this email is tied to another single sign-on account. Tell your administrator.",
+    ),
+    (
+        "desk.signin.sso_unknown",
+        "单点登录服务未提供已验证的邮箱，无法确认您的身份。",
+        "The provider did not vouch for your email address, so the desk cannot tell who you are.",
+    ),
     (
         "desk.signin.throttled",
         "失败次数过多，已暂时限制从此设备登录。",

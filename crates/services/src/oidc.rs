@@ -460,6 +460,52 @@ impl Provider {
     }
 }
 
+/// A server's staff single sign-on: its configuration, an HTTP client, and the provider once
+/// discovered. Discovery happens on the first sign-in and is tried again on the next one after
+/// a failure, so a provider that is down when thaw starts does not stop the server.
+pub struct StaffSso {
+    cfg: OidcConfig,
+    client: reqwest::Client,
+    provider: tokio::sync::OnceCell<Provider>,
+}
+
+impl std::fmt::Debug for StaffSso {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaffSso").field("cfg", &self.cfg).finish_non_exhaustive()
+    }
+}
+
+impl StaffSso {
+    /// Checks the configuration; the provider is not contacted yet.
+    pub fn new(cfg: OidcConfig) -> Result<StaffSso, OidcError> {
+        cfg.check()?;
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| OidcError::Config(format!("no HTTP client: {e}")))?;
+        Ok(StaffSso { cfg, client, provider: tokio::sync::OnceCell::new() })
+    }
+
+    pub fn config(&self) -> &OidcConfig {
+        &self.cfg
+    }
+
+    async fn provider(&self) -> Result<&Provider, OidcError> {
+        self.provider.get_or_try_init(|| Provider::discover(self.cfg.clone(), &self.client)).await
+    }
+
+    /// A new sign-in (see [`Provider::start`]).
+    pub async fn start(&self) -> Result<AuthStart, OidcError> {
+        Ok(self.provider().await?.start())
+    }
+
+    /// The callback's code exchanged and validated (see [`Provider::finish`]).
+    pub async fn finish(&self, code: &str, verifier: &str, nonce: &str, now_ms: i64) -> Result<Identity, OidcError> {
+        self.provider().await?.finish(&self.client, code, verifier, nonce, now_ms).await
+    }
+}
+
 /// The PKCE S256 code challenge of a verifier: BASE64URL(SHA-256(verifier)) (RFC 7636 §4.2).
 pub fn pkce_challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))

@@ -17,6 +17,8 @@ pub struct SecurityConfig {
     pub mail_from: String,
     /// At most one alert of a kind per account within this time.
     pub alert_throttle_ms: i64,
+    /// Staff single sign-on with the organisation's OpenID Connect provider.
+    pub staff_oidc: Option<crate::oidc::OidcConfig>,
 }
 
 impl SecurityConfig {
@@ -27,6 +29,7 @@ impl SecurityConfig {
             smtp_url: None,
             mail_from: "thaw <security@thaw.invalid>".into(),
             alert_throttle_ms: DEFAULT_ALERT_THROTTLE_MS,
+            staff_oidc: None,
         }
     }
 }
@@ -36,6 +39,8 @@ pub struct Security {
     webauthn: Option<Webauthn>,
     pub(crate) mailer: Option<AsyncSmtpTransport<Tokio1Executor>>,
     pub(crate) from: lettre::message::Mailbox,
+    /// Set when staff may sign in through the organisation's provider.
+    pub staff_sso: Option<crate::oidc::StaffSso>,
 }
 
 impl Security {
@@ -55,7 +60,11 @@ impl Security {
             None => None,
         };
         let from = config.mail_from.parse().map_err(|e| format!("mail_from is not an email address: {e}"))?;
-        Ok(Security { config, webauthn, mailer, from })
+        let staff_sso = match &config.staff_oidc {
+            Some(cfg) => Some(crate::oidc::StaffSso::new(cfg.clone()).map_err(|e| format!("staff_oidc: {e}"))?),
+            None => None,
+        };
+        Ok(Security { config, webauthn, mailer, from, staff_sso })
     }
 
     pub fn webauthn(&self) -> Option<&Webauthn> {

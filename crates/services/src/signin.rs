@@ -2,7 +2,7 @@
 //! elsewhere cannot lock a colleague out cheaply) and per IP (against password spraying).
 
 use crate::{ServiceError, factors, passwords, random_hex, secret_digest};
-use thaw_domain::{Email, StaffMember};
+use thaw_domain::{Email, Role, StaffMember, StaffProfile};
 use thaw_store::{Capabilities, Db, SessionRecord, Subject};
 
 pub const WINDOW_MS: i64 = 15 * 60 * 1000;
@@ -127,23 +127,127 @@ pub async fn sign_in_with_code(
         }
     }
     conn.throttle().clear(SCOPE_EMAIL_IP, &email_ip).await?;
+    start_session(&mut conn, credentials.member, METHOD_PASSWORD, origin, now_ms).await
+}
+
+const METHOD_PASSWORD: &str = "password";
+const METHOD_OIDC: &str = "oidc";
+
+/// Stores a new session for a member who has proved who they are.
+async fn start_session(
+    conn: &mut thaw_store::AnyConnection,
+    staff: StaffMember,
+    method: &str,
+    origin: &Origin<'_>,
+    now_ms: i64,
+) -> Result<NewSession, ServiceError> {
     let token = random_hex(32);
     let session = SessionRecord {
         token_hash: secret_digest(&token),
-        staff_id: credentials.member.id.clone(),
+        staff_id: staff.id.clone(),
         csrf_token: random_hex(32),
         created_at_ms: now_ms,
         expires_at_ms: now_ms + SESSION_TTL_MS,
         ip: origin.ip.to_string(),
         user_agent: origin.user_agent.chars().take(300).collect(),
+        method: method.to_string(),
     };
     conn.sessions().create(&session).await?;
-    tracing::info!(staff = %credentials.member.id, session = %log_hint(&session.token_hash), "staff signed in");
-    Ok(NewSession {
-        token,
-        csrf_token: session.csrf_token,
-        staff: credentials.member,
-        expires_at_ms: session.expires_at_ms,
+    tracing::info!(staff = %staff.id, method, session = %log_hint(&session.token_hash), "staff signed in");
+    Ok(NewSession { token, csrf_token: session.csrf_token, staff, expires_at_ms: session.expires_at_ms })
+}
+
+/// Signs a staff member in with what the organisation's OpenID Connect provider vouched for.
+///
+/// The member is found by the provider's subject; on their first single sign-on, by verified
+/// email (and the subject is then tied to them); someone the desk does not know yet is created
+/// with the provider's name and email. The role follows the provider: a member whose role is
+/// not among the mapped roles is given the highest of them (in the order of [`Role::ALL`]).
+/// Every such change is audited. Deactivated members are refused. A member created now starts
+/// with `locale` (the language the browser asked for).
+pub async fn sign_in_with_identity(
+    db: &Db,
+    identity: &crate::oidc::Identity,
+    locale: thaw_domain::Locale,
+    origin: &Origin<'_>,
+    now_ms: i64,
+) -> Result<NewSession, ServiceError> {
+    let refused = |code: &'static str, message: &str| ServiceError::Refused { code, message: message.to_string() };
+    let roles: Vec<Role> = identity.roles.iter().filter_map(|r| Role::parse(r)).collect();
+    let Some(&top_role) = roles.last() else {
+        return Err(refused("sso_no_role", "the provider gave no role that maps to a thaw role"));
+    };
+    if identity.subject.is_empty() {
+        return Err(refused("sso_no_subject", "the provider's ID token has no subject"));
+    }
+    let verified_email =
+        identity.email.as_deref().filter(|_| identity.email_verified).and_then(|e| Email::parse("email", e).ok());
+    let mut tx = db.begin_write().await?;
+    let member = match tx.staff().by_oidc_subject(&identity.subject).await? {
+        Some(member) => member,
+        None => {
+            let Some(email) = verified_email else {
+                return Err(refused(
+                    "sso_email_unverified",
+                    "the provider did not vouch for an email address, so the desk cannot tell who you are",
+                ));
+            };
+            let member = match tx.staff().credentials_by_email(&email).await? {
+                Some(existing) => existing.member,
+                None => {
+                    let name = identity.name.clone().unwrap_or_else(|| email.as_str().to_string());
+                    let new = thaw_domain::NewStaff {
+                        email: email.clone(),
+                        display_name: name.chars().take(100).collect(),
+                        role: top_role,
+                        skills: thaw_domain::Skills::parse("", "").map_err(ServiceError::from)?,
+                        capacity: 10,
+                        locale,
+                    };
+                    // No password: this member signs in through the provider only.
+                    let unusable = passwords::hash(&random_hex(32));
+                    let member = tx.staff().create(&crate::new_id(), &new, &unusable, now_ms).await?;
+                    tx.channels().assign_agent_ids(now_ms).await?;
+                    member
+                }
+            };
+            if !tx.staff().link_oidc_subject(&member.id, &identity.subject, now_ms).await? {
+                return Err(refused(
+                    "sso_subject_mismatch",
+                    "this email belongs to a staff member tied to another single sign-on account",
+                ));
+            }
+            member
+        }
+    };
+    if !member.active {
+        return Err(refused("staff_inactive", "this staff member is deactivated"));
+    }
+    let member = if roles.contains(&member.role) {
+        member
+    } else {
+        let mut profile = profile_of(&mut tx, &member).await?;
+        profile.role = top_role;
+        tx.staff().update_profile(&member.id, &profile, now_ms).await?;
+        thaw_domain::StaffMember { role: top_role, ..member }
+    };
+    let session = start_session(&mut tx, member, METHOD_OIDC, origin, now_ms).await?;
+    tx.commit().await.map_err(thaw_store::StoreError::from)?;
+    Ok(session)
+}
+
+/// A member's editable profile as stored.
+pub(crate) async fn profile_of(
+    conn: &mut thaw_store::AnyConnection,
+    member: &StaffMember,
+) -> Result<StaffProfile, ServiceError> {
+    Ok(StaffProfile {
+        display_name: member.display_name.clone(),
+        role: member.role,
+        skills: member.skills.clone(),
+        capacity: member.capacity,
+        active: member.active,
+        team: conn.staff().team(&member.id).await?,
     })
 }
 
@@ -164,7 +268,9 @@ pub async fn session(db: &Db, token: &str, now_ms: i64) -> Result<Option<StaffSe
     let Some(staff) = conn.staff().by_id(&record.staff_id).await?.filter(|s| s.active) else {
         return Ok(None);
     };
-    let required = conn.staff().setting(STAFF_TOTP_REQUIRED).await?.as_deref() == Some("true");
+    // The provider owns the second factor of a single sign-on.
+    let required =
+        record.method != METHOD_OIDC && conn.staff().setting(STAFF_TOTP_REQUIRED).await?.as_deref() == Some("true");
     let must_enrol_totp = required
         && !conn.factors().list(Subject::Staff(&staff.id)).await?.iter().any(|f| f.kind == "totp" && f.confirmed);
     Ok(Some(StaffSession { token_hash: record.token_hash, csrf_token: record.csrf_token, staff, must_enrol_totp }))

@@ -54,6 +54,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_oversight.sql"),
         postgres: include_str!("../migrations/postgres/0007_oversight.sql"),
     },
+    Migration {
+        version: 8,
+        name: "staff_sso",
+        sqlite: include_str!("../migrations/sqlite/0008_staff_sso.sql"),
+        postgres: include_str!("../migrations/postgres/0008_staff_sso.sql"),
+    },
 ];
 
 /// Arbitrary constant naming thaw's migration lock among PostgreSQL advisory locks.

@@ -15,13 +15,15 @@ pub struct SessionRecord {
     pub expires_at_ms: i64,
     pub ip: String,
     pub user_agent: String,
+    /// `password` or `oidc`: how the session began.
+    pub method: String,
 }
 
 impl Sessions<'_> {
     pub async fn create(&mut self, s: &SessionRecord) -> Result<()> {
         sqlx::query(
-            "INSERT INTO staff_sessions (token_hash, staff_id, csrf_token, created_at, expires_at, last_seen_at, ip, user_agent)
-             VALUES ($1, $2, $3, $4, $5, $4, $6, $7)",
+            "INSERT INTO staff_sessions (token_hash, staff_id, csrf_token, created_at, expires_at, last_seen_at, ip, user_agent, method)
+             VALUES ($1, $2, $3, $4, $5, $4, $6, $7, $8)",
         )
         .bind(&s.token_hash)
         .bind(&s.staff_id)
@@ -30,6 +32,7 @@ impl Sessions<'_> {
         .bind(s.expires_at_ms)
         .bind(&s.ip)
         .bind(&s.user_agent)
+        .bind(&s.method)
         .execute(&mut *self.0)
         .await?;
         Ok(())
@@ -38,7 +41,7 @@ impl Sessions<'_> {
     /// The session with this token hash if it has not expired at `now_ms`.
     pub async fn live(&mut self, token_hash: &str, now_ms: i64) -> Result<Option<SessionRecord>> {
         let row = sqlx::query(
-            "SELECT token_hash, staff_id, csrf_token, created_at, expires_at, ip, user_agent
+            "SELECT token_hash, staff_id, csrf_token, created_at, expires_at, ip, user_agent, method
              FROM staff_sessions WHERE token_hash = $1 AND expires_at > $2",
         )
         .bind(token_hash)
@@ -54,6 +57,7 @@ impl Sessions<'_> {
                 expires_at_ms: r.try_get("expires_at")?,
                 ip: r.try_get("ip")?,
                 user_agent: r.try_get("user_agent")?,
+                method: r.try_get("method")?,
             })
         })
         .transpose()

@@ -4,7 +4,7 @@ use crate::{Result, StoreError, duplicate_as};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use thaw_domain::case::authority::StaffLimits;
-use thaw_domain::{Email, Locale, NewStaff, Role, Skills, StaffMember};
+use thaw_domain::{Email, Locale, NewStaff, Role, Skills, StaffMember, StaffProfile};
 
 pub struct Staff<'c>(pub(crate) &'c mut AnyConnection);
 
@@ -174,6 +174,100 @@ impl Staff<'_> {
                 subject_type: "staff",
                 subject_id: id,
                 after: Some(serde_json::json!({ "team": team })),
+                at_ms: now_ms,
+                ..Default::default()
+            };
+            crate::audit::record(self.0, change).await?;
+        }
+        Ok(n == 1)
+    }
+
+    /// The member's team ('' for none).
+    pub async fn team(&mut self, id: &str) -> Result<String> {
+        let row = sqlx::query("SELECT team FROM staff WHERE id = $1").bind(id).fetch_optional(&mut *self.0).await?;
+        Ok(row.map(|r| r.try_get("team")).transpose()?.unwrap_or_default())
+    }
+
+    /// Changes what an admin edits on a member; the audit entry carries before and after.
+    /// False when there is no such member.
+    pub async fn update_profile(&mut self, id: &str, p: &StaffProfile, now_ms: i64) -> Result<bool> {
+        let Some(before) = self.by_id(id).await? else {
+            return Ok(false);
+        };
+        let team_before = self.team(id).await?;
+        let categories: Vec<&str> = p.skills.categories.iter().map(|c| c.code()).collect();
+        let languages: Vec<&str> = p.skills.languages.iter().map(|l| l.code()).collect();
+        sqlx::query(
+            "UPDATE staff SET display_name = $1, role = $2, skill_categories = $3, skill_languages = $4,
+             capacity = $5, active = $6, team = $7, updated_at = $8 WHERE id = $9",
+        )
+        .bind(&p.display_name)
+        .bind(p.role.code())
+        .bind(categories.join(","))
+        .bind(languages.join(","))
+        .bind(p.capacity)
+        .bind(i64::from(p.active))
+        .bind(&p.team)
+        .bind(now_ms)
+        .bind(id)
+        .execute(&mut *self.0)
+        .await?;
+        let view = |m: &StaffProfile| {
+            serde_json::json!({
+                "display_name": m.display_name, "role": m.role.code(),
+                "skills": m.skills.categories.iter().map(|c| c.code()).collect::<Vec<_>>(),
+                "languages": m.skills.languages.iter().map(|l| l.code()).collect::<Vec<_>>(),
+                "capacity": m.capacity, "active": m.active, "team": m.team,
+            })
+        };
+        let old = StaffProfile {
+            display_name: before.display_name,
+            role: before.role,
+            skills: before.skills,
+            capacity: before.capacity,
+            active: before.active,
+            team: team_before,
+        };
+        if &old != p {
+            let change = crate::audit::Change {
+                action: "staff.profile_changed",
+                subject_type: "staff",
+                subject_id: id,
+                before: Some(view(&old)),
+                after: Some(view(p)),
+                at_ms: now_ms,
+                ..Default::default()
+            };
+            crate::audit::record(self.0, change).await?;
+        }
+        Ok(true)
+    }
+
+    /// The member the staff single sign-on provider knows by this subject (`sub`).
+    pub async fn by_oidc_subject(&mut self, subject: &str) -> Result<Option<StaffMember>> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM staff WHERE oidc_subject = $1"));
+        let row = sqlx::query(sql).bind(subject).fetch_optional(&mut *self.0).await?;
+        row.map(|r| member_from_row(&r)).transpose()
+    }
+
+    /// Ties a member without a provider subject to one (their first single sign-on, matched by
+    /// verified email). False when the member is already tied to a subject or does not exist.
+    pub async fn link_oidc_subject(&mut self, id: &str, subject: &str, now_ms: i64) -> Result<bool> {
+        let n =
+            sqlx::query("UPDATE staff SET oidc_subject = $1, updated_at = $2 WHERE id = $3 AND oidc_subject IS NULL")
+                .bind(subject)
+                .bind(now_ms)
+                .bind(id)
+                .execute(&mut *self.0)
+                .await
+                .map_err(duplicate_as("oidc_subject"))?
+                .rows_affected();
+        if n == 1 {
+            let change = crate::audit::Change {
+                action: "staff.sso_linked",
+                subject_type: "staff",
+                subject_id: id,
+                after: Some(serde_json::json!({ "oidc_subject": subject })),
                 at_ms: now_ms,
                 ..Default::default()
             };

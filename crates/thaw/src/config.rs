@@ -52,6 +52,19 @@ pub struct Config {
     pub sso_hs256_secret: Option<String>,
     /// … or its Ed25519 public key (PEM, or base64 of the 32 bytes) for EdDSA tokens.
     pub sso_ed25519_public_key: Option<String>,
+    /// Staff single sign-on: the OpenID Connect provider's issuer URL (unset: password + TOTP
+    /// only). thaw's callback, to register at the provider, is `{public_url}/desk/sso/callback`.
+    pub staff_oidc_issuer: Option<String>,
+    pub staff_oidc_client_id: Option<String>,
+    /// Unset for a public client (PKCE only).
+    pub staff_oidc_client_secret: Option<String>,
+    /// The claim holding the role(s), or a dotted path such as `realm_access.roles`.
+    pub staff_oidc_role_claim: String,
+    /// Claim value → thaw role, as `value=role` pairs separated by commas
+    /// (`desk-admins=admin, desk-l1=agent_t1`); empty: values that are thaw role names.
+    pub staff_oidc_role_map: String,
+    /// Accept a plain-http provider on a loopback address (tests and local trials only).
+    pub staff_oidc_allow_http: bool,
     /// The SMTP server for email, e.g. `smtp://127.0.0.1:2525` or `smtps://user:pass@mail.example`.
     pub smtp_url: Option<String>,
     /// The sender of thaw's email.
@@ -102,6 +115,12 @@ impl std::fmt::Debug for Config {
             .field("geoip_attribution", &self.geoip_attribution)
             .field("sso_hs256_secret", &self.sso_hs256_secret.as_ref().map(|_| "***"))
             .field("sso_ed25519_public_key", &self.sso_ed25519_public_key)
+            .field("staff_oidc_issuer", &self.staff_oidc_issuer)
+            .field("staff_oidc_client_id", &self.staff_oidc_client_id)
+            .field("staff_oidc_client_secret", &self.staff_oidc_client_secret.as_ref().map(|_| "***"))
+            .field("staff_oidc_role_claim", &self.staff_oidc_role_claim)
+            .field("staff_oidc_role_map", &self.staff_oidc_role_map)
+            .field("staff_oidc_allow_http", &self.staff_oidc_allow_http)
             .field("smtp_url", &self.smtp_url.as_deref().map(thaw_store::mask_url))
             .field("mail_from", &self.mail_from)
             .field("alert_throttle_secs", &self.alert_throttle_secs)
@@ -136,6 +155,12 @@ impl Default for Config {
             geoip_attribution: "IP geolocation by DB-IP.com (CC BY 4.0)".into(),
             sso_hs256_secret: None,
             sso_ed25519_public_key: None,
+            staff_oidc_issuer: None,
+            staff_oidc_client_id: None,
+            staff_oidc_client_secret: None,
+            staff_oidc_role_claim: "thaw_role".into(),
+            staff_oidc_role_map: String::new(),
+            staff_oidc_allow_http: false,
             smtp_url: None,
             mail_from: "thaw <security@thaw.invalid>".into(),
             alert_throttle_secs: 600,
@@ -173,6 +198,12 @@ pub struct Layer {
     pub geoip_attribution: Option<String>,
     pub sso_hs256_secret: Option<String>,
     pub sso_ed25519_public_key: Option<String>,
+    pub staff_oidc_issuer: Option<String>,
+    pub staff_oidc_client_id: Option<String>,
+    pub staff_oidc_client_secret: Option<String>,
+    pub staff_oidc_role_claim: Option<String>,
+    pub staff_oidc_role_map: Option<String>,
+    pub staff_oidc_allow_http: Option<bool>,
     pub smtp_url: Option<String>,
     pub mail_from: Option<String>,
     pub alert_throttle_secs: Option<i64>,
@@ -204,6 +235,12 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("THAW_GEOIP_ATTRIBUTION", "geoip_attribution"),
     ("THAW_SSO_HS256_SECRET", "sso_hs256_secret"),
     ("THAW_SSO_ED25519_PUBLIC_KEY", "sso_ed25519_public_key"),
+    ("THAW_STAFF_OIDC_ISSUER", "staff_oidc_issuer"),
+    ("THAW_STAFF_OIDC_CLIENT_ID", "staff_oidc_client_id"),
+    ("THAW_STAFF_OIDC_CLIENT_SECRET", "staff_oidc_client_secret"),
+    ("THAW_STAFF_OIDC_ROLE_CLAIM", "staff_oidc_role_claim"),
+    ("THAW_STAFF_OIDC_ROLE_MAP", "staff_oidc_role_map"),
+    ("THAW_STAFF_OIDC_ALLOW_HTTP", "staff_oidc_allow_http"),
     ("THAW_SMTP_URL", "smtp_url"),
     ("THAW_MAIL_FROM", "mail_from"),
     ("THAW_ALERT_THROTTLE_SECS", "alert_throttle_secs"),
@@ -297,6 +334,24 @@ impl Layer {
         }
         if let Some(v) = self.sso_ed25519_public_key {
             c.sso_ed25519_public_key = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = self.staff_oidc_issuer {
+            c.staff_oidc_issuer = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = self.staff_oidc_client_id {
+            c.staff_oidc_client_id = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = self.staff_oidc_client_secret {
+            c.staff_oidc_client_secret = Some(v).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = self.staff_oidc_role_claim {
+            c.staff_oidc_role_claim = v;
+        }
+        if let Some(v) = self.staff_oidc_role_map {
+            c.staff_oidc_role_map = v;
+        }
+        if let Some(v) = self.staff_oidc_allow_http {
+            c.staff_oidc_allow_http = v;
         }
         if let Some(v) = self.smtp_url {
             c.smtp_url = Some(v).filter(|v| !v.trim().is_empty());
@@ -444,7 +499,36 @@ impl Config {
         s.smtp_url = self.smtp_url.clone();
         s.mail_from = self.mail_from.clone();
         s.alert_throttle_ms = self.alert_throttle_secs * 1000;
+        s.staff_oidc = self.staff_oidc()?;
         Ok(s)
+    }
+
+    /// Staff single sign-on, when an issuer is configured.
+    fn staff_oidc(&self) -> Result<Option<thaw_services::oidc::OidcConfig>, String> {
+        let Some(issuer) = &self.staff_oidc_issuer else {
+            return Ok(None);
+        };
+        let client_id =
+            self.staff_oidc_client_id.clone().ok_or("staff_oidc_client_id: required with staff_oidc_issuer")?;
+        let mut role_map = Vec::new();
+        for pair in self.staff_oidc_role_map.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let Some((from, to)) = pair.split_once('=') else {
+                return Err(format!("staff_oidc_role_map: '{pair}' is not value=role"));
+            };
+            role_map.push((from.trim().to_string(), to.trim().to_string()));
+        }
+        let cfg = thaw_services::oidc::OidcConfig {
+            issuer: issuer.trim().to_string(),
+            client_id,
+            client_secret: self.staff_oidc_client_secret.clone(),
+            redirect_url: format!("{}/desk/sso/callback", self.public_url()),
+            role_claim: self.staff_oidc_role_claim.clone(),
+            role_map,
+            allow_http: self.staff_oidc_allow_http,
+            ..Default::default()
+        };
+        cfg.check().map_err(|e| format!("staff_oidc: {e}"))?;
+        Ok(Some(cfg))
     }
 
     /// The case desk: its calendar, QA share and evidence storage.

@@ -11,6 +11,8 @@ use axum::extract::{ConnectInfo, Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use std::net::SocketAddr;
 use thaw_domain::risk::{Hold, HoldStatus};
 use thaw_domain::{Account, Locale, Permission, StaffMember};
@@ -23,6 +25,8 @@ pub fn router() -> Router<AppState> {
         .route("/desk", get(home))
         .route("/desk/sign-in", get(sign_in_page).post(sign_in))
         .route("/desk/sign-out", post(sign_out))
+        .route("/desk/sso/start", get(sso_start))
+        .route("/desk/sso/callback", get(sso_callback))
         .route("/desk/accounts", get(account_list))
         .route("/desk/accounts/{id}", get(account_detail))
         .route("/desk/holds/{id}/release", post(release_hold))
@@ -43,6 +47,22 @@ struct SignInPage {
     error: Option<&'static str>,
     retry_minutes: Option<i64>,
     signed_out: bool,
+    /// Staff single sign-on is configured: the page offers it.
+    sso: bool,
+}
+
+impl SignInPage {
+    fn new(ctx: &PageCtx, state: &AppState, next: String) -> SignInPage {
+        SignInPage {
+            shell: Shell::new(ctx, "desk", "sign_in"),
+            next,
+            email: String::new(),
+            error: None,
+            retry_minutes: None,
+            signed_out: false,
+            sso: state.security.staff_sso.is_some(),
+        }
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -51,17 +71,13 @@ struct SignInQuery {
     signed_out: Option<String>,
 }
 
-async fn sign_in_page(ctx: PageCtx, Query(q): Query<SignInQuery>) -> Response {
+async fn sign_in_page(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<SignInQuery>) -> Response {
     if ctx.session.is_some() {
         return Redirect::to(&local_path(q.next.as_deref(), "/desk")).into_response();
     }
     let page = SignInPage {
-        shell: Shell::new(&ctx, "desk", "sign_in"),
-        next: local_path(q.next.as_deref(), "/desk"),
-        email: String::new(),
-        error: None,
-        retry_minutes: None,
         signed_out: q.signed_out.is_some(),
+        ..SignInPage::new(&ctx, &state, local_path(q.next.as_deref(), "/desk"))
     };
     render(StatusCode::OK, &page)
 }
@@ -94,38 +110,155 @@ async fn sign_in(
     let next = local_path(form.next.as_deref(), "/desk");
     let failed = |status, error, retry_minutes| {
         let page = SignInPage {
-            shell: Shell::new(&ctx, "desk", "sign_in"),
-            next: next.clone(),
             email: form.email.clone(),
             error: Some(error),
             retry_minutes,
-            signed_out: false,
+            ..SignInPage::new(&ctx, &state, next.clone())
         };
         Ok(render(status, &page))
     };
     let origin = Origin { ip: &ip, user_agent };
     match signin::sign_in_with_code(&state.db, &form.email, &form.password, &form.code, &origin, now_ms()).await {
-        Ok(session) => {
-            // A session presented before signing in is ended: a fresh token every sign-in (no fixation).
-            if let Some(old) = &ctx.session {
-                let _ = signin::sign_out(&state.db, old).await;
-            }
-            let mut res = Redirect::to(&next).into_response();
-            let max_age = (session.expires_at_ms - now_ms()) / 1000;
-            let cookie = cookies::set(cookies::SESSION, &session.token, max_age, ctx.secure);
-            res.headers_mut().append(header::SET_COOKIE, cookie.parse().expect("valid cookie"));
-            let lang = cookies::set(cookies::LANG, session.staff.locale.code(), 365 * 86_400, ctx.secure);
-            if cookies::get(&headers, cookies::LANG).is_none() {
-                res.headers_mut().append(header::SET_COOKIE, lang.parse().expect("valid cookie"));
-            }
-            Ok(res)
-        }
+        Ok(session) => Ok(signed_in(&state, &ctx, &headers, session, &next).await),
         Err(ServiceError::BadCredentials) => failed(StatusCode::UNAUTHORIZED, "desk.signin.bad_credentials", None),
         Err(ServiceError::Refused { code: "totp_required", .. }) => {
             failed(StatusCode::UNAUTHORIZED, "desk.signin.totp_required", None)
         }
         Err(ServiceError::Throttled { retry_after_secs }) => {
             failed(StatusCode::TOO_MANY_REQUESTS, "desk.signin.throttled", Some((retry_after_secs + 59) / 60))
+        }
+        Err(e) => Err(PageError::from_service(&ctx, e)),
+    }
+}
+
+/// The answer to a successful sign-in: the session cookie, then the page asked for.
+async fn signed_in(
+    state: &AppState,
+    ctx: &PageCtx,
+    headers: &HeaderMap,
+    session: signin::NewSession,
+    next: &str,
+) -> Response {
+    // A session presented before signing in is ended: a fresh token every sign-in (no fixation).
+    if let Some(old) = &ctx.session {
+        let _ = signin::sign_out(&state.db, old).await;
+    }
+    let mut res = Redirect::to(next).into_response();
+    let max_age = (session.expires_at_ms - now_ms()) / 1000;
+    let cookie = cookies::set(cookies::SESSION, &session.token, max_age, ctx.secure);
+    res.headers_mut().append(header::SET_COOKIE, cookie.parse().expect("valid cookie"));
+    let lang = cookies::set(cookies::LANG, session.staff.locale.code(), 365 * 86_400, ctx.secure);
+    if cookies::get(headers, cookies::LANG).is_none() {
+        res.headers_mut().append(header::SET_COOKIE, lang.parse().expect("valid cookie"));
+    }
+    res
+}
+
+/// What the browser keeps between the start of a single sign-on and the provider's callback.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SsoPending {
+    state: String,
+    nonce: String,
+    verifier: String,
+    next: String,
+}
+
+/// How long a single sign-on may take at the provider.
+const SSO_PENDING_SECS: i64 = 600;
+
+/// Sends the browser to the organisation's provider (authorisation code with PKCE).
+async fn sso_start(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Query(q): Query<SignInQuery>,
+) -> Result<Response, PageError> {
+    let next = local_path(q.next.as_deref(), "/desk");
+    let Some(sso) = &state.security.staff_sso else {
+        return Err(PageError::new(&ctx, StatusCode::NOT_FOUND, "error.not_found"));
+    };
+    let start = match sso.start().await {
+        Ok(start) => start,
+        Err(e) => {
+            tracing::warn!(code = e.code(), error = %e, "staff single sign-on could not start");
+            let page = SignInPage { error: Some("desk.signin.sso_unavailable"), ..SignInPage::new(&ctx, &state, next) };
+            return Ok(render(StatusCode::SERVICE_UNAVAILABLE, &page));
+        }
+    };
+    let pending = SsoPending { state: start.state, nonce: start.nonce, verifier: start.verifier, next };
+    let value = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&pending).expect("serialisable"));
+    let mut res = Redirect::to(&start.url).into_response();
+    let cookie = cookies::set(cookies::SSO_PENDING, &value, SSO_PENDING_SECS, ctx.secure);
+    res.headers_mut().append(header::SET_COOKIE, cookie.parse().expect("valid cookie"));
+    Ok(res)
+}
+
+#[derive(serde::Deserialize)]
+struct SsoCallback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// The provider's answer: the state must be the one this browser was given; the code is then
+/// exchanged, the ID token validated and the staff member signed in.
+async fn sso_callback(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ctx: PageCtx,
+    Query(q): Query<SsoCallback>,
+) -> Result<Response, PageError> {
+    let Some(sso) = &state.security.staff_sso else {
+        return Err(PageError::new(&ctx, StatusCode::NOT_FOUND, "error.not_found"));
+    };
+    let pending = cookies::get(&headers, cookies::SSO_PENDING)
+        .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
+        .and_then(|bytes| serde_json::from_slice::<SsoPending>(&bytes).ok());
+    let next = pending.as_ref().map(|p| local_path(Some(&p.next), "/desk")).unwrap_or_else(|| "/desk".into());
+    let failed = |status: StatusCode, error: &'static str| {
+        let mut res = render(status, &SignInPage { error: Some(error), ..SignInPage::new(&ctx, &state, next.clone()) });
+        let clear = cookies::set(cookies::SSO_PENDING, "", 0, ctx.secure);
+        res.headers_mut().append(header::SET_COOKIE, clear.parse().expect("valid cookie"));
+        Ok(res)
+    };
+    if let Some(error) = &q.error {
+        tracing::info!(error = %error.chars().take(60).collect::<String>(), "the provider refused the single sign-on");
+        return failed(StatusCode::UNAUTHORIZED, "desk.signin.sso_refused");
+    }
+    let (Some(pending), Some(code), Some(returned_state)) = (pending, q.code.as_deref(), q.state.as_deref()) else {
+        return failed(StatusCode::BAD_REQUEST, "desk.signin.sso_expired");
+    };
+    if !thaw_services::same_secret(&pending.state, returned_state) {
+        return failed(StatusCode::BAD_REQUEST, "desk.signin.sso_expired");
+    }
+    let identity = match sso.finish(code, &pending.verifier, &pending.nonce, now_ms()).await {
+        Ok(identity) => identity,
+        Err(thaw_services::oidc::OidcError::NoRole) => return failed(StatusCode::FORBIDDEN, "desk.signin.sso_no_role"),
+        Err(e) => {
+            tracing::warn!(code = e.code(), error = %e, "staff single sign-on failed");
+            return failed(StatusCode::UNAUTHORIZED, "desk.signin.sso_failed");
+        }
+    };
+    thaw_store::audit::set_actor(format!("sso:{}", identity.subject));
+    let ip = client_ip(&headers, peer, state.config.behind_proxy);
+    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let origin = Origin { ip: &ip, user_agent };
+    match signin::sign_in_with_identity(&state.db, &identity, ctx.locale, &origin, now_ms()).await {
+        Ok(session) => {
+            let mut res = signed_in(&state, &ctx, &headers, session, &next).await;
+            let clear = cookies::set(cookies::SSO_PENDING, "", 0, ctx.secure);
+            res.headers_mut().append(header::SET_COOKIE, clear.parse().expect("valid cookie"));
+            Ok(res)
+        }
+        Err(ServiceError::Refused { code, .. }) => {
+            tracing::info!(code, "staff single sign-on refused");
+            let key = match code {
+                "sso_no_role" => "desk.signin.sso_no_role",
+                "staff_inactive" => "desk.signin.sso_inactive",
+                "sso_subject_mismatch" => "desk.signin.sso_mismatch",
+                _ => "desk.signin.sso_unknown",
+            };
+            failed(StatusCode::FORBIDDEN, key)
         }
         Err(e) => Err(PageError::from_service(&ctx, e)),
     }

@@ -462,3 +462,81 @@ on_both_backends! {
         assert!(shows > opened as i64, "results shown (and the opened article) are counted: {shows}");
     }
 }
+
+fn identity(sub: &str, email: &str, verified: bool, roles: &[&str]) -> thaw_services::oidc::Identity {
+    thaw_services::oidc::Identity {
+        subject: sub.into(),
+        email: Some(email.into()),
+        email_verified: verified,
+        name: Some("Wang Fang".into()),
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+    }
+}
+
+on_both_backends! {
+    async fn staff_single_sign_on_links_creates_maps_roles_and_refuses_what_it_must(b) {
+        use thaw_services::ServiceError;
+        use thaw_services::signin::{Origin, sign_in_with_identity, session};
+        let db = fresh_db(b).await;
+        let origin = Origin { ip: "192.0.2.7", user_agent: "test" };
+        let now = thaw_services::now_ms();
+        let code = |r: Result<thaw_services::signin::NewSession, ServiceError>| match r {
+            Err(ServiceError::Refused { code, .. }) => code,
+            Err(e) => panic!("unexpected error {e:?}"),
+            Ok(_) => panic!("signed in, but should have been refused"),
+        };
+        let new = thaw_domain::NewStaff::validate("wang.fang@desk.example", None, "agent_t1", thaw_domain::Skills::default(), 5, thaw_domain::Locale::En).unwrap();
+        let agent = thaw_services::staff::create(&db, &new, "correct horse battery").await.unwrap();
+
+        // An unverified email never ties a subject to a member.
+        let r = sign_in_with_identity(&db, &identity("s-1", "wang.fang@desk.example", false, &["agent_t1"]), thaw_domain::Locale::En, &origin, now).await;
+        assert_eq!(code(r), "sso_email_unverified");
+        // No role: refused before anything else.
+        let r = sign_in_with_identity(&db, &identity("s-1", "wang.fang@desk.example", true, &[]), thaw_domain::Locale::En, &origin, now).await;
+        assert_eq!(code(r), "sso_no_role");
+
+        // First sign-in by verified email (any case): tied to the member; roles beyond the
+        // current one: the highest becomes theirs, audited with before and after.
+        let s = sign_in_with_identity(&db, &identity("s-1", "Wang.Fang@desk.example", true, &["agent_t2", "supervisor"]), thaw_domain::Locale::En, &origin, now).await.unwrap();
+        assert_eq!(s.staff.id, agent.id);
+        assert_eq!(s.staff.role, thaw_domain::Role::Supervisor);
+        let live = session(&db, &s.token, now).await.unwrap().expect("a live session");
+        assert_eq!(live.staff.role, thaw_domain::Role::Supervisor);
+        let log = entries(&db).await;
+        let linked = log.iter().find(|e| e.action == "staff.sso_linked").expect("link audited");
+        assert_eq!(linked.subject_id, agent.id);
+        let changed = log.iter().rfind(|e| e.action == "staff.profile_changed").expect("role change audited");
+        assert_eq!(changed.before.as_deref().map(|b| b.contains("\"agent_t1\"")), Some(true), "{:?}", changed.before);
+        assert_eq!(changed.after.as_deref().map(|a| a.contains("\"supervisor\"")), Some(true), "{:?}", changed.after);
+
+        // Later sign-ins go by subject, even with another email; a role the member holds stays.
+        let s = sign_in_with_identity(&db, &identity("s-1", "renamed@desk.example", false, &["agent_t1", "supervisor"]), thaw_domain::Locale::En, &origin, now).await.unwrap();
+        assert_eq!((s.staff.id.as_str(), s.staff.role), (agent.id.as_str(), thaw_domain::Role::Supervisor));
+        // Another subject claiming the same email is refused.
+        let r = sign_in_with_identity(&db, &identity("s-2", "wang.fang@desk.example", true, &["admin"]), thaw_domain::Locale::En, &origin, now).await;
+        assert_eq!(code(r), "sso_subject_mismatch");
+
+        // Someone new: created with the highest mapped role and the browser's language; TOTP
+        // required by the admins does not apply to a provider's session.
+        thaw_services::signin::require_staff_totp(&db, true, now).await.unwrap();
+        let s = sign_in_with_identity(&db, &identity("s-3", "li.ming@desk.example", true, &["agent_t1", "admin"]), thaw_domain::Locale::ZhCn, &origin, now).await.unwrap();
+        assert_eq!((s.staff.role, s.staff.locale, s.staff.display_name.as_str()), (thaw_domain::Role::Admin, thaw_domain::Locale::ZhCn, "Wang Fang"));
+        assert!(!session(&db, &s.token, now).await.unwrap().unwrap().must_enrol_totp);
+        let created = s.staff.id.clone();
+        // The new member has no usable password.
+        let pw = thaw_services::signin::sign_in(&db, "li.ming@desk.example", "", &origin, now).await;
+        assert!(matches!(pw, Err(ServiceError::BadCredentials)));
+
+        // Deactivated members are refused.
+        let mut conn = db.conn().await.unwrap();
+        let member = conn.staff().by_id(&created).await.unwrap().unwrap();
+        let mut profile = thaw_domain::StaffProfile { display_name: member.display_name, role: member.role, skills: member.skills, capacity: member.capacity, active: false, team: String::new() };
+        assert!(conn.staff().update_profile(&created, &profile, now).await.unwrap());
+        drop(conn);
+        let r = sign_in_with_identity(&db, &identity("s-3", "li.ming@desk.example", true, &["admin"]), thaw_domain::Locale::En, &origin, now).await;
+        assert_eq!(code(r), "staff_inactive");
+        profile.active = true;
+        assert!(db.conn().await.unwrap().staff().update_profile(&created, &profile, now).await.unwrap());
+        assert!(matches!(verdict(&db).await, Verdict::Intact { .. }));
+    }
+}

@@ -94,7 +94,7 @@ on_both_backends! {
         let mut c = db.conn().await.unwrap();
         let new = NewStaff::validate("a@desk.example", None, "admin", Skills::default(), 5, Locale::En).unwrap();
         c.staff().create("s1", &new, "hash", 1).await.unwrap();
-        let record = SessionRecord { token_hash: "h1".into(), staff_id: "s1".into(), csrf_token: "c".into(), created_at_ms: 100, expires_at_ms: 200, ip: "127.0.0.1".into(), user_agent: "ua".into() };
+        let record = SessionRecord { token_hash: "h1".into(), staff_id: "s1".into(), csrf_token: "c".into(), created_at_ms: 100, expires_at_ms: 200, ip: "127.0.0.1".into(), user_agent: "ua".into(), method: "password".into() };
         c.sessions().create(&record).await.unwrap();
         assert_eq!(c.sessions().live("h1", 150).await.unwrap().unwrap().staff_id, "s1");
         assert!(c.sessions().live("h1", 200).await.unwrap().is_none(), "expired at its expiry time");
