@@ -122,13 +122,17 @@ pub fn calendar_from_settings(
             format!("{prefix}time_zone: unknown time zone '{time_zone}' (e.g. Asia/Shanghai)"),
         )
     })?;
-    let (open, close) = hours.split_once('-').ok_or_else(|| {
-        Invalid::new(
-            format!("{prefix}hours"),
-            "invalid_hours",
-            format!("{prefix}hours: opening and closing time such as 09:00-18:00"),
-        )
-    })?;
+    let mut periods = Vec::new();
+    for period in hours.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        periods.push(period.split_once('-').ok_or_else(|| {
+            Invalid::new(
+                format!("{prefix}hours"),
+                "invalid_hours",
+                format!("{prefix}hours: opening and closing times such as 09:00-18:00 or 09:00-12:00, 13:00-18:00"),
+            )
+        })?);
+    }
+    let periods: Vec<(&str, &str)> = periods.iter().map(|(o, c)| (o.trim(), c.trim())).collect();
     let days = parse_weekdays(weekdays)
         .map_err(|e| Invalid::new(format!("{prefix}weekdays"), e.code, format!("{prefix}weekdays: {}", e.message)))?;
     let mut dates = vec![];
@@ -141,7 +145,7 @@ pub fn calendar_from_settings(
             )
         })?);
     }
-    Calendar::business(name, tz, days, open.trim(), close.trim(), dates).map_err(|e| {
+    Calendar::business_periods(name, tz, days, &periods, dates).map_err(|e| {
         let message = if e.field == "weekdays" {
             format!("{prefix}weekdays '{weekdays}': {}", e.message)
         } else {

@@ -29,9 +29,20 @@ struct Hours {
     tz: TimeZone,
     /// Monday first.
     weekdays: [bool; 7],
-    open_minute: i32,
-    close_minute: i32,
+    /// Opening and closing minute of each working period of a day, in order, not overlapping.
+    periods: Vec<(i32, i32)>,
     holidays: BTreeSet<Date>,
+}
+
+/// A business calendar as people read it: for the admins' SLA page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarSummary {
+    pub time_zone: String,
+    /// `mon, tue, wed, thu, fri`.
+    pub weekdays: String,
+    /// `09:00-12:00, 13:00-18:00`.
+    pub hours: String,
+    pub holidays: Vec<String>,
 }
 
 impl Calendar {
@@ -50,16 +61,55 @@ impl Calendar {
         close: &str,
         holidays: impl IntoIterator<Item = Date>,
     ) -> Result<Calendar, Invalid> {
-        let open_minute = parse_hhmm("open", open)?;
-        let close_minute = parse_hhmm("close", close)?;
-        if open_minute >= close_minute {
-            return Err(Invalid::new("close", "invalid_hours", "closing time must be after opening time"));
+        Calendar::business_periods(name, tz, weekdays, &[(open, close)], holidays)
+    }
+
+    /// Like [`Calendar::business`] with several working periods a day (`[("09:00", "12:00"),
+    /// ("13:00", "18:00")]` for a lunch break). Periods that overlap are refused.
+    pub fn business_periods(
+        name: &str,
+        tz: TimeZone,
+        weekdays: [bool; 7],
+        periods: &[(&str, &str)],
+        holidays: impl IntoIterator<Item = Date>,
+    ) -> Result<Calendar, Invalid> {
+        let mut parsed = Vec::with_capacity(periods.len());
+        for (open, close) in periods {
+            let open_minute = parse_hhmm("open", open)?;
+            let close_minute = parse_hhmm("close", close)?;
+            if open_minute >= close_minute {
+                return Err(Invalid::new("close", "invalid_hours", "closing time must be after opening time"));
+            }
+            parsed.push((open_minute, close_minute));
+        }
+        if parsed.is_empty() {
+            return Err(Invalid::new("hours", "invalid_hours", "a calendar needs opening hours"));
+        }
+        parsed.sort_unstable();
+        if let Some(w) = parsed.windows(2).find(|w| w[1].0 < w[0].1) {
+            return Err(Invalid::new(
+                "hours",
+                "overlapping_hours",
+                format!("{} overlaps {}", period_text(w[1]), period_text(w[0])),
+            ));
         }
         if !weekdays.iter().any(|d| *d) {
             return Err(Invalid::new("weekdays", "no_open_days", "a calendar needs at least one working weekday"));
         }
-        let hours = Hours { tz, weekdays, open_minute, close_minute, holidays: holidays.into_iter().collect() };
+        let hours = Hours { tz, weekdays, periods: parsed, holidays: holidays.into_iter().collect() };
         Ok(Calendar { name: name.to_string(), hours: Some(hours) })
+    }
+
+    /// The calendar's settings as text; `None` around the clock.
+    pub fn summary(&self) -> Option<CalendarSummary> {
+        const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+        let h = self.hours.as_ref()?;
+        Some(CalendarSummary {
+            time_zone: h.tz.iana_name().unwrap_or("UTC").to_string(),
+            weekdays: DAYS.iter().zip(h.weekdays).filter(|(_, on)| *on).map(|(d, _)| *d).collect::<Vec<_>>().join(", "),
+            hours: h.periods.iter().map(|p| period_text(*p)).collect::<Vec<_>>().join(", "),
+            holidays: h.holidays.iter().map(|d| d.to_string()).collect(),
+        })
     }
 
     pub fn is_around_the_clock(&self) -> bool {
@@ -75,6 +125,8 @@ impl Calendar {
         let mut day = first;
         let mut done = false;
         let mut count = 0;
+        // The day's windows still to give, last first.
+        let mut pending: Vec<(i64, i64)> = Vec::new();
         std::iter::from_fn(move || {
             if done {
                 return None;
@@ -84,6 +136,9 @@ impl Calendar {
                 return Some((i64::MIN, i64::MAX));
             };
             loop {
+                if let Some(window) = pending.pop() {
+                    return Some(window);
+                }
                 let d = day?;
                 count += 1;
                 if count > HORIZON_DAYS {
@@ -94,10 +149,12 @@ impl Calendar {
                 if !h.weekdays[weekday] || h.holidays.contains(&d) {
                     continue;
                 }
-                let start = local_ms(&h.tz, d, h.open_minute)?;
-                let end = local_ms(&h.tz, d, h.close_minute)?;
-                if end > from_ms && end > start {
-                    return Some((start, end));
+                for (open, close) in h.periods.iter().rev() {
+                    let start = local_ms(&h.tz, d, *open)?;
+                    let end = local_ms(&h.tz, d, *close)?;
+                    if end > from_ms && end > start {
+                        pending.push((start, end));
+                    }
                 }
             }
         })
@@ -190,6 +247,10 @@ fn local_ms(tz: &TimeZone, day: Date, minute: i32) -> Option<i64> {
     let (day, minute) = if minute >= 24 * 60 { (day.tomorrow().ok()?, minute - 24 * 60) } else { (day, minute) };
     let time = Time::new((minute / 60) as i8, (minute % 60) as i8, 0, 0).ok()?;
     Some(day.to_datetime(time).to_zoned(tz.clone()).ok()?.timestamp().as_millisecond())
+}
+
+fn period_text((open, close): (i32, i32)) -> String {
+    format!("{:02}:{:02}-{:02}:{:02}", open / 60, open % 60, close / 60, close % 60)
 }
 
 fn parse_hhmm(field: &str, s: &str) -> Result<i32, Invalid> {
@@ -502,6 +563,32 @@ mod tests {
         let ny = new_york();
         assert_eq!(at(cn.add_business_ms(start, HOUR_MS, &[]).unwrap()), "2026-11-17T02:00:00Z");
         assert_eq!(at(ny.add_business_ms(start, HOUR_MS, &[]).unwrap()), "2026-11-17T15:00:00Z");
+    }
+
+    #[test]
+    fn a_lunch_break_does_not_count_and_overlapping_periods_are_refused() {
+        let tz = TimeZone::get("Asia/Shanghai").unwrap();
+        let cal = Calendar::business_periods("x", tz.clone(), WEEKDAYS, &[("13:00", "18:00"), ("09:00", "12:00")], [])
+            .unwrap();
+        // Tuesday 11:30 Shanghai (03:30Z) + 1 h: 30 min before lunch, 30 after → 13:30 (05:30Z).
+        assert_eq!(at(cal.add_business_ms(ms("2026-11-17T03:30:00Z"), HOUR_MS, &[]).unwrap()), "2026-11-17T05:30:00Z");
+        // A whole Tuesday holds 8 business hours.
+        assert_eq!(cal.business_ms_between(ms("2026-11-16T16:00:00Z"), ms("2026-11-17T16:00:00Z"), &[]), 8 * HOUR_MS);
+        // 5 h from Tuesday 17:00 local: 1 h on Tuesday, 3 h Wednesday morning, 1 h after lunch.
+        assert_eq!(
+            at(cal.add_business_ms(ms("2026-11-17T09:00:00Z"), 5 * HOUR_MS, &[]).unwrap()),
+            "2026-11-18T06:00:00Z"
+        );
+        let s = cal.summary().unwrap();
+        assert_eq!(
+            (s.hours.as_str(), s.weekdays.as_str(), s.time_zone.as_str()),
+            ("09:00-12:00, 13:00-18:00", "mon, tue, wed, thu, fri", "Asia/Shanghai")
+        );
+        let overlap =
+            Calendar::business_periods("x", tz, WEEKDAYS, &[("09:00", "13:00"), ("12:00", "18:00")], []).unwrap_err();
+        assert_eq!((overlap.field.as_str(), overlap.code), ("hours", "overlapping_hours"));
+        assert_eq!(overlap.message, "12:00-18:00 overlaps 09:00-13:00");
+        assert!(Calendar::around_the_clock().summary().is_none());
     }
 
     #[test]
