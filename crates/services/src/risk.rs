@@ -115,4 +115,24 @@ impl RiskRuntime {
     pub fn policy_file(&self) -> Option<&Path> {
         self.policy_file.as_deref()
     }
+
+    /// The policy text as it is now on disk (the shipped default without a file) and its
+    /// SHA-256, to compare with [`RiskRuntime::fingerprint`]: a difference means the file changed
+    /// since it was loaded.
+    pub fn text_on_disk(&self) -> Result<(String, String), String> {
+        let text = match &self.policy_file {
+            None => thaw_engines::risk::policy::DEFAULT_POLICY.to_string(),
+            Some(path) => std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+        };
+        let sha = hex::encode(Sha256::digest(text.as_bytes()));
+        Ok((text, sha))
+    }
+
+    /// Checks a policy text without applying it; list files it names are read from the policy
+    /// file's folder. Returns the number of operators' rules.
+    pub fn check_text(&self, src: &str) -> Result<usize, Vec<PolicyError>> {
+        let dir = self.policy_file.as_deref().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
+        Policy::parse(src, &|name| std::fs::read_to_string(dir.join(name)).map_err(|e| e.to_string()))
+            .map(|p| p.rules.len())
+    }
 }

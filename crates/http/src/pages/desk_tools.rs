@@ -28,6 +28,8 @@ pub fn router() -> Router<AppState> {
         .route("/desk/accounts/{id}/dedicated-agent", post(set_dedicated))
         .route("/desk/staff", get(staff_list))
         .route("/desk/staff/{id}/limits", post(set_limits))
+        .route("/desk/staff/{id}/profile", post(set_profile))
+        .route("/desk/staff/new", post(create_staff))
 }
 
 pub(super) fn name_of(staff: &[StaffMember], id: Option<&str>) -> String {
@@ -182,9 +184,17 @@ pub struct StaffRow {
     pub name: String,
     pub email: String,
     pub role: &'static str,
+    pub role_code: &'static str,
     pub skills: String,
     pub capacity: i64,
     pub active: bool,
+    pub team: String,
+    pub agent_id: String,
+    /// (code, label, has it) of every category and language.
+    pub categories: Vec<(&'static str, &'static str, bool)>,
+    pub languages: Vec<(&'static str, &'static str, bool)>,
+    /// The viewer: their own role and activity cannot be taken away here.
+    pub own: bool,
     pub origins: Vec<(&'static str, bool)>,
     pub scopes: Vec<(&'static str, bool)>,
     pub release_amounts: String,
@@ -199,6 +209,7 @@ struct StaffPage {
     rows: Vec<StaffRow>,
     saved: bool,
     error: Option<String>,
+    roles: Vec<(&'static str, &'static str)>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -216,14 +227,30 @@ async fn staff_page(
     let l = ctx.locale;
     let mut conn = state.db.conn().await.map_err(store_err(ctx))?;
     let staff = conn.staff().list().await.map_err(store_err(ctx))?;
+    let agent_ids = conn.channels().agent_ids_by_staff().await.map_err(store_err(ctx))?;
+    let viewer = ctx.session.as_ref().map(|s| s.staff.id.as_str()).unwrap_or_default();
     let mut rows = vec![];
     for s in &staff {
         let limits = conn.staff().limits(&s.id).await.map_err(store_err(ctx))?;
+        let every_category = s.skills.categories.len() == thaw_domain::CaseCategory::ALL.len();
+        let both_languages = s.skills.languages.len() == Locale::ALL.len();
         rows.push(StaffRow {
             id: s.id.clone(),
             name: s.display_name.clone(),
             email: s.email.as_str().to_string(),
             role: s.role.label(l),
+            role_code: s.role.code(),
+            team: conn.staff().team(&s.id).await.map_err(store_err(ctx))?,
+            agent_id: agent_ids.get(&s.id).cloned().unwrap_or_default(),
+            categories: thaw_domain::CaseCategory::ALL
+                .iter()
+                .map(|c| (c.code(), c.label(l), !every_category && s.skills.categories.contains(c)))
+                .collect(),
+            languages: Locale::ALL
+                .iter()
+                .map(|x| (x.code(), x.code(), !both_languages && s.skills.languages.contains(x)))
+                .collect(),
+            own: s.id == viewer,
             skills: s
                 .skills
                 .categories
@@ -248,7 +275,8 @@ async fn staff_page(
         });
     }
     drop(conn);
-    let page = StaffPage { rows, saved, error, shell: Shell::new(ctx, "desk", "staff") };
+    let roles = thaw_domain::Role::ALL.iter().map(|r| (r.code(), r.label(l))).collect();
+    let page = StaffPage { rows, saved, error, roles, shell: Shell::new(ctx, "desk", "staff") };
     Ok(render(status, &page))
 }
 
@@ -282,6 +310,76 @@ async fn set_limits(
     tx.commit().await.map_err(thaw_store::StoreError::from).map_err(store_err(&ctx))?;
     tracing::info!(staff = %id, "staff limits changed");
     Ok(Redirect::to("/desk/staff?saved=1").into_response())
+}
+
+/// Changes a member's name, role, skills, languages, capacity, team and activity.
+async fn set_profile(
+    State(state): State<AppState>,
+    StaffCtx(ctx, session): StaffCtx,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    ctx.require(Permission::ManageStaff)?;
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("");
+    ctx.check_csrf(get("csrf"))?;
+    let all = |k: &str| pairs.iter().filter(|(n, _)| n == k).map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(",");
+    let (categories, languages) = (all("category"), all("language"));
+    let form = thaw_services::staff::ProfileForm {
+        display_name: get("display_name"),
+        role: get("role"),
+        categories: &categories,
+        languages: &languages,
+        capacity: get("capacity"),
+        team: get("team"),
+        active: get("active") == "on",
+    };
+    match thaw_services::staff::update_profile(&state.db, &session.staff.id, &id, &form).await {
+        Ok(_) => Ok(Redirect::to("/desk/staff?saved=1").into_response()),
+        Err(ServiceError::Invalid(e)) => {
+            staff_page(&state, &ctx, StatusCode::UNPROCESSABLE_ENTITY, false, Some(e.message)).await
+        }
+        Err(ServiceError::Refused { message, .. }) => {
+            staff_page(&state, &ctx, StatusCode::CONFLICT, false, Some(message)).await
+        }
+        Err(e) => Err(PageError::from_service(&ctx, e)),
+    }
+}
+
+/// Adds a staff member with a first password they change after signing in.
+async fn create_staff(
+    State(state): State<AppState>,
+    StaffCtx(ctx, _): StaffCtx,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    ctx.require(Permission::ManageStaff)?;
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("");
+    ctx.check_csrf(get("csrf"))?;
+    let locale = Locale::parse(get("locale")).unwrap_or(ctx.locale);
+    let new = thaw_domain::NewStaff::validate(
+        get("email"),
+        Some(get("display_name")),
+        get("role"),
+        thaw_domain::Skills::default(),
+        10,
+        locale,
+    );
+    let outcome = match new {
+        Ok(new) => thaw_services::staff::create(&state.db, &new, get("password")).await,
+        Err(e) => Err(e.into()),
+    };
+    match outcome {
+        Ok(member) => {
+            tracing::info!(staff = %member.id, "staff member added in the desk");
+            Ok(Redirect::to("/desk/staff?saved=1").into_response())
+        }
+        Err(ServiceError::Invalid(e)) => {
+            staff_page(&state, &ctx, StatusCode::UNPROCESSABLE_ENTITY, false, Some(e.message)).await
+        }
+        Err(ServiceError::Duplicate { message, .. }) => {
+            staff_page(&state, &ctx, StatusCode::CONFLICT, false, Some(message)).await
+        }
+        Err(e) => Err(PageError::from_service(&ctx, e)),
+    }
 }
 
 pub struct QaRow {

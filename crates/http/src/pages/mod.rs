@@ -2,6 +2,7 @@
 //! friendly error pages. Every page is rendered in the visitor's language and carries the CSRF
 //! token for its forms.
 
+mod admin;
 pub mod assistant;
 pub mod channels;
 pub mod desk;
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .merge(assistant::router())
         .merge(oversight::router())
         .merge(channels::router())
+        .merge(admin::router())
         .route("/lang", post(switch_language))
 }
 

@@ -540,3 +540,173 @@ on_both_backends! {
         assert!(matches!(verdict(&db).await, Verdict::Intact { .. }));
     }
 }
+
+/// Every admin page: what a GET of it shows only to admins.
+const ADMIN_PAGES: &[&str] = &[
+    "/desk/admin",
+    "/desk/admin/settings",
+    "/desk/admin/sla",
+    "/desk/admin/policy",
+    "/desk/admin/webhooks",
+    "/desk/admin/channels",
+    "/desk/staff",
+    "/desk/api-keys",
+];
+
+async fn status_and_body(res: reqwest::Response) -> (u16, String) {
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+on_both_backends! {
+    async fn every_admin_page_is_for_admins_only_and_its_changes_are_checked_and_audited(b) {
+        let dir = temp_dir("admin-policy");
+        let file = dir.join("policy.toml");
+        std::fs::write(&file, thaw_engines::risk::policy::DEFAULT_POLICY).unwrap();
+        let s = TestServer::start_with(b, |c| c.policy_file = Some(file.clone())).await;
+        let (admin, csrf, admin_id) = s.signed_in_as("admin").await;
+
+        // Reachable only by admins: every other role gets 403 on each page and on each change;
+        // strangers are sent to sign in.
+        for path in ADMIN_PAGES {
+            let (st, body) = status_and_body(admin.get(s.url(path)).send().await.unwrap()).await;
+            assert_eq!(st, 200, "{path} for an admin: {body}");
+            let res = client().get(s.url(path)).send().await.unwrap();
+            assert_eq!(res.status(), 303, "{path} for a stranger");
+            assert!(res.headers()["location"].to_str().unwrap().starts_with("/desk/sign-in"));
+        }
+        for role in ["agent_t1", "agent_t2", "supervisor", "compliance"] {
+            let (other, other_csrf) = s.signed_in(role).await;
+            for path in ADMIN_PAGES {
+                assert_eq!(other.get(s.url(path)).send().await.unwrap().status(), 403, "{path} for {role}");
+            }
+            for path in ["/desk/admin/settings", "/desk/admin/sla", "/desk/admin/policy", "/desk/admin/policy/reload", "/desk/admin/webhooks", "/desk/staff/new", &format!("/desk/staff/{admin_id}/profile")] {
+                let res = other.post(s.url(path)).form(&[("csrf", other_csrf.as_str()), ("text", "x"), ("role", "agent_t1")]).send().await.unwrap();
+                assert_eq!(res.status(), 403, "POST {path} for {role}");
+            }
+        }
+        let hub = admin.get(s.url("/desk/admin")).send().await.unwrap().text().await.unwrap();
+        for path in ADMIN_PAGES.iter().filter(|p| **p != "/desk/admin") {
+            assert!(hub.contains(&format!("href=\"{path}\"")), "the hub links {path}");
+        }
+
+        // Staff: add a member, change their profile (audited before/after), refuse bad input
+        // and an admin's own demotion; deactivation ends their sessions.
+        let form = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
+        let res = admin.post(s.url("/desk/staff/new")).form(&form(&[("csrf", &csrf), ("email", "zhou.min@desk.example"), ("display_name", "周敏"), ("role", "agent_t1"), ("locale", "zh-CN"), ("password", "short")])).send().await.unwrap();
+        let (st, body) = status_and_body(res).await;
+        assert_eq!(st, 422);
+        assert!(body.contains("at least 12 characters"), "{body}");
+        let res = admin.post(s.url("/desk/staff/new")).form(&form(&[("csrf", &csrf), ("email", "zhou.min@desk.example"), ("display_name", "周敏"), ("role", "agent_t1"), ("locale", "zh-CN"), ("password", "a long first password")])).send().await.unwrap();
+        assert_eq!(res.status(), 303);
+        let email = thaw_domain::Email::parse("email", "zhou.min@desk.example").unwrap();
+        let member = s.db.conn().await.unwrap().staff().credentials_by_email(&email).await.unwrap().unwrap().member;
+        assert_eq!((member.role, member.locale), (thaw_domain::Role::AgentT1, thaw_domain::Locale::ZhCn));
+        let zhou = browser();
+        let zhou_csrf = s.csrf_of(&zhou, "/desk/sign-in").await;
+        let res = zhou.post(s.url("/desk/sign-in")).form(&[("email", "zhou.min@desk.example"), ("password", "a long first password"), ("csrf", zhou_csrf.as_str())]).send().await.unwrap();
+        assert_eq!(res.status(), 303, "the new member signs in");
+        assert_eq!(zhou.get(s.url("/desk")).send().await.unwrap().status(), 200);
+
+        let profile = format!("/desk/staff/{}/profile", member.id);
+        let base = [("csrf", csrf.as_str()), ("display_name", "周敏"), ("role", "agent_t2"), ("category", "asset_freeze"), ("category", "account_theft"), ("language", "zh-CN"), ("capacity", "12"), ("team", "zh-desk"), ("active", "on")];
+        for (field, bad, says) in [("capacity", "lots", "capacity"), ("capacity", "500", "capacity"), ("role", "owner", "unknown role"), ("category", "gossip", "gossip"), ("display_name", " ", "display name")] {
+            let mut pairs = form(&base);
+            pairs.retain(|(k, _)| k != field);
+            pairs.push((field.to_string(), bad.to_string()));
+            let (st, body) = status_and_body(admin.post(s.url(&profile)).form(&pairs).send().await.unwrap()).await;
+            assert_eq!(st, 422, "{field}={bad}");
+            assert!(body.contains(says), "{field}={bad}: the message names it");
+        }
+        let unchanged = s.db.conn().await.unwrap().staff().by_id(&member.id).await.unwrap().unwrap();
+        assert_eq!(unchanged.role, thaw_domain::Role::AgentT1, "a refused change changes nothing");
+        let res = admin.post(s.url(&profile)).form(&form(&base)).send().await.unwrap();
+        assert_eq!(res.status(), 303);
+        let changed = s.db.conn().await.unwrap().staff().by_id(&member.id).await.unwrap().unwrap();
+        assert_eq!((changed.role, changed.capacity), (thaw_domain::Role::AgentT2, 12));
+        assert_eq!(changed.skills.categories, vec![thaw_domain::CaseCategory::AssetFreeze, thaw_domain::CaseCategory::AccountTheft]);
+        assert_eq!(changed.skills.languages, vec![thaw_domain::Locale::ZhCn]);
+        assert_eq!(s.db.conn().await.unwrap().staff().team(&member.id).await.unwrap(), "zh-desk");
+        let log = entries(&s.db).await;
+        let entry = log.iter().rfind(|e| e.action == "staff.profile_changed" && e.subject_id == member.id).expect("audited");
+        assert_eq!(entry.actor, format!("staff:{admin_id}"));
+        assert!(entry.before.as_deref().unwrap().contains("agent_t1") && entry.after.as_deref().unwrap().contains("agent_t2"));
+        let mut own = form(&[("csrf", &csrf), ("display_name", "Admin"), ("role", "agent_t1"), ("capacity", "5"), ("active", "on")]);
+        let (st, body) = status_and_body(admin.post(s.url(&format!("/desk/staff/{admin_id}/profile"))).form(&own).send().await.unwrap()).await;
+        assert_eq!(st, 409, "{body}");
+        own.retain(|(k, _)| k != "active");
+        own.retain(|(k, _)| k != "role");
+        own.push(("role".into(), "admin".into()));
+        assert_eq!(admin.post(s.url(&format!("/desk/staff/{admin_id}/profile"))).form(&own).send().await.unwrap().status(), 409, "nor deactivate themselves");
+        let mut off = form(&base);
+        off.retain(|(k, _)| k != "active");
+        assert_eq!(admin.post(s.url(&profile)).form(&off).send().await.unwrap().status(), 303);
+        assert_eq!(zhou.get(s.url("/desk")).send().await.unwrap().status(), 303, "a deactivated member's session ends");
+
+        // SLA: the calendars and targets in force; a file is checked, never applied.
+        let sla = admin.get(s.url("/desk/admin/sla")).send().await.unwrap().text().await.unwrap();
+        assert!(sla.contains("24x7") && sla.contains("data-testid=\"sla-targets\""));
+        let good = "[calendars.cn]\ntime_zone = \"Asia/Shanghai\"\nhours = \"09:00-12:00, 13:00-18:00\"\n";
+        let (st, body) = status_and_body(admin.post(s.url("/desk/admin/sla")).form(&[("csrf", csrf.as_str()), ("text", good)]).send().await.unwrap()).await;
+        assert_eq!(st, 200);
+        assert!(body.contains("data-testid=\"sla-valid\"") && body.contains("cn"), "{body}");
+        for (text, says) in [
+            ("[calendars.cn]\ntime_zone = \"Asia/Shanghai\"\nhours = \"09:00-13:00, 12:00-18:00\"\n", "line 3: calendar cn: hours &#39;09:00-13:00, 12:00-18:00&#39;: 12:00-18:00 overlaps 09:00-13:00"),
+            ("[calendars.mars]\ntime_zone = \"Mars/Olympus\"\nhours = \"09:00-18:00\"\n", "line 2: calendar mars: time_zone: unknown time zone"),
+            ("[calendars.x]\ntime_zone = \"UTC\"\nhours = \"18:00-09:00\"\n", "line 3"),
+        ] {
+            let (st, body) = status_and_body(admin.post(s.url("/desk/admin/sla")).form(&[("csrf", csrf.as_str()), ("text", text)]).send().await.unwrap()).await;
+            assert_eq!(st, 422, "{text}");
+            assert!(body.contains(says), "{says} in {body}");
+        }
+
+        // Risk policy: shown with its fingerprint; a bad text is checked with its line; a bad
+        // file on reload leaves the running policy (and the refusal is audited).
+        let page = admin.get(s.url("/desk/admin/policy")).send().await.unwrap().text().await.unwrap();
+        let sha = |html: &str| html.split("data-testid=\"policy-sha\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+        let running = sha(&page);
+        assert_eq!(running.len(), 64);
+        assert!(!page.contains("policy-changed"));
+        let (st, body) = status_and_body(admin.post(s.url("/desk/admin/policy")).form(&[("csrf", csrf.as_str()), ("text", "[detectors.failed_logins]\nwindow = \"soon\"\n")]).send().await.unwrap()).await;
+        assert_eq!(st, 422);
+        assert!(body.contains("line 2"), "{body}");
+        let (st, _) = status_and_body(admin.post(s.url("/desk/admin/policy")).form(&[("csrf", csrf.as_str()), ("text", thaw_engines::risk::policy::DEFAULT_POLICY)]).send().await.unwrap()).await;
+        assert_eq!(st, 200);
+        std::fs::write(&file, "[detectors.failed_logins]\nwindow = \"soon\"\n").unwrap();
+        let page = admin.get(s.url("/desk/admin/policy")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("policy-changed"), "the page says the file changed");
+        let (st, body) = status_and_body(admin.post(s.url("/desk/admin/policy/reload")).form(&[("csrf", csrf.as_str())]).send().await.unwrap()).await;
+        assert_eq!(st, 422);
+        assert!(body.contains("line 2") && sha(&body) == running, "the running policy stays");
+        assert!(entries(&s.db).await.iter().any(|e| e.action == "policy.reload_refused"));
+        std::fs::write(&file, thaw_engines::risk::policy::DEFAULT_POLICY).unwrap();
+        let (st, body) = status_and_body(admin.post(s.url("/desk/admin/policy/reload")).form(&[("csrf", csrf.as_str())]).send().await.unwrap()).await;
+        assert_eq!(st, 200, "{body}");
+        assert!(body.contains("data-testid=\"policy-ok\""));
+
+        // Webhooks: a bad URL is refused by name; a new endpoint's generated secret is shown
+        // once; its deliveries are listed; deactivation is audited.
+        let (st, body) = status_and_body(admin.post(s.url("/desk/admin/webhooks")).form(&[("csrf", csrf.as_str()), ("url", "ftp://x"), ("event_type", "hold.created")]).send().await.unwrap()).await;
+        assert_eq!(st, 422);
+        assert!(body.contains("url must be an absolute http(s) URL"));
+        let (st, body) = status_and_body(admin.post(s.url("/desk/admin/webhooks")).form(&[("csrf", csrf.as_str()), ("url", "https://platform.example/hook"), ("event_type", "hold.created"), ("event_type", "hold.released")]).send().await.unwrap()).await;
+        assert_eq!(st, 201);
+        assert!(body.contains("data-testid=\"webhook-secret\"") && body.contains("whsec_"));
+        let page = admin.get(s.url("/desk/admin/webhooks")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("https://platform.example/hook") && !page.contains("whsec_"), "the secret is not shown again");
+        let id = thaw_services::webhooks::list(&s.db).await.unwrap()[0].id.clone();
+        let res = admin.post(s.url(&format!("/desk/admin/webhooks/{id}/deactivate"))).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+        assert_eq!(res.status(), 303);
+        assert!(!thaw_services::webhooks::list(&s.db).await.unwrap()[0].active);
+
+        // Settings: a forged form changes nothing; the TOTP requirement is audited.
+        let res = admin.post(s.url("/desk/admin/settings")).form(&[("csrf", "forged"), ("staff_totp_required", "on")]).send().await.unwrap();
+        assert_eq!(res.status(), 403);
+        assert!(!thaw_services::signin::staff_totp_required(&s.db).await.unwrap());
+        let res = admin.post(s.url("/desk/admin/settings")).form(&[("csrf", csrf.as_str()), ("staff_totp_required", "on")]).send().await.unwrap();
+        assert_eq!(res.status(), 303);
+        assert!(thaw_services::signin::staff_totp_required(&s.db).await.unwrap());
+        let set = entries(&s.db).await.into_iter().rfind(|e| e.action == "setting.changed").unwrap();
+        assert_eq!(set.actor, format!("staff:{admin_id}"));
+        assert!(matches!(verdict(&s.db).await, Verdict::Intact { .. }));
+    }
+}
