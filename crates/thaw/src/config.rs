@@ -651,6 +651,25 @@ mod tests {
     }
 
     #[test]
+    fn staff_single_sign_on_needs_a_client_and_a_valid_role_map() {
+        let issuer = ("THAW_STAFF_OIDC_ISSUER", "https://id.example");
+        let err = load(None, env(&[issuer]), Layer::default()).unwrap_err().to_string();
+        assert!(err.contains("staff_oidc_client_id"), "{err}");
+        for (map, says) in [("desk-admins", "value=role"), ("desk-admins=root", "not a thaw role")] {
+            let e = env(&[issuer, ("THAW_STAFF_OIDC_CLIENT_ID", "thaw"), ("THAW_STAFF_OIDC_ROLE_MAP", map)]);
+            let err = load(None, e, Layer::default()).unwrap_err().to_string();
+            assert!(err.contains(says), "{map}: {err}");
+        }
+        let e = env(&[("THAW_STAFF_OIDC_ISSUER", "id.example"), ("THAW_STAFF_OIDC_CLIENT_ID", "thaw")]);
+        let err = load(None, e, Layer::default()).unwrap_err().to_string();
+        assert!(err.contains("staff_oidc") && err.contains("issuer") && err.contains("id.example"), "{err}");
+        let (c, _) = load(None, env(&[issuer, ("THAW_STAFF_OIDC_CLIENT_ID", "thaw")]), Layer::default()).unwrap();
+        assert!(c.security().unwrap().staff_oidc.is_some());
+        let (c, _) = load(None, vec![], Layer::default()).unwrap();
+        assert!(c.security().unwrap().staff_oidc.is_none(), "off unless configured");
+    }
+
+    #[test]
     fn every_option_can_come_from_the_environment() {
         let e = env(&[
             ("THAW_LISTEN", "127.0.0.1:7000"),
@@ -667,6 +686,12 @@ mod tests {
             ("THAW_GEOIP_ATTRIBUTION", "IP data by DB-IP"),
             ("THAW_SSO_HS256_SECRET", "0123456789abcdef0123456789abcdef"),
             ("THAW_SSO_ED25519_PUBLIC_KEY", ""),
+            ("THAW_STAFF_OIDC_ISSUER", "https://id.example/realms/desk"),
+            ("THAW_STAFF_OIDC_CLIENT_ID", "thaw-desk"),
+            ("THAW_STAFF_OIDC_CLIENT_SECRET", "s3cret-s3cret"),
+            ("THAW_STAFF_OIDC_ROLE_CLAIM", "realm_access.roles"),
+            ("THAW_STAFF_OIDC_ROLE_MAP", "desk-admins=admin, desk-l1=agent_t1"),
+            ("THAW_STAFF_OIDC_ALLOW_HTTP", "false"),
             ("THAW_SMTP_URL", "smtp://127.0.0.1:2525"),
             ("THAW_MAIL_FROM", "Exchange Security <security@exchange.example>"),
             ("THAW_ALERT_THROTTLE_SECS", "60"),
@@ -695,6 +720,18 @@ mod tests {
         assert_eq!((c.webhook_retry_base_ms, c.sqlite_synchronous.as_str()), (250, "normal"));
         assert_eq!(c.sso_hs256_secret.as_deref(), Some("0123456789abcdef0123456789abcdef"));
         assert_eq!(c.smtp_url.as_deref(), Some("smtp://127.0.0.1:2525"));
+        let sso = c.security().unwrap().staff_oidc.expect("staff single sign-on configured");
+        assert_eq!(
+            (sso.issuer.as_str(), sso.client_id.as_str(), sso.client_secret.as_deref()),
+            ("https://id.example/realms/desk", "thaw-desk", Some("s3cret-s3cret"))
+        );
+        assert_eq!(sso.redirect_url, "https://desk.example/desk/sso/callback");
+        assert_eq!(sso.role_claim, "realm_access.roles");
+        assert_eq!(
+            sso.role_map,
+            vec![("desk-admins".to_string(), "admin".to_string()), ("desk-l1".to_string(), "agent_t1".to_string())]
+        );
+        assert!(!format!("{c:?}").contains("s3cret"), "the client secret is never printed");
         assert_eq!(
             (c.mail_from.as_str(), c.alert_throttle_secs),
             ("Exchange Security <security@exchange.example>", 60)
