@@ -29,7 +29,6 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("desk.nav.api_keys", "API 密钥", "API keys"),
     ("desk.signout", "退出登录", "Sign out"),
     ("desk.signin.title", "工作人员登录", "Staff sign-in"),
-    ("desk.nav.admin", "管理", "Admin"),
     ("desk.admin.title", "管理", "Administration"),
     (
         "desk.admin.lead",
