@@ -4,7 +4,7 @@
 // reply — never the note — and that the desk is waiting for them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import { launchBrowser } from './harness.mjs';
 
 const base = process.env.THAW_URL;
 const shots = process.env.THAW_SCREENSHOTS;
@@ -12,11 +12,7 @@ let browser;
 
 before(async () => {
   assert.ok(base, 'THAW_URL must name a running thaw');
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-quic'],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => { await browser?.close(); });

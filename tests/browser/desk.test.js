@@ -2,7 +2,7 @@
 // Run by scripts/test against `thaw serve --demo`; THAW_URL names the server, CHROMIUM the browser.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import { launchBrowser } from './harness.mjs';
 
 const base = process.env.THAW_URL;
 const shots = process.env.THAW_SCREENSHOTS;
@@ -10,11 +10,7 @@ let browser;
 
 before(async () => {
   assert.ok(base, 'THAW_URL must name a running thaw');
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-quic'],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => { await browser?.close(); });

@@ -7,15 +7,13 @@
 // psql must be on the PATH. CHROMIUM names the browser.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
 import { spawn, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { bin, exited, freePort, launchBrowser, sleep, stop, tail, thawEnv, watchErrors } from './harness.mjs';
 
-const bin = process.env.THAW_BIN || `${process.env.CARGO_TARGET_DIR || `${os.homedir()}/.cache/thaw/target`}/debug/thaw`;
 const pgUrl = process.env.THAW_TEST_POSTGRES_URL;
 const shots = process.env.THAW_SCREENSHOTS;
 const HOLDER = 'zhao.na.10291@mail.example';
@@ -30,48 +28,6 @@ let dbUrl;
 const servers = {};
 
 // ------------------------------------------------------------------ servers
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** The environment for thaw: ours, without THAW_* settings of whoever runs the test. */
-function thawEnv(extra) {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('THAW_')));
-  return { ...env, THAW_LOG: 'info', ...extra };
-}
-
-function tail(file, lines = 40) {
-  try {
-    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
-  } catch {
-    return '';
-  }
-}
-
-function exited(child) {
-  return child.exitCode !== null || child.signalCode !== null;
-}
-
-async function stop(child) {
-  if (!child || exited(child)) return;
-  const done = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await Promise.race([done, sleep(5000)]);
-  if (!exited(child)) {
-    child.kill('SIGKILL');
-    await done;
-  }
-}
 
 /** The URL of another database of the same cluster. */
 function databaseUrl(name) {
@@ -126,11 +82,7 @@ before(async () => {
   await startServer('A');
   await startServer('B');
 
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-quic'],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {
@@ -164,16 +116,6 @@ async function shot(page, name) {
 }
 
 // ------------------------------------------------------------------ browser helpers
-
-function watchErrors(page) {
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => {
-    // Chromium reports every 4xx document on the console; those are not script errors.
-    if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) errors.push(`${m.text()} (${m.location().url})`);
-  });
-  return errors;
-}
 
 /**
  * Signs a demo holder in with the email code, read from the demo mailbox of that account: right

@@ -7,15 +7,14 @@
 // python3 with pyotp and aiosmtpd. CHROMIUM names the browser.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
 import { spawn, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { bin, exited, freePort, launchBrowser, sleep, stop, tail, thawEnv } from './harness.mjs';
 
-const bin = process.env.THAW_BIN || `${process.env.CARGO_TARGET_DIR || `${os.homedir()}/.cache/thaw/target`}/debug/thaw`;
 const shots = process.env.THAW_SCREENSHOTS;
 // The platform's single sign-on secret: a holder coming back from the platform gets a session
 // with no factor verified yet.
@@ -33,53 +32,11 @@ const consumed = new Set();
 
 // ------------------------------------------------------------------ servers
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** The environment for thaw: ours, without THAW_* settings of whoever runs the test. */
-function thawEnv(extra) {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('THAW_')));
-  return { ...env, THAW_LOG: 'info', ...extra };
-}
-
-function tail(file, lines = 40) {
-  try {
-    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
-  } catch {
-    return '';
-  }
-}
-
 function connects(port) {
   return new Promise((resolve) => {
     const c = net.connect(port, '127.0.0.1', () => { c.end(); resolve(true); });
     c.on('error', () => resolve(false));
   });
-}
-
-function exited(child) {
-  return child.exitCode !== null || child.signalCode !== null;
-}
-
-async function stop(child) {
-  if (!child || exited(child)) return;
-  const done = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await Promise.race([done, sleep(5000)]);
-  if (!exited(child)) {
-    child.kill('SIGKILL');
-    await done;
-  }
 }
 
 before(async () => {
@@ -133,11 +90,7 @@ before(async () => {
   }
   assert.ok(ready, `thaw is ready: ${tail(`${tmp}/thaw.err`)}`);
 
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-quic'],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {

@@ -59,7 +59,9 @@ async function startProvider(port, redirectUri) {
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'thaw-sso-e2e-'));
-  const [idpPort, thawPort] = [await freePort(), await freePort()];
+  const idpPort = await freePort();
+  let thawPort = await freePort();
+  while (thawPort === idpPort) thawPort = await freePort();
   const thawBase = `http://127.0.0.1:${thawPort}`;
   idp = await startProvider(idpPort, `${thawBase}/desk/sso/callback`);
   thaw = await startThaw({
@@ -95,6 +97,9 @@ async function withLogs(body) {
 
 /** Starts single sign-on from the desk's sign-in page and signs in at the provider as `email`. */
 async function signInAtProvider(page, email, next = '/desk') {
+  // The first sign-in discovers the provider while the demo is still being seeded; under the
+  // load of the other browser tests that can take longer than Playwright's 30 s default.
+  page.setDefaultTimeout(90_000);
   await page.goto(`${thaw.base}/desk/sign-in?next=${encodeURIComponent(next)}`);
   await page.getByTestId('sso-start').click();
   await page.waitForSelector('#email');

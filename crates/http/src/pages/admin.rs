@@ -3,7 +3,7 @@
 //! Staff, API keys and official channels have their own modules. Every change is audited by
 //! the services it calls.
 
-use super::{PageError, Shell, render};
+use super::{PageError, Pairs, Shell, render};
 use crate::AppState;
 use crate::auth::{PageCtx, StaffCtx};
 use askama::Template;
@@ -439,9 +439,10 @@ async fn add_webhook(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     ctx.require(Permission::ManageWebhooks)?;
-    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("");
+    let pairs = Pairs(pairs);
+    let get = |k: &str| pairs.get(k);
     ctx.check_csrf(get("csrf"))?;
-    let types: Vec<String> = pairs.iter().filter(|(n, _)| n == "event_type").map(|(_, v)| v.clone()).collect();
+    let types: Vec<String> = pairs.all("event_type").into_iter().map(str::to_string).collect();
     let secret = Some(get("secret")).filter(|s| !s.trim().is_empty());
     let created_by = format!("staff:{}", session.staff.id);
     match webhooks::register(&state.db, get("url"), &types, secret, &created_by).await {

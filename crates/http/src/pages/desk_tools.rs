@@ -3,7 +3,7 @@
 //! member's own limits.
 
 use super::desk_cases::{refused_text, refused_to, store_err};
-use super::{PageError, Shell, render};
+use super::{PageError, Pairs, Shell, render};
 use crate::AppState;
 use crate::auth::{PageCtx, StaffCtx};
 use askama::Template;
@@ -296,9 +296,10 @@ async fn set_limits(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     ctx.require(Permission::ManageStaff)?;
-    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("");
+    let pairs = Pairs(pairs);
+    let get = |k: &str| pairs.get(k);
     ctx.check_csrf(get("csrf"))?;
-    let all = |k: &str| pairs.iter().filter(|(n, _)| n == k).map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(",");
+    let all = |k: &str| pairs.all(k).join(",");
     let limits = match StaffLimits::parse(&all("origin"), &all("scope"), get("release_amounts"), get("compensation")) {
         Ok(l) => l,
         Err(e) => return staff_page(&state, &ctx, StatusCode::UNPROCESSABLE_ENTITY, false, Some(e.message)).await,
@@ -320,9 +321,10 @@ async fn set_profile(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     ctx.require(Permission::ManageStaff)?;
-    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("");
+    let pairs = Pairs(pairs);
+    let get = |k: &str| pairs.get(k);
     ctx.check_csrf(get("csrf"))?;
-    let all = |k: &str| pairs.iter().filter(|(n, _)| n == k).map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(",");
+    let all = |k: &str| pairs.all(k).join(",");
     let (categories, languages) = (all("category"), all("language"));
     let form = thaw_services::staff::ProfileForm {
         display_name: get("display_name"),
@@ -352,7 +354,8 @@ async fn create_staff(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     ctx.require(Permission::ManageStaff)?;
-    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("");
+    let pairs = Pairs(pairs);
+    let get = |k: &str| pairs.get(k);
     ctx.check_csrf(get("csrf"))?;
     let locale = Locale::parse(get("locale")).unwrap_or(ctx.locale);
     let new = thaw_domain::NewStaff::validate(

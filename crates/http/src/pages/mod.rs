@@ -152,6 +152,21 @@ pub fn svg_data_url(svg: &str) -> String {
 }
 
 /// Renders a template, or the error page if rendering fails.
+/// A form with repeated fields (checkboxes), as `Form<Vec<(String, String)>>` gives it.
+pub(crate) struct Pairs(pub Vec<(String, String)>);
+
+impl Pairs {
+    /// The first value of `name`; empty when absent.
+    pub(crate) fn get(&self, name: &str) -> &str {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).unwrap_or("")
+    }
+
+    /// Every value of `name`, in order.
+    pub(crate) fn all(&self, name: &str) -> Vec<&str> {
+        self.0.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect()
+    }
+}
+
 pub fn render<T: Template>(status: StatusCode, t: &T) -> Response {
     match t.render() {
         Ok(html) => (status, Html(html)).into_response(),
