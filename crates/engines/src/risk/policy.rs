@@ -625,6 +625,24 @@ fn placeholders(t: &str) -> Vec<String> {
 }
 
 impl Policy {
+    /// Each built-in detector by its code and whether it is switched on, as the policy API and
+    /// the admins' policy page list them.
+    pub fn detector_switches(&self) -> Vec<(&'static str, bool)> {
+        vec![
+            ("failed_logins", self.failed_logins.enabled),
+            ("new_device", self.new_device),
+            ("new_country", self.new_country),
+            ("impossible_travel", self.impossible_travel.enabled),
+            ("credential_change", self.credential_change.0),
+            ("listed_address", self.listed_address),
+            ("unusual_amount", self.unusual_amount.enabled),
+            ("structuring", self.structuring.enabled),
+            ("dormant_account", self.dormant.0),
+            ("risky_device", self.risky_device.0),
+            ("inactivity", self.inactivity.0),
+        ]
+    }
+
     /// The shipped default policy.
     pub fn default_policy() -> Policy {
         Policy::parse(DEFAULT_POLICY, &|_| Err("the default policy reads no files".into()))

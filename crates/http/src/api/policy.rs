@@ -26,19 +26,7 @@ fn summary(state: &AppState) -> PolicySummary {
     let p = &engine.policy;
     PolicySummary {
         source: state.risk.policy_file().map(|f| f.display().to_string()).unwrap_or_else(|| "default".into()),
-        detectors: vec![
-            ("failed_logins".into(), p.failed_logins.enabled),
-            ("new_device".into(), p.new_device),
-            ("new_country".into(), p.new_country),
-            ("impossible_travel".into(), p.impossible_travel.enabled),
-            ("credential_change".into(), p.credential_change.0),
-            ("listed_address".into(), p.listed_address),
-            ("unusual_amount".into(), p.unusual_amount.enabled),
-            ("structuring".into(), p.structuring.enabled),
-            ("dormant_account".into(), p.dormant.0),
-            ("risky_device".into(), p.risky_device.0),
-            ("inactivity".into(), p.inactivity.0),
-        ],
+        detectors: p.detector_switches().into_iter().map(|(code, on)| (code.to_string(), on)).collect(),
         rules: p.rules.iter().map(|r| r.code.clone()).collect(),
         sanctioned_addresses: p.lists.sanctioned.len(),
     }

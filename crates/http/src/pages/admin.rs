@@ -3,7 +3,7 @@
 //! Staff, API keys and official channels have their own modules. Every change is audited by
 //! the services it calls.
 
-use super::{PageError, Pairs, Shell, render};
+use super::{CsrfForm, PageError, Pairs, Shell, render};
 use crate::AppState;
 use crate::auth::{PageCtx, StaffCtx};
 use askama::Template;
@@ -274,19 +274,7 @@ fn policy_view(
         source: state.risk.policy_file().map(|f| f.display().to_string()).unwrap_or_else(|| "default".into()),
         changed_on_disk: disk.as_ref().is_some_and(|(_, sha)| *sha != fingerprint),
         fingerprint,
-        detectors: vec![
-            ("failed_logins", p.failed_logins.enabled),
-            ("new_device", p.new_device),
-            ("new_country", p.new_country),
-            ("impossible_travel", p.impossible_travel.enabled),
-            ("credential_change", p.credential_change.0),
-            ("listed_address", p.listed_address),
-            ("unusual_amount", p.unusual_amount.enabled),
-            ("structuring", p.structuring.enabled),
-            ("dormant_account", p.dormant.0),
-            ("risky_device", p.risky_device.0),
-            ("inactivity", p.inactivity.0),
-        ],
+        detectors: p.detector_switches(),
         rules: p.rules.iter().map(|r| r.code.clone()).collect(),
         sanctioned: p.lists.sanctioned.len(),
         text: text.or(disk.map(|(t, _)| t)).unwrap_or_default(),
@@ -315,12 +303,6 @@ async fn check_policy(
         Err(errors) => (StatusCode::UNPROCESSABLE_ENTITY, Err(errors.iter().map(|e| e.to_string()).collect())),
     };
     Ok(render(status, &policy_view(&state, &ctx, Some(form.text), Some(outcome))))
-}
-
-#[derive(serde::Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 /// Reloads the policy file (as SIGHUP does); an invalid file leaves the running policy.

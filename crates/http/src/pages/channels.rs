@@ -2,7 +2,7 @@
 //! admins' page of official channels and staff agent IDs.
 
 use super::desk_cases::store_err;
-use super::{PageError, Shell, render};
+use super::{CsrfForm, PageError, Shell, render};
 use crate::AppState;
 use crate::auth::{PageCtx, StaffCtx};
 use crate::middleware::client_ip;
@@ -195,12 +195,6 @@ async fn add(
         }
         Err(e) => Err(PageError::from_service(&ctx, e)),
     }
-}
-
-#[derive(serde::Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 async fn remove(

@@ -1,7 +1,7 @@
 //! The staff desk: sign-in and sign-out, the home page, the account directory and (for admins)
 //! platform API keys.
 
-use super::{PageError, Shell, render};
+use super::{CsrfForm, PageError, Shell, render};
 use crate::auth::{PageCtx, StaffCtx, local_path, url_encode};
 use crate::middleware::client_ip;
 use crate::{AppState, cookies};
@@ -262,12 +262,6 @@ async fn sso_callback(
         }
         Err(e) => Err(PageError::from_service(&ctx, e)),
     }
-}
-
-#[derive(serde::Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 async fn sign_out(

@@ -152,6 +152,13 @@ pub fn svg_data_url(svg: &str) -> String {
 }
 
 /// Renders a template, or the error page if rendering fails.
+/// A form that carries only its CSRF token (sign-out, revoke, remove, reload …).
+#[derive(serde::Deserialize)]
+pub(super) struct CsrfForm {
+    #[serde(default)]
+    pub(super) csrf: String,
+}
+
 /// A form with repeated fields (checkboxes), as `Form<Vec<(String, String)>>` gives it.
 pub(crate) struct Pairs(pub Vec<(String, String)>);
 

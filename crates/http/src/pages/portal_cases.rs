@@ -2,7 +2,7 @@
 //! the list, follow a case's timeline with the expected times of the next step and of the
 //! resolution, and reply. A holder only ever sees their own cases and never internal notes.
 
-use super::security::CsrfForm;
+use super::CsrfForm;
 use super::{PageError, Shell, render};
 use crate::AppState;
 use crate::auth::{HolderCtx, PageCtx};

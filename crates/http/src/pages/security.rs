@@ -4,7 +4,7 @@
 //! factors (TOTP, passkeys, recovery codes), the anti-phishing code, and the history. The
 //! "this wasn't me" link of alert emails works here without signing in.
 
-use super::{PageError, Shell, render};
+use super::{CsrfForm, PageError, Shell, render};
 use crate::auth::{HolderCtx, PageCtx, local_path};
 use crate::middleware::client_ip;
 use crate::{AppState, cookies};
@@ -421,12 +421,6 @@ async fn sign_in_with_code(
             Ok(render(status, &page))
         }
     }
-}
-
-#[derive(serde::Deserialize)]
-pub(super) struct CsrfForm {
-    #[serde(default)]
-    pub(super) csrf: String,
 }
 
 async fn sign_out(
