@@ -425,6 +425,12 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "数据库暂时无法访问，请稍后重试。",
         "The database cannot be reached right now; please try again shortly.",
     ),
+    ("error.throttled.title", "请求过于频繁", "Too many requests"),
+    (
+        "error.throttled.body",
+        "短时间内的请求太多，已暂时限制。请过几分钟再试。",
+        "There were too many requests in a short time, so this is paused. Please try again in a few minutes.",
+    ),
     ("error.internal.title", "出错了", "Something went wrong"),
     (
         "error.internal.body",
@@ -1556,6 +1562,7 @@ pub fn error_keys(key: &str) -> (&'static str, &'static str) {
         "error.csrf" => ("error.csrf.title", "error.csrf.body"),
         "error.bad_request" => ("error.bad_request.title", "error.bad_request.body"),
         "error.unavailable" => ("error.unavailable.title", "error.unavailable.body"),
+        "error.throttled" => ("error.throttled.title", "error.throttled.body"),
         _ => ("error.internal.title", "error.internal.body"),
     }
 }
@@ -1605,6 +1612,7 @@ mod tests {
                 "error.csrf",
                 "error.bad_request",
                 "error.unavailable",
+                "error.throttled",
                 "error.internal",
             ]
             .contains(&key.as_str());

@@ -1,6 +1,8 @@
 //! `ApiJson<T>`: the JSON body extractor of the API. Malformed JSON is 400 `malformed_json`, a
 //! missing or mistyped field is 422 naming it, a body over the limit is 413, another content
-//! type is 415 — always in the API's error format.
+//! type is 415 — always in the API's error format. Handlers that check a permission take it as
+//! `Result<ApiJson<T>, ApiError>` (and queries through [`query`]) so that who may call is
+//! answered before what they sent.
 
 use crate::error::ApiError;
 use axum::body::{Body, Bytes, HttpBody};
@@ -112,6 +114,12 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             }
         }
     })
+}
+
+/// A query string taken as `Result<Query<T>, QueryRejection>`, as a 422 in the API's format.
+pub fn query<T>(q: Result<axum::extract::Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, ApiError> {
+    q.map(|axum::extract::Query(t)| t)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", e.body_text()))
 }
 
 #[cfg(test)]

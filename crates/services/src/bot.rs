@@ -19,6 +19,9 @@ use thaw_text::search::{DocKind, Filter};
 /// Below this confidence the bot does not guess: a person takes over.
 pub const LOW_CONFIDENCE: f32 = 0.35;
 const MAX_MESSAGE: usize = 2000;
+/// Messages an account may send the bot per throttle window (15 minutes): a person never
+/// needs more, a script hammering the search and the model does.
+pub const MAX_MESSAGES_PER_WINDOW: i64 = 30;
 /// Turns after which the bot hands over rather than going round in circles.
 const MAX_TURNS: usize = 6;
 
@@ -118,6 +121,12 @@ pub async fn ask(
     }
     if message.chars().count() > MAX_MESSAGE {
         return Err(Invalid::new("message", "too_long", format!("message: at most {MAX_MESSAGE} characters")).into());
+    }
+    {
+        let mut conn = parts.db.conn().await?;
+        let limit = [("bot_message", account_id, MAX_MESSAGES_PER_WINDOW)];
+        crate::signin::check_limits(&mut conn, &limit, now_ms).await?;
+        conn.throttle().record_failure("bot_message", account_id, now_ms).await?;
     }
     let screened = crate::guard::screen(message);
     let mut session = match session_id {

@@ -94,6 +94,9 @@ pub async fn link(
 /// Removes a link made by hand.
 pub async fn unlink(db: &Db, by: &CaseActor, case_id: &str, other_id: &str, now_ms: i64) -> Result<(), ServiceError> {
     let actor = require_worker(by)?;
+    if other_id.trim().is_empty() {
+        return Err(Invalid::new("other", "required", "other: the linked case to unlink").into());
+    }
     let mut tx = db.begin_write().await?;
     let (case, _) = tx.cases().get(case_id).await?.ok_or(ServiceError::NotFound("case"))?;
     let (other, _) = tx.cases().get(other_id).await?.ok_or(ServiceError::NotFound("case"))?;

@@ -686,12 +686,12 @@ pub async fn appeal(
     reason: &str,
     now_ms: i64,
 ) -> Result<Case, ServiceError> {
-    let reason = validate_body("reason", reason)?;
     let locale = {
         let mut conn = db.conn().await?;
         account_locale(&mut conn, account_id).await?
     };
     let mut tx = db.begin_write().await?;
+    // Whose case or hold it is comes first: another holder learns nothing from a refusal.
     let (category, subject, appeal_of, linked_from, mut deciders, intake) = match &of {
         AppealOf::Case(number) => {
             let earlier = match tx.cases().by_number(*number).await? {
@@ -744,6 +744,7 @@ pub async fn appeal(
             (CaseCategory::AssetFreeze, subject, format!("hold:{}", hold.id), earlier.map(|c| c.id), deciders, intake)
         }
     };
+    let reason = validate_body("reason", reason)?;
     deciders.sort();
     deciders.dedup();
     let mut req = OpenCase::new(account_id, category, &subject, &reason, Channel::Portal);

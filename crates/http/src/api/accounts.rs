@@ -5,6 +5,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiJson;
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -80,9 +81,10 @@ pub async fn put_account(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<AccountPut>,
+    body: Result<ApiJson<AccountPut>, ApiError>,
 ) -> Result<Response, ApiError> {
     caller.require(Permission::WriteAccounts)?;
+    let ApiJson(body) = body?;
     let created_at_ms = body
         .created_at
         .map(|s| {
@@ -147,11 +149,10 @@ pub struct AccountPage {
 pub async fn list_accounts(
     State(state): State<AppState>,
     caller: Caller,
-    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+    params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<AccountPage>, ApiError> {
     caller.require(Permission::ReadAccounts)?;
-    let Query(p) =
-        params.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", e.body_text()))?;
+    let p = crate::json::query(params)?;
     let limit = p.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "out_of_range", "limit must be between 1 and 200")

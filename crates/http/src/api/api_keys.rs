@@ -64,9 +64,10 @@ pub async fn list_keys(State(state): State<AppState>, caller: Caller) -> Result<
 pub async fn create_key(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(body): ApiJson<NewKey>,
+    body: Result<ApiJson<NewKey>, ApiError>,
 ) -> Result<Response, ApiError> {
     caller.require(Permission::ManageApiKeys)?;
+    let ApiJson(body) = body?;
     let created = api_keys::create(&state.db, &body.name, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(ApiKeyBody::new(created.record, Some(created.plaintext)))).into_response())
 }

@@ -7,6 +7,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiJson;
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -90,9 +91,10 @@ fn actor_of(caller: &Caller) -> CaseActor {
 pub async fn open(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(b): ApiJson<OpenCaseBody>,
+    b: Result<ApiJson<OpenCaseBody>, ApiError>,
 ) -> Result<(StatusCode, Json<CaseBody>), ApiError> {
     caller.require(Permission::WorkCases)?;
+    let ApiJson(b) = b?;
     let language = match b.language.as_deref() {
         None => None,
         Some(l) => Some(
@@ -123,9 +125,10 @@ pub struct CasesQuery {
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<CasesQuery>,
+    q: Result<Query<CasesQuery>, QueryRejection>,
 ) -> Result<Json<Vec<CaseBody>>, ApiError> {
     caller.require(Permission::ReadCases)?;
+    let q = crate::json::query(q)?;
     let id = thaw_domain::AccountId::parse("account_id", &q.account_id)?;
     let mut conn = state.db.conn().await.map_err(thaw_services::ServiceError::from)?;
     let list = conn.cases().of_account(id.as_str(), 200).await.map_err(thaw_services::ServiceError::from)?;

@@ -146,9 +146,10 @@ async fn decide(state: &AppState, body: &EventBody) -> Result<events::Ingested, 
 pub async fn post_event(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(body): ApiJson<EventBody>,
+    body: Result<ApiJson<EventBody>, ApiError>,
 ) -> Result<Response, ApiError> {
     caller.require(Permission::IngestEvents)?;
+    let ApiJson(body) = body?;
     let done = decide(&state, &body).await?;
     let mut res = Json(done.decision).into_response();
     if done.replayed {
@@ -165,9 +166,10 @@ pub async fn post_event(
 pub async fn post_batch(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(body): ApiJson<BatchBody>,
+    body: Result<ApiJson<BatchBody>, ApiError>,
 ) -> Result<Json<BatchAnswer>, ApiError> {
     caller.require(Permission::IngestEvents)?;
+    let ApiJson(body) = body?;
     if body.events.len() > MAX_BATCH {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

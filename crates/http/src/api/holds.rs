@@ -6,6 +6,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiJson;
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -88,9 +89,10 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(q): Query<HoldsQuery>,
+    q: Result<Query<HoldsQuery>, QueryRejection>,
 ) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
     caller.require(Permission::ReadHolds)?;
+    let q = crate::json::query(q)?;
     let in_force = match q.state.as_deref() {
         None | Some("in_force") => true,
         Some("all") => false,
@@ -149,9 +151,10 @@ pub async fn place(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<NewHoldBody>,
+    body: Result<ApiJson<NewHoldBody>, ApiError>,
 ) -> Result<Response, ApiError> {
     caller.require(Permission::PlaceHolds)?;
+    let ApiJson(body) = body?;
     let invalid = |e: Invalid| ApiError::from(ServiceError::from(e));
     let scopes = ScopeSet::parse_list("scopes", &body.scopes).map_err(invalid)?;
     let code = body.reason_code.trim();
@@ -306,9 +309,10 @@ pub async fn decisions(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(q): Query<DecisionsQuery>,
+    q: Result<Query<DecisionsQuery>, QueryRejection>,
 ) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
     caller.require(Permission::ReadHolds)?;
+    let q = crate::json::query(q)?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "out_of_range", "limit is between 1 and 200")

@@ -5,6 +5,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
 use thaw_domain::{Invalid, Permission};
@@ -33,9 +34,10 @@ pub async fn section(
     State(state): State<AppState>,
     caller: Caller,
     Path(section): Path<String>,
-    Query(p): Query<AnalyticsParams>,
+    p: Result<Query<AnalyticsParams>, QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Permission::ReadAnalytics)?;
+    let p = crate::json::query(p)?;
     if !analytics::SECTIONS.contains(&section.as_str()) {
         return Err(ApiError::new(
             axum::http::StatusCode::NOT_FOUND,
@@ -97,9 +99,10 @@ pub struct AuditEntryBody {
 pub async fn audit(
     State(state): State<AppState>,
     caller: Caller,
-    Query(p): Query<AuditParams>,
+    p: Result<Query<AuditParams>, QueryRejection>,
 ) -> Result<Json<Vec<AuditEntryBody>>, ApiError> {
     caller.require(Permission::ReadAudit)?;
+    let p = crate::json::query(p)?;
     let q =
         audit_query(p.actor, p.action, p.subject_type, p.subject_id, p.from.as_deref(), p.to.as_deref(), p.before_seq)?;
     let limit = p.limit.unwrap_or(100);

@@ -5,6 +5,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiJson;
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -58,9 +59,10 @@ impl EndpointBody {
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(body): ApiJson<NewEndpoint>,
+    body: Result<ApiJson<NewEndpoint>, ApiError>,
 ) -> Result<Response, ApiError> {
     caller.require(Permission::ManageWebhooks)?;
+    let ApiJson(body) = body?;
     let e =
         webhooks::register(&state.db, &body.url, &body.event_types, body.secret.as_deref(), &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(EndpointBody::new(e, true))).into_response())
@@ -136,9 +138,10 @@ pub async fn deliveries(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(q): Query<DeliveriesQuery>,
+    q: Result<Query<DeliveriesQuery>, QueryRejection>,
 ) -> Result<Json<Vec<DeliveryBody>>, ApiError> {
     caller.require(Permission::ManageWebhooks)?;
+    let q = crate::json::query(q)?;
     let list = webhooks::deliveries(&state.db, &id, q.limit.unwrap_or(100)).await?;
     Ok(Json(list.into_iter().map(DeliveryBody::from).collect()))
 }

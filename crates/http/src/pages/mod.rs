@@ -221,6 +221,7 @@ impl PageError {
             E::Invalid(_) => PageError::new(ctx, StatusCode::UNPROCESSABLE_ENTITY, "error.bad_request"),
             E::Refused { .. } => PageError::new(ctx, StatusCode::FORBIDDEN, "error.forbidden"),
             E::Conflict { .. } | E::Duplicate { .. } => PageError::new(ctx, StatusCode::CONFLICT, "error.bad_request"),
+            E::Throttled { .. } => PageError::new(ctx, StatusCode::TOO_MANY_REQUESTS, "error.throttled"),
             E::Store(s) if s.is_unavailable() => {
                 PageError::new(ctx, StatusCode::SERVICE_UNAVAILABLE, "error.unavailable")
             }

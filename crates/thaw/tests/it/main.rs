@@ -5,9 +5,11 @@
 mod support;
 
 mod approvals;
+mod authz;
 mod case_mail;
 mod cases;
 mod cli;
+mod hardening;
 mod holder_tools;
 mod http_api;
 mod http_pages;

@@ -180,7 +180,7 @@ fn code_in(text: &str) -> String {
 }
 
 /// A holder's browser signed in by the email code flow; returns the client and its CSRF token.
-async fn holder_by_email(s: &TestServer, email: &str, account: &str) -> (reqwest::Client, String) {
+pub(crate) async fn holder_by_email(s: &TestServer, email: &str, account: &str) -> (reqwest::Client, String) {
     let c = browser();
     let csrf = s.csrf_of(&c, "/security/sign-in").await;
     let res =
