@@ -134,6 +134,30 @@ pub async fn seed(
     Ok(total)
 }
 
+/// The text of one demo case, for other generators to recombine.
+pub(crate) struct DemoText {
+    pub category: String,
+    pub locale: String,
+    pub subject: String,
+    /// (holder | agent | note, body)
+    pub messages: Vec<(String, String)>,
+}
+
+/// The demo cases' subjects and messages.
+pub(crate) fn texts() -> Result<Vec<DemoText>, ServiceError> {
+    let demo: Vec<DemoCase> =
+        serde_json::from_str(DATA).map_err(|e| StoreError::Corrupt(format!("demo cases: {e}")))?;
+    Ok(demo
+        .into_iter()
+        .map(|d| DemoText {
+            category: d.category,
+            locale: d.locale,
+            subject: d.subject,
+            messages: d.messages.into_iter().map(|m| (m.from, m.body)).collect(),
+        })
+        .collect())
+}
+
 /// Moves an RFC 3339 time in the demo data by `shift_ms`; other values stay.
 fn shift_time(v: &str, shift_ms: i64) -> String {
     match v.parse::<jiff::Timestamp>() {

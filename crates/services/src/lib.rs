@@ -15,6 +15,7 @@ pub mod channels;
 pub mod demo;
 pub mod demo_cases;
 pub mod demo_history;
+pub mod demo_scale;
 pub mod demo_security;
 pub mod events;
 pub mod evidence;

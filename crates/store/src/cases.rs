@@ -1,6 +1,7 @@
 //! Cases of the desk: the case rows (saved with optimistic concurrency), their conversation,
 //! timeline, attached context and links, and agents' presence for routing.
 
+use crate::bulk::Cell;
 use crate::{Result, StoreError};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -52,9 +53,118 @@ pub enum Queue {
     Breached(i64),
 }
 
+/// Cases still being worked: the desk's queues show only these.
+const ACTIVE: &str = "status NOT IN ('resolved', 'closed')";
+/// The queues' order: the earliest running deadline, cases with none last (the largest BIGINT).
+/// Written exactly as in the indexes of migration 0009, which both engines match by expression.
+const DUE_KEY: &str = "COALESCE(next_due_at, 9223372036854775807)";
+
+/// Narrows a queue: each field that is set keeps only the cases with that value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueFilter {
+    pub category: Option<CaseCategory>,
+    pub status: Option<CaseStatus>,
+    pub priority: Option<Priority>,
+    pub language: Option<Locale>,
+}
+
+/// Where the next page of a queue starts: after the case with this place in the order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueCursor {
+    /// The case's running deadline, or `i64::MAX` when none runs.
+    pub due_key: i64,
+    pub number: i64,
+}
+
+impl QueueCursor {
+    /// The cursor after the case numbered `number` whose earliest running deadline is stored
+    /// as `next_due_at`.
+    pub fn after(number: i64, next_due_at: Option<i64>) -> QueueCursor {
+        QueueCursor { due_key: next_due_at.unwrap_or(i64::MAX), number }
+    }
+
+    /// As written in a page's address: `<due_key>_<number>`.
+    pub fn code(&self) -> String {
+        format!("{}_{}", self.due_key, self.number)
+    }
+
+    pub fn parse(s: &str) -> Option<QueueCursor> {
+        let (due, number) = s.split_once('_')?;
+        Some(QueueCursor { due_key: due.parse().ok()?, number: number.parse().ok()? })
+    }
+}
+
 const COLUMNS: &str = "id, number, account_id, category, priority, status, subject, intake, language, channel, tier, \
     assignee_id, routing, hold_id, linked_from, created_at, updated_at, first_response_at, awaiting_reply_since, \
     resolved_at, closed_at, pauses, warned, breached, next_due_at, appeal_of, decided_by, merged_into, version";
+
+/// [`COLUMNS`] one by one, for bulk loading (a test keeps the two the same).
+pub(crate) const COLUMN_LIST: &[&str] = &[
+    "id",
+    "number",
+    "account_id",
+    "category",
+    "priority",
+    "status",
+    "subject",
+    "intake",
+    "language",
+    "channel",
+    "tier",
+    "assignee_id",
+    "routing",
+    "hold_id",
+    "linked_from",
+    "created_at",
+    "updated_at",
+    "first_response_at",
+    "awaiting_reply_since",
+    "resolved_at",
+    "closed_at",
+    "pauses",
+    "warned",
+    "breached",
+    "next_due_at",
+    "appeal_of",
+    "decided_by",
+    "merged_into",
+    "version",
+];
+
+/// A case's stored values, in the order of [`COLUMN_LIST`].
+pub(crate) fn row_cells(c: &Case, next_due_at: Option<i64>, version: i64) -> Vec<Cell> {
+    vec![
+        c.id.as_str().into(),
+        c.number.into(),
+        c.account_id.as_str().into(),
+        c.category.code().into(),
+        c.priority.code().into(),
+        c.status.code().into(),
+        c.subject.as_str().into(),
+        serde_json::to_string(&c.intake).expect("serialisable").into(),
+        c.language.code().into(),
+        c.channel.code().into(),
+        (c.tier as i64).into(),
+        c.assignee_id.clone().into(),
+        c.routing.as_ref().map(|n| serde_json::to_string(n).expect("serialisable")).into(),
+        c.hold_id.clone().into(),
+        c.linked_from.clone().into(),
+        c.created_at_ms.into(),
+        c.updated_at_ms.into(),
+        c.first_response_at_ms.into(),
+        c.awaiting_reply_since_ms.into(),
+        c.resolved_at_ms.into(),
+        c.closed_at_ms.into(),
+        pauses_json(&c.pauses).into(),
+        targets_json(&c.warned).into(),
+        targets_json(&c.breached).into(),
+        next_due_at.into(),
+        c.appeal_of.clone().into(),
+        c.decided_by.clone().into(),
+        c.merged_into.clone().into(),
+        version.into(),
+    ]
+}
 
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(format!("case {what}"))
@@ -134,42 +244,37 @@ impl Cases<'_> {
         Ok(row.try_get("value")?)
     }
 
+    /// The number the next case will get, without taking it.
+    pub async fn peek_next_number(&mut self) -> Result<i64> {
+        let row = sqlx::query("SELECT value FROM counters WHERE name = 'case_number'").fetch_one(&mut *self.0).await?;
+        Ok(row.try_get::<i64, _>("value")? + 1)
+    }
+
+    /// Sets the last case number given (after cases were loaded in bulk with their numbers).
+    pub async fn set_number_counter(&mut self, last: i64) -> Result<()> {
+        sqlx::query("UPDATE counters SET value = $1 WHERE name = 'case_number'").bind(last).execute(&mut *self.0).await?;
+        Ok(())
+    }
+
+    /// Whether there is no case at all.
+    pub async fn is_empty(&mut self) -> Result<bool> {
+        Ok(sqlx::query("SELECT id FROM cases LIMIT 1").fetch_optional(&mut *self.0).await?.is_none())
+    }
+
     /// Stores a new case; `next_due_at` is the earliest running deadline.
     pub async fn insert(&mut self, c: &Case, next_due_at: Option<i64>) -> Result<()> {
-        let result = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO cases ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, 0)"
-        )))
-        .bind(&c.id)
-        .bind(c.number)
-        .bind(&c.account_id)
-        .bind(c.category.code())
-        .bind(c.priority.code())
-        .bind(c.status.code())
-        .bind(&c.subject)
-        .bind(serde_json::to_string(&c.intake).expect("serialisable"))
-        .bind(c.language.code())
-        .bind(c.channel.code())
-        .bind(c.tier as i64)
-        .bind(c.assignee_id.clone())
-        .bind(c.routing.as_ref().map(|n| serde_json::to_string(n).expect("serialisable")))
-        .bind(c.hold_id.clone())
-        .bind(c.linked_from.clone())
-        .bind(c.created_at_ms)
-        .bind(c.updated_at_ms)
-        .bind(c.first_response_at_ms)
-        .bind(c.awaiting_reply_since_ms)
-        .bind(c.resolved_at_ms)
-        .bind(c.closed_at_ms)
-        .bind(pauses_json(&c.pauses))
-        .bind(targets_json(&c.warned))
-        .bind(targets_json(&c.breached))
-        .bind(next_due_at)
-        .bind(c.appeal_of.clone())
-        .bind(c.decided_by.clone())
-        .bind(c.merged_into.clone())
-        .execute(&mut *self.0)
-        .await;
+        let placeholders: Vec<String> = (1..=COLUMN_LIST.len()).map(|i| format!("${i}")).collect();
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO cases ({COLUMNS}) VALUES ({})",
+            placeholders.join(", ")
+        )));
+        for cell in row_cells(c, next_due_at, 0) {
+            query = match cell {
+                Cell::Text(t) => query.bind(t),
+                Cell::Int(i) => query.bind(i),
+            };
+        }
+        let result = query.execute(&mut *self.0).await;
         match result {
             Err(sqlx::Error::Database(e))
                 if e.message().contains("cases_hold") || e.message().contains("cases.hold_id") =>
@@ -296,32 +401,76 @@ impl Cases<'_> {
 
     /// The cases of a desk queue, the most urgent deadline first.
     pub async fn queue(&mut self, q: &Queue, limit: i64) -> Result<Vec<Case>> {
-        const ACTIVE: &str = "status NOT IN ('resolved', 'closed')";
-        let order = "ORDER BY CASE WHEN next_due_at IS NULL THEN 1 ELSE 0 END, next_due_at, number";
-        let query = match q {
-            Queue::Mine(id) => sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {COLUMNS} FROM cases WHERE {ACTIVE} AND assignee_id = $1 {order} LIMIT $2"
-            )))
-            .bind(id.clone()),
-            Queue::Team => sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {COLUMNS} FROM cases WHERE {ACTIVE} AND $1 = $1 {order} LIMIT $2"
-            )))
-            .bind(0i64),
-            Queue::Unassigned => sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {COLUMNS} FROM cases WHERE {ACTIVE} AND assignee_id IS NULL AND $1 = $1 {order} LIMIT $2"
-            )))
-            .bind(0i64),
-            Queue::AtRisk(t) => sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {COLUMNS} FROM cases WHERE {ACTIVE} AND warned <> '[]' AND breached = '[]' AND next_due_at IS NOT NULL AND next_due_at > $1 {order} LIMIT $2"
-            )))
-            .bind(*t),
-            Queue::Breached(now) => sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {COLUMNS} FROM cases WHERE {ACTIVE} AND (breached <> '[]' OR next_due_at <= $1) {order} LIMIT $2"
-            )))
-            .bind(*now),
+        Ok(self.queue_page(q, &QueueFilter::default(), None, limit).await?.0)
+    }
+
+    /// A page of a desk queue narrowed by `filter`: the most urgent deadline first (cases with
+    /// no running clock last), after `after` (keyset pagination, so a deep page costs what the
+    /// first does). Returns the cases and, when the page is full, where the next one starts.
+    pub async fn queue_page(
+        &mut self,
+        q: &Queue,
+        filter: &QueueFilter,
+        after: Option<QueueCursor>,
+        limit: i64,
+    ) -> Result<(Vec<Case>, Option<QueueCursor>)> {
+        enum Arg {
+            Text(String),
+            Int(i64),
+        }
+        // Conditions are written literally where the partial indexes of migration 0009 must
+        // recognise them; values are bound.
+        let mut sql = format!("SELECT {COLUMNS} FROM cases WHERE {ACTIVE}");
+        let mut args: Vec<Arg> = vec![];
+        let mut cond = |sql: &mut String, text: &str, arg: Option<Arg>| {
+            sql.push_str(&text.replace("$?", &format!("${}", args.len() + 1)));
+            args.extend(arg);
         };
-        let rows = query.bind(limit).fetch_all(&mut *self.0).await?;
-        rows.iter().map(|r| from_row(r).map(|(c, _)| c)).collect()
+        match q {
+            Queue::Mine(id) => cond(&mut sql, " AND assignee_id = $?", Some(Arg::Text(id.clone()))),
+            Queue::Team => {}
+            Queue::Unassigned => cond(&mut sql, " AND assignee_id IS NULL", None),
+            Queue::AtRisk(t) => cond(
+                &mut sql,
+                &format!(" AND {DUE_KEY} > $? AND next_due_at IS NOT NULL AND warned <> '[]' AND breached = '[]'"),
+                Some(Arg::Int(*t)),
+            ),
+            Queue::Breached(now) => {
+                cond(&mut sql, " AND (breached <> '[]' OR next_due_at <= $?)", Some(Arg::Int(*now)))
+            }
+        }
+        let equal = [
+            ("category", filter.category.map(|c| c.code())),
+            ("status", filter.status.map(|s| s.code())),
+            ("priority", filter.priority.map(|p| p.code())),
+            ("language", filter.language.map(|l| l.code())),
+        ];
+        for (column, value) in equal {
+            if let Some(v) = value {
+                cond(&mut sql, &format!(" AND {column} = $?"), Some(Arg::Text(v.into())));
+            }
+        }
+        if let Some(c) = after {
+            cond(&mut sql, &format!(" AND ({DUE_KEY}, number) > ($?"), Some(Arg::Int(c.due_key)));
+            cond(&mut sql, ", $?)", Some(Arg::Int(c.number)));
+        }
+        cond(&mut sql, &format!(" ORDER BY {DUE_KEY}, number LIMIT $?"), Some(Arg::Int(limit)));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for arg in args {
+            query = match arg {
+                Arg::Text(t) => query.bind(t),
+                Arg::Int(i) => query.bind(i),
+            };
+        }
+        let rows = query.fetch_all(&mut *self.0).await?;
+        let next = match rows.last() {
+            Some(last) if rows.len() as i64 == limit => {
+                Some(QueueCursor::after(last.try_get("number")?, last.try_get("next_due_at")?))
+            }
+            _ => None,
+        };
+        let cases = rows.iter().map(|r| from_row(r).map(|(c, _)| c)).collect::<Result<_>>()?;
+        Ok((cases, next))
     }
 
     /// Active cases whose earliest deadline (or its 80 % mark) may have come by `now_ms`:
@@ -748,5 +897,14 @@ impl Cases<'_> {
         .fetch_all(&mut *self.0)
         .await?;
         rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("account_id")?))).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_column_list_is_the_columns_one_by_one() {
+        let columns: Vec<&str> = super::COLUMNS.split(',').map(str::trim).collect();
+        assert_eq!(columns, super::COLUMN_LIST);
     }
 }

@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod analytics;
 pub mod api_keys;
 pub mod audit;
+pub mod bulk;
 pub mod case_tools;
 pub mod cases;
 pub mod channels;
@@ -32,7 +33,7 @@ pub use accounts::Accounts;
 pub use alerts::{AlertRecord, Alerts, EmailRecord};
 pub use audit::{Audit, AuditContext, AuditQuery};
 pub use case_tools::{Approval, Attachment, Compensation, QaReview, Rating};
-pub use cases::{Cases, Message, Queue, TimelineEntry};
+pub use cases::{Cases, Message, Queue, QueueCursor, QueueFilter, TimelineEntry};
 pub use factors::{FactorRecord, Factors, Subject};
 pub use holders::{EmailCode, HolderSessionRecord, Holders};
 /// A connection or transaction, for callers that combine capabilities in one transaction.

@@ -60,6 +60,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_staff_sso.sql"),
         postgres: include_str!("../migrations/postgres/0008_staff_sso.sql"),
     },
+    Migration {
+        version: 9,
+        name: "desk_scale",
+        sqlite: include_str!("../migrations/sqlite/0009_desk_scale.sql"),
+        postgres: include_str!("../migrations/postgres/0009_desk_scale.sql"),
+    },
 ];
 
 /// Arbitrary constant naming thaw's migration lock among PostgreSQL advisory locks.

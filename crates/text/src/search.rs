@@ -1,9 +1,12 @@
-//! The search index: knowledge-base articles and case messages in one tantivy index in memory,
-//! tokenised by [`crate::tokens`] (Chinese words with or without spaces, stemmed English).
-//! Each process keeps its own index, built from the database at start and kept current from its
-//! change table by the services; this module only indexes, removes and searches.
+//! The search index: knowledge-base articles and case messages in one tantivy index, in memory
+//! or in a directory, tokenised by [`crate::tokens`] (Chinese words with or without spaces,
+//! stemmed English). Each process keeps its own index, built from the database and kept current
+//! from its change table by the services; this module only indexes, removes and searches, and
+//! keeps with each commit a marker of what it holds (so an index on disk can be reopened and
+//! brought up to date instead of rebuilt).
 
 use crate::tokens;
+use std::path::Path;
 use std::sync::Mutex;
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
@@ -17,6 +20,9 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 const TOKENIZER: &str = "thaw";
 /// Longest query taken (characters); the rest is ignored.
 pub const MAX_QUERY_CHARS: usize = 200;
+/// The version of the index's schema and tokenising: an index on disk written by another
+/// version is rebuilt, not reused.
+pub const FORMAT: u32 = 2;
 
 /// What is indexed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -75,6 +81,10 @@ pub struct Hit {
 pub enum SearchError {
     #[error("search index: {0}")]
     Index(#[from] tantivy::TantivyError),
+    #[error("search index: another process writes to {0}")]
+    Busy(String),
+    #[error("search index: {0}")]
+    Directory(String),
 }
 
 #[derive(Clone, Copy)]
@@ -90,8 +100,11 @@ struct Fields {
 
 /// The index of one process.
 pub struct SearchIndex {
+    index: Index,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
+    /// The marker every commit carries until it is replaced.
+    marker: Mutex<Option<String>>,
     f: Fields,
 }
 
@@ -137,63 +150,128 @@ impl Tokenizer for ThawTokenizer {
     }
 }
 
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    // Frequencies but no positions: queries are sets of words, never phrases, and positions
+    // would double the index of millions of messages.
+    let text = TextOptions::default()
+        .set_indexing_options(
+            TextFieldIndexing::default().set_tokenizer(TOKENIZER).set_index_option(IndexRecordOption::WithFreqs),
+        )
+        .set_stored();
+    let f = Fields {
+        id: b.add_text_field("id", STRING | STORED),
+        kind: b.add_text_field("kind", STRING | STORED),
+        locale: b.add_text_field("locale", STRING | STORED),
+        title: b.add_text_field("title", text.clone()),
+        body: b.add_text_field("body", text),
+        case_id: b.add_text_field("case_id", STRING | STORED),
+        internal: b.add_u64_field("internal", INDEXED | STORED),
+    };
+    (b.build(), f)
+}
+
 impl SearchIndex {
+    /// An empty index in memory.
     pub fn new() -> Result<SearchIndex, SearchError> {
-        let mut b = Schema::builder();
-        let text = TextOptions::default()
-            .set_indexing_options(
-                TextFieldIndexing::default()
-                    .set_tokenizer(TOKENIZER)
-                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-            )
-            .set_stored();
-        let f = Fields {
-            id: b.add_text_field("id", STRING | STORED),
-            kind: b.add_text_field("kind", STRING | STORED),
-            locale: b.add_text_field("locale", STRING | STORED),
-            title: b.add_text_field("title", text.clone()),
-            body: b.add_text_field("body", text),
-            case_id: b.add_text_field("case_id", STRING | STORED),
-            internal: b.add_u64_field("internal", INDEXED | STORED),
-        };
-        let index = Index::create_in_ram(b.build());
+        let (schema, f) = schema();
+        Self::with_index(Index::create_in_ram(schema), f)
+    }
+
+    /// An empty index in the directory `dir` (created if missing; it must hold no index).
+    pub fn create_in(dir: &Path) -> Result<SearchIndex, SearchError> {
+        std::fs::create_dir_all(dir).map_err(|e| SearchError::Directory(format!("{}: {e}", dir.display())))?;
+        let (schema, f) = schema();
+        Self::with_index(Index::create_in_dir(dir, schema)?, f)
+    }
+
+    /// The index in the directory `dir`, written earlier by [`Self::create_in`] of this format.
+    pub fn open_in(dir: &Path) -> Result<SearchIndex, SearchError> {
+        let index = Index::open_in_dir(dir)?;
+        let (schema, f) = schema();
+        if index.schema() != schema {
+            return Err(SearchError::Directory(format!("{}: an index of another format", dir.display())));
+        }
+        let opened = Self::with_index(index, f)?;
+        *opened.marker.lock().unwrap_or_else(|e| e.into_inner()) = opened.index.load_metas()?.payload;
+        Ok(opened)
+    }
+
+    fn with_index(index: Index, f: Fields) -> Result<SearchIndex, SearchError> {
         index.tokenizers().register(TOKENIZER, ThawTokenizer);
-        let writer = index.writer_with_num_threads(1, 50_000_000)?;
+        // Two indexing threads where there are cores for them: a full build tokenises millions
+        // of messages. tantivy needs at least 15 MB of budget per thread.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
+        let writer = index.writer_with_num_threads(threads, 40_000_000 * threads).map_err(|e| match e {
+            tantivy::TantivyError::LockFailure(..) => SearchError::Busy(format!("{:?}", index.directory())),
+            e => e.into(),
+        })?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok(SearchIndex { reader, writer: Mutex::new(writer), f })
+        Ok(SearchIndex { index, reader, writer: Mutex::new(writer), marker: Mutex::new(None), f })
+    }
+
+    /// The marker of the last commit (see [`Self::apply`]).
+    pub fn marker(&self) -> Option<String> {
+        self.marker.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Adds documents without making them searchable yet (a full build adds everything, then
+    /// commits once); ids must not be in the index already.
+    pub fn stage(&self, docs: &[Doc]) -> Result<(), SearchError> {
+        let w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        for d in docs {
+            w.add_document(self.document(d))?;
+        }
+        Ok(())
+    }
+
+    fn document(&self, d: &Doc) -> TantivyDocument {
+        let mut doc = TantivyDocument::default();
+        doc.add_text(self.f.id, &d.id);
+        doc.add_text(self.f.kind, d.kind.code());
+        doc.add_text(self.f.locale, &d.locale);
+        doc.add_text(self.f.title, &d.title);
+        doc.add_text(self.f.body, &d.body);
+        doc.add_text(self.f.case_id, &d.case_id);
+        doc.add_u64(self.f.internal, d.internal as u64);
+        doc
+    }
+
+    /// Removes `removals` and adds or replaces `upserts` (by id), then commits — with
+    /// everything staged before — in one step, carrying `marker` (or the previous marker), and
+    /// makes it all searchable.
+    pub fn apply(&self, upserts: &[Doc], removals: &[String], marker: Option<&str>) -> Result<(), SearchError> {
+        let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        for id in removals {
+            w.delete_term(Term::from_field_text(self.f.id, id));
+        }
+        for d in upserts {
+            w.delete_term(Term::from_field_text(self.f.id, &d.id));
+            w.add_document(self.document(d))?;
+        }
+        let mut kept = self.marker.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = marker {
+            *kept = Some(m.to_string());
+        }
+        let mut commit = w.prepare_commit()?;
+        if let Some(m) = kept.as_deref() {
+            commit.set_payload(m);
+        }
+        commit.commit()?;
+        drop(kept);
+        drop(w);
+        self.reader.reload()?;
+        Ok(())
     }
 
     /// Adds or replaces documents (by id) and makes them searchable.
     pub fn upsert(&self, docs: &[Doc]) -> Result<(), SearchError> {
-        let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        for d in docs {
-            w.delete_term(Term::from_field_text(self.f.id, &d.id));
-            let mut doc = TantivyDocument::default();
-            doc.add_text(self.f.id, &d.id);
-            doc.add_text(self.f.kind, d.kind.code());
-            doc.add_text(self.f.locale, &d.locale);
-            doc.add_text(self.f.title, &d.title);
-            doc.add_text(self.f.body, &d.body);
-            doc.add_text(self.f.case_id, &d.case_id);
-            doc.add_u64(self.f.internal, d.internal as u64);
-            w.add_document(doc)?;
-        }
-        w.commit()?;
-        drop(w);
-        self.reader.reload()?;
-        Ok(())
+        self.apply(docs, &[], None)
     }
 
     /// Removes documents by id.
     pub fn remove(&self, ids: &[String]) -> Result<(), SearchError> {
-        let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        for id in ids {
-            w.delete_term(Term::from_field_text(self.f.id, id));
-        }
-        w.commit()?;
-        drop(w);
-        self.reader.reload()?;
-        Ok(())
+        self.apply(&[], ids, None)
     }
 
     /// Documents in the index.
@@ -234,9 +312,15 @@ impl SearchIndex {
             let q = TermQuery::new(Term::from_field_u64(self.f.internal, 1), IndexRecordOption::Basic);
             must.push((Occur::MustNot, Box::new(q)));
         }
-        let query = BooleanQuery::new(must);
         let searcher = self.reader.searcher();
-        let top = searcher.search(&query, &TopDocs::with_limit(limit))?;
+        // Without filters the words alone are searched: a plain union of terms, which tantivy
+        // answers by skipping blocks that cannot reach the top (block-max WAND) instead of
+        // scoring every document that has a common word.
+        let top = if must.len() == 1 {
+            searcher.search(&text_query, &TopDocs::with_limit(limit))?
+        } else {
+            searcher.search(&BooleanQuery::new(must), &TopDocs::with_limit(limit))?
+        };
         let mut snippets = SnippetGenerator::create(&searcher, &text_query, self.f.body)?;
         snippets.set_max_num_chars(180);
         let mut hits = Vec::with_capacity(top.len());

@@ -50,12 +50,25 @@ pub enum Command {
     /// Benchmarks (not tests): figures for BENCHMARKS.md.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Synthetic data for benchmarks.
+    #[command(subcommand)]
+    Seed(SeedCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SeedCommand {
+    /// Write a year of synthetic desk history (a million cases, five million messages by
+    /// default) into a fresh database, in bulk.
+    Scale(crate::desk_scale::ScaleArgs),
 }
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
     /// Load thaw's event API from this process and compare with a bare axum handler.
     Load(crate::load::LoadArgs),
+    /// Measure the desk's pages, search and the enforcement call on the database (after
+    /// `thaw seed scale`): p50/p95/p99 per view.
+    Desk(crate::desk_scale::DeskBenchArgs),
     /// The bare axum handler used as the ceiling by `bench load`.
     Ceiling {
         #[arg(long)]
@@ -196,6 +209,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             db.migrate().await?;
             crate::text_cli::train_default(&db).await
         }
+        Command::Seed(SeedCommand::Scale(args)) => crate::desk_scale::seed(&config, args).await,
+        Command::Bench(BenchCommand::Desk(args)) => crate::desk_scale::bench(config, args).await,
         Command::Policy(_) | Command::Sla(_) | Command::Bench(_) => unreachable!("handled before configuration"),
     }
 }

@@ -91,6 +91,9 @@ pub struct Config {
     pub evidence_max_bytes: usize,
     /// Identity documents are deleted this many days after upload (a record stays).
     pub identity_retention_days: i64,
+    /// A directory of this process's own where its search index is kept between runs (unset:
+    /// in memory, rebuilt from the database at every start — minutes with millions of messages).
+    pub search_dir: Option<PathBuf>,
     /// Where the configuration came from, for messages.
     pub source: Option<PathBuf>,
     /// Set by `thaw serve --demo`: the demo mailbox page is served.
@@ -133,6 +136,7 @@ impl std::fmt::Debug for Config {
             .field("evidence_dir", &self.evidence_dir)
             .field("evidence_s3_url", &self.evidence_s3_url.as_deref().map(thaw_store::mask_url))
             .field("evidence_max_bytes", &self.evidence_max_bytes)
+            .field("search_dir", &self.search_dir)
             .field("identity_retention_days", &self.identity_retention_days)
             .finish()
     }
@@ -173,6 +177,7 @@ impl Default for Config {
             evidence_dir: PathBuf::from("thaw-data/evidence"),
             evidence_s3_url: None,
             evidence_max_bytes: 10 * 1024 * 1024,
+            search_dir: None,
             identity_retention_days: 30,
             source: None,
             demo: false,
@@ -216,6 +221,7 @@ pub struct Layer {
     pub evidence_dir: Option<PathBuf>,
     pub evidence_s3_url: Option<String>,
     pub evidence_max_bytes: Option<usize>,
+    pub search_dir: Option<PathBuf>,
     pub identity_retention_days: Option<i64>,
 }
 
@@ -253,6 +259,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("THAW_EVIDENCE_DIR", "evidence_dir"),
     ("THAW_EVIDENCE_S3_URL", "evidence_s3_url"),
     ("THAW_EVIDENCE_MAX_BYTES", "evidence_max_bytes"),
+    ("THAW_SEARCH_DIR", "search_dir"),
     ("THAW_IDENTITY_RETENTION_DAYS", "identity_retention_days"),
 ];
 
@@ -388,6 +395,9 @@ impl Layer {
         }
         if let Some(v) = self.evidence_max_bytes {
             c.evidence_max_bytes = v;
+        }
+        if let Some(v) = self.search_dir {
+            c.search_dir = Some(v).filter(|v| !v.as_os_str().is_empty());
         }
         if let Some(v) = self.identity_retention_days {
             c.identity_retention_days = v;

@@ -4,6 +4,7 @@
 pub mod audit_cli;
 pub mod cli;
 pub mod config;
+pub mod desk_scale;
 pub mod load;
 pub mod text_cli;
 
@@ -100,7 +101,10 @@ pub async fn serve_with(
     let live = thaw_http::live::Live::new(closing_rx);
     let postgres_url = (db.backend() == thaw_store::Backend::Postgres).then(|| config.database_url.clone());
     let follower = tokio::spawn(live.clone().follow(db.clone(), postgres_url));
-    let search = Arc::new(thaw_services::search::Search::new()?);
+    let search = Arc::new(match &config.search_dir {
+        Some(dir) => thaw_services::search::Search::in_dir(dir)?,
+        None => thaw_services::search::Search::new()?,
+    });
     let indexer = tokio::spawn(follow_search(db.clone(), search.clone(), closing.subscribe()));
     let state = thaw_http::AppState {
         db: db.clone(),
@@ -132,8 +136,9 @@ pub async fn serve_with(
 }
 
 /// Adds the shipped knowledge-base articles that are missing, builds this process's search index
-/// from the database (in the background: the server answers meanwhile, searches wait for it),
-/// then keeps it current with what other requests and processes write.
+/// from the database or reopens the one kept in `search_dir` (in the background: the server
+/// answers meanwhile, searches wait for it), then keeps it current with what other requests and
+/// processes write.
 async fn follow_search(
     db: Db,
     search: Arc<thaw_services::search::Search>,
@@ -146,11 +151,16 @@ async fn follow_search(
             if added > 0 {
                 tracing::info!(added, "knowledge base: shipped articles added");
             }
-            search.rebuild(&db, |_, _| {}).await
+            search.start(&db, |_, _| {}).await
         };
         match built.await {
-            Ok(docs) => {
+            Ok(thaw_services::search::Started::Built { docs }) => {
                 tracing::info!(docs, ms = started.elapsed().as_millis() as u64, "search index built");
+                break;
+            }
+            Ok(thaw_services::search::Started::Reopened { docs, changes }) => {
+                let ms = started.elapsed().as_millis() as u64;
+                tracing::info!(docs, changes, ms, "search index reopened from search_dir and brought up to date");
                 break;
             }
             Err(e) => tracing::error!(error = %e, "search index: building failed; retrying"),

@@ -17,13 +17,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use std::collections::{BTreeMap, HashMap};
 use thaw_domain::case::sla::{Standing, Target};
-use thaw_domain::case::{Case, CaseStatus, Channel, parse_case_ref};
+use thaw_domain::case::{Case, CaseStatus, Channel, Priority, parse_case_ref};
 use thaw_domain::{CaseCategory, Locale, Permission, Role, StaffMember};
 use thaw_services::approvals::{self, Outcome};
 use thaw_services::cases::{self, CaseActor, OpenCase, StaffMessage};
 use thaw_services::{ServiceError, now_ms};
 use thaw_services::{evidence, macros};
-use thaw_store::{Capabilities, Queue};
+use thaw_store::{Capabilities, Queue, QueueCursor, QueueFilter};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -113,14 +113,44 @@ struct QueuePage {
     queues: Vec<(&'static str, &'static str)>,
     rows: Vec<QueueRow>,
     online: bool,
+    /// (name, label, [(code, label, chosen)]) of each filter, "" meaning all.
+    filters: Vec<(&'static str, &'static str, Vec<(&'static str, &'static str, bool)>)>,
+    /// The address of the next page, when there is one.
+    next: Option<String>,
+    /// The address of the first page, when this is a later one.
+    first: Option<String>,
 }
 
 #[derive(serde::Deserialize, Default)]
 struct QueueQuery {
     queue: Option<String>,
+    category: Option<String>,
+    status: Option<String>,
+    priority: Option<String>,
+    language: Option<String>,
+    /// Where the page starts (from the previous page's "next" link).
+    after: Option<String>,
 }
 
 const QUEUES: [&str; 5] = ["mine", "team", "unassigned", "at_risk", "breached"];
+/// Cases on one page of a queue.
+const QUEUE_PAGE: i64 = 50;
+
+/// The filter of a queue page from its address; an unknown value is a bad request.
+fn queue_filter(q: &QueueQuery) -> Option<QueueFilter> {
+    fn one<T>(v: &Option<String>, parse: impl Fn(&str) -> Option<T>) -> Option<Option<T>> {
+        match v.as_deref().map(str::trim) {
+            None | Some("") => Some(None),
+            Some(x) => parse(x).map(Some),
+        }
+    }
+    Some(QueueFilter {
+        category: one(&q.category, CaseCategory::parse)?,
+        status: one(&q.status, |s| CaseStatus::parse(s).filter(|s| s.is_active()))?,
+        priority: one(&q.priority, Priority::parse)?,
+        language: one(&q.language, Locale::parse_canonical)?,
+    })
+}
 
 async fn queues(
     State(state): State<AppState>,
@@ -128,7 +158,14 @@ async fn queues(
     Query(q): Query<QueueQuery>,
 ) -> Result<Response, PageError> {
     ctx.require(Permission::ReadCases)?;
+    let l = ctx.locale;
+    let bad = || PageError::new(&ctx, StatusCode::BAD_REQUEST, "error.bad_request");
     let queue = QUEUES.into_iter().find(|x| Some(*x) == q.queue.as_deref()).unwrap_or("mine");
+    let filter = queue_filter(&q).ok_or_else(bad)?;
+    let after = match q.after.as_deref().filter(|a| !a.is_empty()) {
+        None => None,
+        Some(a) => Some(QueueCursor::parse(a).ok_or_else(bad)?),
+    };
     let now = now_ms();
     let which = match queue {
         "team" => Queue::Team,
@@ -138,18 +175,65 @@ async fn queues(
         _ => Queue::Mine(session.staff.id.clone()),
     };
     let mut conn = state.db.conn().await.map_err(store_err(&ctx))?;
-    let list = conn.cases().queue(&which, 300).await.map_err(store_err(&ctx))?;
+    let (list, next) =
+        conn.cases().queue_page(&which, &filter, after, QUEUE_PAGE).await.map_err(store_err(&ctx))?;
     let staff = conn.staff().list().await.map_err(store_err(&ctx))?;
     let online = conn.cases().is_online(&session.staff.id).await.map_err(store_err(&ctx))?;
     drop(conn);
+    // The address of this queue and filter, for the pages' links.
+    let mut base = format!("/desk/cases?queue={queue}");
+    let chosen = [
+        ("category", filter.category.map(|c| c.code())),
+        ("status", filter.status.map(|s| s.code())),
+        ("priority", filter.priority.map(|p| p.code())),
+        ("language", filter.language.map(|l| l.code())),
+    ];
+    for (name, value) in chosen {
+        if let Some(v) = value {
+            base.push_str(&format!("&{name}={}", url_encode(v)));
+        }
+    }
+    let options = |all: Vec<(&'static str, &'static str)>, current: Option<&'static str>| {
+        let mut v = vec![("", crate::i18n::text(l, "desk.filter.all"), current.is_none())];
+        v.extend(all.into_iter().map(|(code, label)| (code, label, current == Some(code))));
+        v
+    };
+    let filters = vec![
+        (
+            "category",
+            crate::i18n::text(l, "case.category"),
+            options(CaseCategory::ALL.iter().map(|c| (c.code(), c.label(l))).collect(), chosen[0].1),
+        ),
+        (
+            "status",
+            crate::i18n::text(l, "case.status"),
+            options(
+                CaseStatus::ALL.iter().filter(|s| s.is_active()).map(|s| (s.code(), s.label(l))).collect(),
+                chosen[1].1,
+            ),
+        ),
+        (
+            "priority",
+            crate::i18n::text(l, "desk.case.priority"),
+            options(Priority::ALL.iter().map(|p| (p.code(), p.label(l))).collect(), chosen[2].1),
+        ),
+        (
+            "language",
+            crate::i18n::text(l, "desk.case.language"),
+            options(Locale::ALL.iter().map(|x| (x.code(), x.code())).collect(), chosen[3].1),
+        ),
+    ];
     let page = QueuePage {
         queue,
         queues: QUEUES
             .iter()
-            .map(|x| (*x, crate::i18n::lookup(ctx.locale, &format!("desk.queue.{x}")).unwrap_or(x)))
+            .map(|x| (*x, crate::i18n::lookup(l, &format!("desk.queue.{x}")).unwrap_or(x)))
             .collect(),
-        rows: list.iter().map(|c| queue_row(&state, c, &staff, ctx.locale, now)).collect(),
+        rows: list.iter().map(|c| queue_row(&state, c, &staff, l, now)).collect(),
         online,
+        filters,
+        next: next.map(|c| format!("{base}&after={}", c.code())),
+        first: after.map(|_| base.clone()),
         shell: Shell::new(&ctx, "desk", "cases"),
     };
     Ok(render(StatusCode::OK, &page))

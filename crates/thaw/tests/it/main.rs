@@ -9,6 +9,7 @@ mod authz;
 mod case_mail;
 mod cases;
 mod cli;
+mod desk_scale;
 mod hardening;
 mod holder_tools;
 mod http_api;
