@@ -143,12 +143,8 @@ fn opening(text: &str, max: usize) -> String {
 
 impl Corpus {
     fn load() -> Result<Corpus, ServiceError> {
-        let mut c = Corpus {
-            holder: HashMap::new(),
-            subjects: HashMap::new(),
-            agent: HashMap::new(),
-            notes: HashMap::new(),
-        };
+        let mut c =
+            Corpus { holder: HashMap::new(), subjects: HashMap::new(), agent: HashMap::new(), notes: HashMap::new() };
         let examples = thaw_text::triage::read_csv(crate::triage::SHIPPED_CSV.as_bytes(), "text", "category")
             .map_err(|e| ServiceError::Internal(format!("triage messages: {e}")))?;
         for e in examples {
@@ -233,7 +229,11 @@ impl Corpus {
             Locale::En => ("Hello, ", "If anything else comes up, just reply to this case."),
         };
         let body = rng.pick(list);
-        if rng.chance(0.4) { format!("{hello}\n{body}\n{}\n{bye}", rng.pick(list)) } else { format!("{hello}\n{body}\n{bye}") }
+        if rng.chance(0.4) {
+            format!("{hello}\n{body}\n{}\n{bye}", rng.pick(list))
+        } else {
+            format!("{hello}\n{body}\n{bye}")
+        }
     }
 
     fn note_text(&self, rng: &mut Rng, lang: Locale) -> String {
@@ -548,11 +548,21 @@ impl Life<'_> {
             }
         }
         let mut timeline = vec![
-            ("holder".to_string(), "opened", serde_json::json!({"channel": channel.code(), "category": category.code(), "priority": priority.code()}), true, created),
+            (
+                "holder".to_string(),
+                "opened",
+                serde_json::json!({"channel": channel.code(), "category": category.code(), "priority": priority.code()}),
+                true,
+                created,
+            ),
             ("thaw".to_string(), "routed", serde_json::json!(routing), false, created),
         ];
         // The conversation: the holder's description, then turns until now (or the end).
-        let end = if active { now - rng.below((age / 4).max(1) as u64) as i64 } else { created + HOUR + rng.below((age.min(6 * DAY)) as u64) as i64 };
+        let end = if active {
+            now - rng.below((age / 4).max(1) as u64) as i64
+        } else {
+            created + HOUR + rng.below((age.min(6 * DAY)) as u64) as i64
+        };
         let end = end.clamp(created + 1, now);
         let step = ((end - created) / count.max(1) as i64).max(1);
         let staff_id = agent.map(|a| a.id.clone());
@@ -560,7 +570,10 @@ impl Life<'_> {
         for k in 0..count {
             let at = if k == 0 { created } else { created + k as i64 * step + rng.below(step as u64 / 2 + 1) as i64 };
             let at = at.min(end);
-            let holder_turn = k == 0 || (k % 2 == 0 && rng.chance(0.85)) || staff_id.is_none() || (active && case.first_response_at_ms.is_none() && rng.chance(0.15) && k == count - 1);
+            let holder_turn = k == 0
+                || (k % 2 == 0 && rng.chance(0.85))
+                || staff_id.is_none()
+                || (active && case.first_response_at_ms.is_none() && rng.chance(0.15) && k == count - 1);
             let (author_kind, author_id, internal, text, channel_code) = if holder_turn {
                 let text = if k == 0 { body.clone() } else { self.corpus.holder_text(rng, category, lang) };
                 ("holder", Some(account_id.clone()), false, text, channel.code())
@@ -576,7 +589,13 @@ impl Life<'_> {
                     }
                     if case.status == CaseStatus::PendingCustomer {
                         case.set_status(CaseStatus::Open, at);
-                        timeline.push(("holder".into(), "status", serde_json::json!({"to": "open", "by": "holder"}), true, at));
+                        timeline.push((
+                            "holder".into(),
+                            "status",
+                            serde_json::json!({"to": "open", "by": "holder"}),
+                            true,
+                            at,
+                        ));
                     }
                 }
                 last_author = "holder";
@@ -589,7 +608,13 @@ impl Life<'_> {
                 // A reply usually asks the holder something.
                 if rng.chance(0.5) && case.status != CaseStatus::PendingCustomer {
                     let actor = format!("staff:{}", staff_id.clone().unwrap_or_default());
-                    timeline.push((actor, "status", serde_json::json!({"from": case.status.code(), "to": "pending_customer"}), true, at));
+                    timeline.push((
+                        actor,
+                        "status",
+                        serde_json::json!({"from": case.status.code(), "to": "pending_customer"}),
+                        true,
+                        at,
+                    ));
                     case.set_status(CaseStatus::PendingCustomer, at);
                 }
                 last_author = "staff";
@@ -615,11 +640,23 @@ impl Life<'_> {
             // Reported while it ran, as the SLA job would have.
             self.report_standing(&mut case, end);
             let actor = format!("staff:{}", staff_id.clone().unwrap_or_default());
-            timeline.push((actor.clone(), "status", serde_json::json!({"from": case.status.code(), "to": "resolved"}), true, end));
+            timeline.push((
+                actor.clone(),
+                "status",
+                serde_json::json!({"from": case.status.code(), "to": "resolved"}),
+                true,
+                end,
+            ));
             case.set_status(CaseStatus::Resolved, end);
             case.decided_by = staff_id.clone();
             if end + 3 * DAY < now {
-                timeline.push(("thaw".into(), "status", serde_json::json!({"from": "resolved", "to": "closed"}), true, end + 3 * DAY));
+                timeline.push((
+                    "thaw".into(),
+                    "status",
+                    serde_json::json!({"from": "resolved", "to": "closed"}),
+                    true,
+                    end + 3 * DAY,
+                ));
                 case.set_status(CaseStatus::Closed, end + 3 * DAY);
             }
         }

@@ -149,14 +149,18 @@ impl Search {
                             self.ready.send_replace(true);
                             return Ok(Started::Reopened { docs: self.len(), changes });
                         }
-                        _ => tracing::info!(path = %path.display(), "search index on disk is of another database or format; rebuilding"),
+                        _ => {
+                            tracing::info!(path = %path.display(), "search index on disk is of another database or format; rebuilding")
+                        }
                     }
                 }
                 Err(SearchError::Busy(_)) => {
                     tracing::warn!(dir = %dir.display(), "another process uses this search_dir; this one keeps its index in memory");
                     *self.dir.lock().unwrap_or_else(|e| e.into_inner()) = None;
                 }
-                Err(e) => tracing::warn!(path = %path.display(), error = %e, "search index on disk unreadable; rebuilding"),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "search index on disk unreadable; rebuilding")
+                }
             }
         }
         Ok(Started::Built { docs: self.rebuild(db, progress).await? })

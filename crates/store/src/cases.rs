@@ -252,7 +252,10 @@ impl Cases<'_> {
 
     /// Sets the last case number given (after cases were loaded in bulk with their numbers).
     pub async fn set_number_counter(&mut self, last: i64) -> Result<()> {
-        sqlx::query("UPDATE counters SET value = $1 WHERE name = 'case_number'").bind(last).execute(&mut *self.0).await?;
+        sqlx::query("UPDATE counters SET value = $1 WHERE name = 'case_number'")
+            .bind(last)
+            .execute(&mut *self.0)
+            .await?;
         Ok(())
     }
 
@@ -371,6 +374,23 @@ impl Cases<'_> {
         row.map(|r| from_row(&r)).transpose()
     }
 
+    /// The cases with these ids (in no particular order; unknown ids are left out), in one query.
+    pub async fn by_ids(&mut self, ids: &[&str]) -> Result<Vec<Case>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM cases WHERE id IN ({})",
+            placeholders.join(", ")
+        )));
+        for id in ids {
+            query = query.bind(id.to_string());
+        }
+        let rows = query.fetch_all(&mut *self.0).await?;
+        rows.iter().map(|r| from_row(r).map(|(c, _)| c)).collect()
+    }
+
     pub async fn by_number(&mut self, number: i64) -> Result<Option<(Case, i64)>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM cases WHERE number = $1")))
             .bind(number)
@@ -451,6 +471,9 @@ impl Cases<'_> {
             }
         }
         if let Some(c) = after {
+            // The row comparison is exact; the plain bound on the deadline is what lets SQLite
+            // start the index range there (it does not range over a row of expressions).
+            cond(&mut sql, &format!(" AND {DUE_KEY} >= $?"), Some(Arg::Int(c.due_key)));
             cond(&mut sql, &format!(" AND ({DUE_KEY}, number) > ($?"), Some(Arg::Int(c.due_key)));
             cond(&mut sql, ", $?)", Some(Arg::Int(c.number)));
         }

@@ -119,14 +119,65 @@ pub struct DeskBenchArgs {
     /// How deep the deep page is (pages of 50 followed from the first).
     #[arg(long, default_value_t = 20)]
     pub deep_page: usize,
-    /// Leave search out.
-    #[arg(long)]
-    pub no_search: bool,
     /// Keep the search index in this directory (as `search_dir` does for `thaw serve`), so a
     /// second run reopens it instead of building it; without it (and without `search_dir`) the
     /// index is built in memory, which takes minutes at this size.
     #[arg(long)]
     pub search_dir: Option<std::path::PathBuf>,
+    /// Measure twice: first with the indexes of migration 0009 (desk_scale) dropped, as the
+    /// desk was before them, then with them created again. Changes the database's indexes.
+    #[arg(long)]
+    pub compare_indexes: bool,
+}
+
+/// The indexes the desk needs at scale (migration 0009), dropped and created by
+/// `--compare-indexes`.
+const SCALE_INDEXES_SQLITE: &str = include_str!("../../store/migrations/sqlite/0009_desk_scale.sql");
+const SCALE_INDEXES_POSTGRES: &str = include_str!("../../store/migrations/postgres/0009_desk_scale.sql");
+
+/// Drops (`on` false) or creates the indexes of migration 0009.
+async fn scale_indexes(db: &thaw_store::Db, on: bool) -> anyhow::Result<()> {
+    let postgres = db.backend() == thaw_store::Backend::Postgres;
+    let sql = if postgres { SCALE_INDEXES_POSTGRES } else { SCALE_INDEXES_SQLITE };
+    let names: Vec<&str> =
+        sql.lines().filter_map(|l| l.strip_prefix("CREATE INDEX ")?.split_whitespace().next()).collect();
+    for name in &names {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP INDEX IF EXISTS {name}"))).execute(db.pool()).await?;
+    }
+    if on {
+        let started = Instant::now();
+        sqlx::raw_sql(sql).execute(db.pool()).await?;
+        if postgres {
+            // Statistics of the indexed expressions, as autovacuum would gather.
+            sqlx::raw_sql("ANALYZE cases; ANALYZE case_context").execute(db.pool()).await?;
+        }
+        println!("created the {} indexes of migration 0009 in {:.1} s", names.len(), started.elapsed().as_secs_f64());
+    } else {
+        println!("dropped the {} indexes of migration 0009", names.len());
+    }
+    Ok(())
+}
+
+fn print_table(figures: &[Figures]) {
+    println!(
+        "{:<48} {:>5} {:>9} {:>9} {:>9} {:>9} {:>6}",
+        "view", "n", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors"
+    );
+    for f in figures {
+        println!(
+            "{:<48} {:>5} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>6}",
+            f.name,
+            f.lat_us.len(),
+            f.pct(0.50),
+            f.pct(0.95),
+            f.pct(0.99),
+            f.pct(1.0),
+            f.errors
+        );
+    }
+    for f in figures.iter().filter(|f| f.failure.is_some()) {
+        println!("  {}: {}", f.name, f.failure.as_deref().unwrap_or(""));
+    }
 }
 
 /// One view's latencies.
@@ -191,7 +242,7 @@ pub async fn bench(config: Config, args: DeskBenchArgs) -> anyhow::Result<()> {
         Some(dir) => thaw_services::search::Search::in_dir(dir)?,
         None => thaw_services::search::Search::new()?,
     });
-    if !args.no_search {
+    {
         let started = Instant::now();
         let how = search
             .start(&db, |done, total| {
@@ -247,27 +298,43 @@ pub async fn bench(config: Config, args: DeskBenchArgs) -> anyhow::Result<()> {
             })
             .await
     });
-    let result = measure(&db, &base, &sizes, &args).await;
+    let result = async {
+        if !args.compare_indexes {
+            return anyhow::Ok((None, measure(&db, &base, &sizes, &args).await?));
+        }
+        scale_indexes(&db, false).await?;
+        let before = measure(&db, &base, &sizes, &args).await?;
+        scale_indexes(&db, true).await?;
+        anyhow::Ok((Some(before), measure(&db, &base, &sizes, &args).await?))
+    }
+    .await;
     let _ = closing.send(true);
     let _ = server.await;
     db.close().await;
-    let figures = result?;
-    println!();
-    println!("{:<48} {:>5} {:>9} {:>9} {:>9} {:>9} {:>6}", "view", "n", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors");
-    for f in &figures {
-        println!(
-            "{:<48} {:>5} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>6}",
-            f.name,
-            f.lat_us.len(),
-            f.pct(0.50),
-            f.pct(0.95),
-            f.pct(0.99),
-            f.pct(1.0),
-            f.errors
-        );
+    let (before, after) = result?;
+    if let Some(before) = &before {
+        println!();
+        println!("without the indexes of migration 0009:");
+        print_table(before);
+        println!();
+        println!("with them:");
     }
-    for f in figures.iter().filter(|f| f.failure.is_some()) {
-        println!("  {}: {}", f.name, f.failure.as_deref().unwrap_or(""));
+    println!();
+    print_table(&after);
+    if let Some(before) = &before {
+        println!();
+        println!("{:<48} {:>16} {:>16} {:>9}", "view", "before p50/p95", "after p50/p95", "after p99");
+        for (b, a) in before.iter().zip(&after) {
+            println!(
+                "{:<48} {:>7.2} /{:>7.2} {:>7.2} /{:>7.2} {:>9.2}",
+                a.name,
+                b.pct(0.5),
+                b.pct(0.95),
+                a.pct(0.5),
+                a.pct(0.95),
+                a.pct(0.99)
+            );
+        }
     }
     Ok(())
 }
@@ -315,12 +382,7 @@ async fn sizes(db: &thaw_store::Db) -> anyhow::Result<Sizes> {
     Ok(Sizes { cases, active, messages, accounts, numbers: (low, high), busiest, held })
 }
 
-async fn measure(
-    db: &thaw_store::Db,
-    base: &str,
-    sizes: &Sizes,
-    args: &DeskBenchArgs,
-) -> anyhow::Result<Vec<Figures>> {
+async fn measure(db: &thaw_store::Db, base: &str, sizes: &Sizes, args: &DeskBenchArgs) -> anyhow::Result<Vec<Figures>> {
     let Some((email, mine)) = &sizes.busiest else { bail!("no staff member works a case: seed the desk first") };
     println!("signed in as {email} ({mine} cases being worked)");
     let desk = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build()?;
@@ -391,18 +453,27 @@ async fn measure(
         };
         chosen.push(number);
     }
-    figures.push(run("case view (case, conversation, timeline, panel)", n, |i| {
-        desk.get(format!("{base}/desk/cases/C-{}", chosen[i % chosen.len()]))
-    }).await);
-    if !args.no_search {
-        figures.push(run("desk search (messages and articles)", n, |i| {
-            desk.get(format!("{base}/desk/search?q={}", thaw_http::auth::url_encode(QUERIES[i % QUERIES.len()])))
-        }).await);
-        figures.push(run("API search, articles zh-CN/en", n, |i| {
-            let q = QUERIES[i % QUERIES.len()];
-            let locale = if q.is_ascii() { "en" } else { "zh-CN" };
-            desk.get(format!("{base}/api/v1/search?q={}&locale={locale}", thaw_http::auth::url_encode(q)))
-        }).await);
+    figures.push(
+        run("case view (case, conversation, timeline, panel)", n, |i| {
+            desk.get(format!("{base}/desk/cases/C-{}", chosen[i % chosen.len()]))
+        })
+        .await,
+    );
+    {
+        figures.push(
+            run("desk search (messages and articles)", n, |i| {
+                desk.get(format!("{base}/desk/search?q={}", thaw_http::auth::url_encode(QUERIES[i % QUERIES.len()])))
+            })
+            .await,
+        );
+        figures.push(
+            run("API search, articles zh-CN/en", n, |i| {
+                let q = QUERIES[i % QUERIES.len()];
+                let locale = if q.is_ascii() { "en" } else { "zh-CN" };
+                desk.get(format!("{base}/api/v1/search?q={}&locale={locale}", thaw_http::auth::url_encode(q)))
+            })
+            .await,
+        );
     }
     let mut holders = vec![];
     for i in 0..n + n / 10 {
@@ -412,9 +483,12 @@ async fn measure(
             demo_scale::account_id(pick.below(sizes.accounts.max(1) as usize) as u64)
         });
     }
-    figures.push(run("enforcement GET /api/v1/accounts/{id}/status", n, |i| {
-        platform.get(format!("{base}/api/v1/accounts/{}/status", holders[i % holders.len()])).bearer_auth(&key)
-    }).await);
+    figures.push(
+        run("enforcement GET /api/v1/accounts/{id}/status", n, |i| {
+            platform.get(format!("{base}/api/v1/accounts/{}/status", holders[i % holders.len()])).bearer_auth(&key)
+        })
+        .await,
+    );
     Ok(figures)
 }
 

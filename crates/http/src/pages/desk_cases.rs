@@ -175,8 +175,7 @@ async fn queues(
         _ => Queue::Mine(session.staff.id.clone()),
     };
     let mut conn = state.db.conn().await.map_err(store_err(&ctx))?;
-    let (list, next) =
-        conn.cases().queue_page(&which, &filter, after, QUEUE_PAGE).await.map_err(store_err(&ctx))?;
+    let (list, next) = conn.cases().queue_page(&which, &filter, after, QUEUE_PAGE).await.map_err(store_err(&ctx))?;
     let staff = conn.staff().list().await.map_err(store_err(&ctx))?;
     let online = conn.cases().is_online(&session.staff.id).await.map_err(store_err(&ctx))?;
     drop(conn);
@@ -225,10 +224,7 @@ async fn queues(
     ];
     let page = QueuePage {
         queue,
-        queues: QUEUES
-            .iter()
-            .map(|x| (*x, crate::i18n::lookup(l, &format!("desk.queue.{x}")).unwrap_or(x)))
-            .collect(),
+        queues: QUEUES.iter().map(|x| (*x, crate::i18n::lookup(l, &format!("desk.queue.{x}")).unwrap_or(x))).collect(),
         rows: list.iter().map(|c| queue_row(&state, c, &staff, l, now)).collect(),
         online,
         filters,

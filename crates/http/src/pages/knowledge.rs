@@ -135,7 +135,11 @@ async fn desk_search(
         let filter = Filter { kind: if cases { None } else { Some(DocKind::Article) }, locale: None, internal: cases };
         let hits = state.search.query(&q, &filter, 30).await.map_err(|e| PageError::from_service(&ctx, e))?;
         search::record_search(&state.db, "desk", ctx.locale.code(), &q, hits.len(), thaw_services::now_ms()).await;
-        let mut conn = state.db.conn().await.map_err(store_err(&ctx))?;
+        // The cases of the messages found, in one query.
+        let ids: Vec<&str> =
+            hits.iter().filter(|h| search::message_of(h).is_some()).map(|h| h.case_id.as_str()).collect();
+        let cases =
+            state.db.conn().await.map_err(store_err(&ctx))?.cases().by_ids(&ids).await.map_err(store_err(&ctx))?;
         let t = |k: &'static str| crate::i18n::text(ctx.locale, k).to_string();
         for h in &hits {
             if let Some((slug, locale)) = search::article_of(h) {
@@ -146,7 +150,7 @@ async fn desk_search(
                     badge: format!("{} · {locale}", t("kb.badge.article")),
                 });
             } else if search::message_of(h).is_some() {
-                let Some((case, _)) = conn.cases().get(&h.case_id).await.map_err(store_err(&ctx))? else { continue };
+                let Some(case) = cases.iter().find(|c| c.id == h.case_id) else { continue };
                 results.push(ResultLine {
                     href: format!("/desk/cases/{}", case.reference()),
                     title: format!("{} {}", case.reference(), case.subject),

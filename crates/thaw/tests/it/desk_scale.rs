@@ -17,11 +17,8 @@ async fn count(s: &TestServer, sql: &'static str) -> i64 {
 
 /// The case numbers a queue page links to, and its "next page" address.
 fn page_of(html: &str) -> (Vec<i64>, Option<String>) {
-    let numbers = html
-        .split("data-testid=\"row-C-")
-        .skip(1)
-        .filter_map(|s| s.split('"').next()?.parse().ok())
-        .collect();
+    let numbers =
+        html.split("data-testid=\"row-C-").skip(1).filter_map(|s| s.split('"').next()?.parse().ok()).collect();
     let next = html.find("data-testid=\"queue-next\"").and_then(|at| {
         let before = &html[..at];
         let start = before.rfind("href=\"")? + 6;

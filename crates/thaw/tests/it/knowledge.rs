@@ -265,3 +265,69 @@ on_both_backends! {
         assert_eq!(loaded.to_bytes(), model.to_bytes(), "servers load the saved model");
     }
 }
+
+on_both_backends! {
+    async fn a_search_index_kept_in_search_dir_is_reopened_and_caught_up_never_shared_nor_reused_elsewhere(b) {
+        use thaw_services::search::{Search, Started};
+        use thaw_text::search::{DocKind, Filter};
+        let db = fresh_db(b).await;
+        thaw_services::knowledge::seed_shipped(&db, thaw_services::now_ms()).await.unwrap();
+        let dir = temp_dir("search");
+        let messages = Filter { kind: Some(DocKind::Message), locale: None, internal: true };
+
+        let first = Search::in_dir(&dir).unwrap();
+        let articles = match first.start(&db, |_, _| {}).await.unwrap() {
+            Started::Built { docs } => docs,
+            other => panic!("an empty directory means a build: {other:?}"),
+        };
+        assert!(articles > 30, "the shipped articles are indexed");
+        drop(first);
+
+        // Written while no process follows the database: a case and its first message.
+        let account = thaw_domain::Account {
+            id: thaw_domain::AccountId::parse("id", "u-search-1").unwrap(),
+            email: None,
+            phone: None,
+            locale: thaw_domain::Locale::En,
+            kyc_level: 1,
+            vip_level: 0,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+        };
+        use thaw_store::Capabilities;
+        db.conn().await.unwrap().accounts().insert_if_absent(&account).await.unwrap();
+        let req = thaw_services::cases::OpenCase::new(
+            "u-search-1",
+            thaw_domain::CaseCategory::DepositWithdrawal,
+            "Deposit missing",
+            "My zebrafinch deposit never arrived",
+            thaw_domain::case::Channel::Api,
+        );
+        let desk = thaw_services::cases::Desk::default();
+        thaw_services::cases::open(&db, &desk, req, &thaw_services::cases::CaseActor::Platform, thaw_services::now_ms())
+            .await
+            .unwrap();
+
+        let second = Search::in_dir(&dir).unwrap();
+        match second.start(&db, |_, _| {}).await.unwrap() {
+            Started::Reopened { docs, changes } => {
+                assert!(changes >= 1, "the changes written meanwhile are applied");
+                assert_eq!(docs, articles + 1);
+            }
+            other => panic!("the index of this database is reopened, not rebuilt: {other:?}"),
+        }
+        assert_eq!(second.query("zebrafinch", &messages, 5).await.unwrap().len(), 1, "the new message is found");
+
+        // A second process pointed at the same directory keeps its own index in memory.
+        let third = Search::in_dir(&dir).unwrap();
+        assert!(matches!(third.start(&db, |_, _| {}).await.unwrap(), Started::Built { .. }));
+        assert_eq!(third.query("zebrafinch", &messages, 5).await.unwrap().len(), 1);
+        drop((second, third));
+
+        // Another database never reuses this one's index.
+        let other = fresh_db(b).await;
+        let fourth = Search::in_dir(&dir).unwrap();
+        assert!(matches!(fourth.start(&other, |_, _| {}).await.unwrap(), Started::Built { .. }));
+        assert!(fourth.query("zebrafinch", &messages, 5).await.unwrap().is_empty());
+    }
+}
