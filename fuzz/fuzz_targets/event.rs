@@ -1,7 +1,8 @@
 //! The event decoder of `POST /api/v1/events` (and of each item of a batch): the same two steps
 //! the API takes — `thaw_domain::json::decode` into an `EventBody`, then `EventBody::validate`.
 //! Any bytes are either accepted as a JSON object of known fields, or refused as not JSON (and
-//! then they truly are not), or refused with an error that names a field of the body.
+//! then they truly are not) or as JSON that is not an object, or refused with an error that names
+//! a field of the body.
 
 #![no_main]
 
@@ -33,17 +34,34 @@ const FIELDS: &[&str] = &[
 const GEO_FIELDS: &[&str] = &["country", "city", "lat", "lon"];
 
 /// Whether `field` (a path such as `geo.lat` or `flags[2]`) names a field of the body: a known
-/// one, or a key the body really holds (an unknown field is named as written).
-fn names_a_field(field: &str, json: Option<&Value>) -> bool {
-    let top = field.split(['.', '[']).next().unwrap_or_default();
-    let held = |key: &str| json.and_then(Value::as_object).is_some_and(|o| o.contains_key(key));
-    if FIELDS.contains(&top) {
-        return match field.strip_prefix("geo.") {
-            Some(rest) => GEO_FIELDS.contains(&rest) || json.is_some_and(|j| j["geo"].get(rest).is_some()),
-            None => true,
-        };
+/// one, or an unknown key the body really holds, named as written.
+fn names_a_field(field: &str, json: Option<&Value>, data: &[u8]) -> bool {
+    // An unknown top-level key is named as written, dots included.
+    if held(json, field, data) {
+        return true;
     }
-    held(field)
+    let (parent, key) = match field.split_once('.') {
+        Some(("geo", key)) => (json.map(|j| &j["geo"]), key),
+        Some(_) => return false,
+        None => (json, field.split('[').next().unwrap_or_default()),
+    };
+    let known = if field.starts_with("geo.") { GEO_FIELDS } else { FIELDS };
+    if known.contains(&key) {
+        return true;
+    }
+    held(parent, key, data)
+}
+
+/// Whether `object` holds `key`; for cut-off JSON (no object), whether the bytes read before the
+/// cut hold it, as written or with escapes.
+fn held(object: Option<&Value>, key: &str, data: &[u8]) -> bool {
+    match object {
+        Some(object) => object.get(key).is_some(),
+        None => {
+            let quoted = format!("\"{key}\"");
+            data.windows(quoted.len()).any(|w| w == quoted.as_bytes()) || data.contains(&b'\\')
+        }
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -54,9 +72,13 @@ fuzz_target!(|data: &[u8]| {
             assert!(json.is_none(), "valid JSON called malformed ({message})");
             return;
         }
+        Err(JsonError::NotAnObject) => {
+            assert!(json.is_some_and(|j| !j.is_object()), "refused as not an object");
+            return;
+        }
         Err(JsonError::Shape { field, message }) => {
             assert!(!message.is_empty());
-            assert!(names_a_field(&field, json.as_ref()), "shape error naming {field:?} ({message})");
+            assert!(names_a_field(&field, json.as_ref(), data), "shape error naming {field:?} ({message})");
             return;
         }
     };
@@ -77,7 +99,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         Err(invalid) => {
-            assert!(names_a_field(&invalid.field, json.as_ref()), "invalid names {:?}", invalid.field);
+            assert!(names_a_field(&invalid.field, json.as_ref(), data), "invalid names {:?}", invalid.field);
             assert!(!invalid.message.is_empty() && !invalid.code.is_empty());
         }
     }

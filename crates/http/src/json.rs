@@ -86,6 +86,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     thaw_domain::json::decode(bytes).map_err(|e| match e {
         JsonError::Malformed(_) => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()),
+        JsonError::NotAnObject => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.to_string()),
         JsonError::Shape { ref field, .. } => {
             let field = field.clone();
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.to_string()).field(field)
