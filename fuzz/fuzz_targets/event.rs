@@ -52,16 +52,13 @@ fn names_a_field(field: &str, json: Option<&Value>, data: &[u8]) -> bool {
     held(parent, key, data)
 }
 
-/// Whether `object` holds `key`; for cut-off JSON (no object), whether the bytes read before the
-/// cut hold it, as written or with escapes.
+/// Whether `object` holds `key`, or else the bytes do, as written or with escapes: JSON cut off
+/// after the key, or a key repeated, the last value winning in `object`.
 fn held(object: Option<&Value>, key: &str, data: &[u8]) -> bool {
-    match object {
-        Some(object) => object.get(key).is_some(),
-        None => {
-            let quoted = format!("\"{key}\"");
-            data.windows(quoted.len()).any(|w| w == quoted.as_bytes()) || data.contains(&b'\\')
-        }
-    }
+    let quoted = format!("\"{key}\"");
+    object.is_some_and(|o| o.get(key).is_some())
+        || data.windows(quoted.len()).any(|w| w == quoted.as_bytes())
+        || data.contains(&b'\\')
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -215,7 +215,7 @@ pub fn strip_quoted(text: &str) -> String {
 /// The index of the first line that belongs to quoted mail or the signature.
 fn first_cut(lines: &[&str]) -> usize {
     for (i, &line) in lines.iter().enumerate() {
-        if line == "-- "
+        if is_signature_separator(line)
             || is_quote(line)
             || is_reply_marker(line)
             || is_original_separator(line)
@@ -227,6 +227,12 @@ fn first_cut(lines: &[&str]) -> usize {
         }
     }
     lines.len()
+}
+
+/// "-- ", the usual signature separator; leading whitespace is allowed because the reply is
+/// trimmed at the end, which would otherwise turn an indented "  -- " into one on a second pass.
+fn is_signature_separator(line: &str) -> bool {
+    line.trim_start() == "-- "
 }
 
 fn is_quote(line: &str) -> bool {
@@ -854,6 +860,16 @@ mod tests {
         let once = strip_quoted("Done.\n\r\r\nThanks\r\n");
         assert_eq!(once, "Done.\n\nThanks");
         assert_eq!(strip_quoted(&once), once);
+    }
+
+    #[test]
+    fn an_indented_signature_separator_is_one_too() {
+        // Found by fuzzing: the final trim turned "\r-- " into "-- ", cut on a second pass.
+        let text = "On Mon, 3 Nov 2026 at 10:02, thaw <support@thaw.example>\r\nwrote:\r\n\r\n\r-- \nLi";
+        let once = strip_quoted(text);
+        assert_eq!(once, "");
+        assert_eq!(strip_quoted(&once), once);
+        assert_eq!(strip_quoted("Thanks\n  -- \nLi Wei"), "Thanks");
     }
 
     #[test]
