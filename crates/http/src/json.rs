@@ -11,6 +11,7 @@ use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 use std::pin::Pin;
 use std::time::Duration;
+use thaw_domain::json::JsonError;
 
 pub struct ApiJson<T>(pub T);
 
@@ -85,33 +86,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
 /// Parses JSON, telling syntax errors (400) from shape errors (422 naming the field).
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        use serde_json::error::Category;
-        match inner.classify() {
-            Category::Syntax | Category::Eof | Category::Io => {
-                ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {inner}"))
-            }
-            Category::Data => {
-                let message = inner.to_string();
-                // A missing field is reported by serde at the parent path; name the field itself.
-                // Missing and unknown fields are reported by serde at the parent path; name the field itself.
-                let named = ["missing field `", "unknown field `"]
-                    .iter()
-                    .find_map(|prefix| message.strip_prefix(prefix).and_then(|m| m.split('`').next()));
-                let field =
-                    match named {
-                        Some(name) if path == "." || path == name || path.ends_with(&format!(".{name}")) => {
-                            if path == "." { name.to_string() } else { path }
-                        }
-                        Some(name) => format!("{path}.{name}"),
-                        None => path,
-                    };
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", format!("{field}: {message}"))
-                    .field(field)
-            }
+    thaw_domain::json::decode(bytes).map_err(|e| match e {
+        JsonError::Malformed(_) => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()),
+        JsonError::NotAnObject => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.to_string()),
+        JsonError::Shape { ref field, .. } => {
+            let field = field.clone();
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.to_string()).field(field)
         }
     })
 }

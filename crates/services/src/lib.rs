@@ -24,7 +24,6 @@ pub mod geo;
 pub mod guard;
 pub mod holder;
 pub mod holds;
-pub mod inbound;
 pub mod knowledge;
 pub mod macros;
 pub mod mail;
@@ -42,6 +41,9 @@ pub mod sso;
 pub mod staff;
 pub mod triage;
 pub mod webhooks;
+
+/// Inbound email is read by the text crate (pure, and fuzzed there); case mail uses it from here.
+pub use thaw_text::inbound;
 
 use thaw_domain::Invalid;
 use thaw_store::StoreError;
