@@ -75,10 +75,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 "send the body as Content-Type: application/json",
             ));
         }
-        let limit = req.extensions().get::<BodyLimit>().map_or(DEFAULT_BODY_LIMIT, |l| l.0);
-        let bytes = read_limited(req.into_body(), limit).await?;
-        parse(&bytes).map(ApiJson)
+        parse(&read_body(req).await?).map(ApiJson)
     }
+}
+
+/// Reads a request's body up to the router's limit; a larger one is 413.
+pub async fn read_body(req: Request) -> Result<Bytes, ApiError> {
+    let limit = req.extensions().get::<BodyLimit>().map_or(DEFAULT_BODY_LIMIT, |l| l.0);
+    read_limited(req.into_body(), limit).await
 }
 
 /// Parses JSON, telling syntax errors (400) from shape errors (422 naming the field).
@@ -94,24 +98,31 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             }
             Category::Data => {
                 let message = inner.to_string();
-                // A missing field is reported by serde at the parent path; name the field itself.
-                // Missing and unknown fields are reported by serde at the parent path; name the field itself.
-                let named = ["missing field `", "unknown field `"]
-                    .iter()
-                    .find_map(|prefix| message.strip_prefix(prefix).and_then(|m| m.split('`').next()));
-                let field =
-                    match named {
-                        Some(name) if path == "." || path == name || path.ends_with(&format!(".{name}")) => {
-                            if path == "." { name.to_string() } else { path }
-                        }
-                        Some(name) => format!("{path}.{name}"),
-                        None => path,
-                    };
+                let field = blamed_field(path, &message);
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", format!("{field}: {message}"))
                     .field(field)
             }
         }
     })
+}
+
+/// The field a deserialisation error is about. Missing and unknown fields are reported by serde
+/// at the parent path; name the field itself.
+pub(crate) fn blamed_field(path: String, message: &str) -> String {
+    let named = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix).and_then(|m| m.split('`').next()));
+    match named {
+        Some(name) if path == "." || path == name || path.ends_with(&format!(".{name}")) => {
+            if path == "." {
+                name.to_string()
+            } else {
+                path
+            }
+        }
+        Some(name) => format!("{path}.{name}"),
+        None => path,
+    }
 }
 
 #[cfg(test)]

@@ -6,8 +6,9 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiJson;
+use crate::query::ApiQuery;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -85,7 +86,8 @@ fn actor_of(caller: &Caller) -> CaseActor {
 /// Opens a case for an account: validated per category (a missing intake field is named),
 /// routed, its SLA clock started, with the account's holds, decisions and events attached.
 #[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = OpenCaseBody,
-    responses((status = 201, body = CaseBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = CaseBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = []), ("staff_session" = [])))]
 pub async fn open(
     State(state): State<AppState>,
@@ -111,6 +113,7 @@ pub async fn open(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CasesQuery {
     /// The platform's user id whose cases to list.
     account_id: String,
@@ -123,7 +126,7 @@ pub struct CasesQuery {
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<CasesQuery>,
+    ApiQuery(q): ApiQuery<CasesQuery>,
 ) -> Result<Json<Vec<CaseBody>>, ApiError> {
     caller.require(Permission::ReadCases)?;
     let id = thaw_domain::AccountId::parse("account_id", &q.account_id)?;

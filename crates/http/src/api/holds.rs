@@ -5,8 +5,9 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiJson;
+use crate::query::ApiQuery;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -74,6 +75,7 @@ pub async fn status(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HoldsQuery {
     /// `in_force` (default) or `all`.
     state: Option<String>,
@@ -88,7 +90,7 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(q): Query<HoldsQuery>,
+    ApiQuery(q): ApiQuery<HoldsQuery>,
 ) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
     caller.require(Permission::ReadHolds)?;
     let in_force = match q.state.as_deref() {
@@ -143,7 +145,7 @@ pub struct NewHoldBody {
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/holds", tag = "holds", request_body = NewHoldBody,
     params(("id" = String, Path, description = "The platform's user id")),
     responses((status = 201, description = "The hold", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+        (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = []), ("staff_session" = [])))]
 pub async fn place(
     State(state): State<AppState>,
@@ -271,18 +273,20 @@ pub struct ReleaseBody {
 
 /// Lifts a hold if its release policy lets the caller: compliance holds only compliance
 /// officers; a credential-change cool-down nobody until it expires; agents within their
-/// authority, above it a supervisor. Refusals are 403 with a stable code.
-#[utoipa::path(post, path = "/api/v1/holds/{id}/release", tag = "holds", request_body = ReleaseBody,
+/// authority, above it a supervisor. Refusals are 403 with a stable code. The body may be left out.
+#[utoipa::path(post, path = "/api/v1/holds/{id}/release", tag = "holds", request_body = Option<ReleaseBody>,
     params(("id" = String, Path, description = "The hold's id")),
-    responses((status = 200, description = "The released hold", body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The released hold", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = []), ("staff_session" = [])))]
 pub async fn release(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    body: axum::body::Bytes,
+    req: axum::extract::Request,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Permission::ReleaseHolds)?;
+    let body = crate::json::read_body(req).await?;
     let body: ReleaseBody =
         if body.iter().all(u8::is_ascii_whitespace) { ReleaseBody::default() } else { crate::json::parse(&body)? };
     let note = body.note.unwrap_or_default();
@@ -292,6 +296,7 @@ pub async fn release(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DecisionsQuery {
     /// At most this many, newest first (1–200, default 50).
     limit: Option<i64>,
@@ -306,7 +311,7 @@ pub async fn decisions(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Query(q): Query<DecisionsQuery>,
+    ApiQuery(q): ApiQuery<DecisionsQuery>,
 ) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
     caller.require(Permission::ReadHolds)?;
     let limit = q.limit.unwrap_or(50);

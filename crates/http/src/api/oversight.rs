@@ -4,14 +4,16 @@
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
+use crate::query::ApiQuery;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use thaw_domain::{Invalid, Permission};
 use thaw_services::{analytics, now_ms, rfc3339};
 use thaw_store::audit::AuditQuery;
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AnalyticsParams {
     /// First day (YYYY-MM-DD, UTC); default 29 days before `to`.
     from: Option<String>,
@@ -33,7 +35,7 @@ pub async fn section(
     State(state): State<AppState>,
     caller: Caller,
     Path(section): Path<String>,
-    Query(p): Query<AnalyticsParams>,
+    ApiQuery(p): ApiQuery<AnalyticsParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Permission::ReadAnalytics)?;
     if !analytics::SECTIONS.contains(&section.as_str()) {
@@ -55,6 +57,7 @@ pub async fn section(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// e.g. `staff:<id>`, `api_key:<id>`, `holder:<account>`, `system`.
     actor: Option<String>,
@@ -82,9 +85,9 @@ pub struct AuditEntryBody {
     action: String,
     subject_type: String,
     subject_id: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     before: Option<serde_json::Value>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     after: Option<serde_json::Value>,
     prev_hash: String,
     hash: String,
@@ -97,7 +100,7 @@ pub struct AuditEntryBody {
 pub async fn audit(
     State(state): State<AppState>,
     caller: Caller,
-    Query(p): Query<AuditParams>,
+    ApiQuery(p): ApiQuery<AuditParams>,
 ) -> Result<Json<Vec<AuditEntryBody>>, ApiError> {
     caller.require(Permission::ReadAudit)?;
     let q =
@@ -169,6 +172,7 @@ pub fn audit_query(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CheckParams {
     /// A URL, email address, phone number, social handle or agent ID (at most 500 characters).
     value: String,
@@ -183,7 +187,7 @@ pub async fn check(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
-    Query(p): Query<CheckParams>,
+    ApiQuery(p): ApiQuery<CheckParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let ip = crate::pages::channels::peer_ip(&state, &headers, peer);
     if !crate::pages::channels::within_rate(&state, &ip).await? {
