@@ -19,6 +19,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
 /// Parses a query string, naming the parameter at fault.
 pub fn parse<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let pairs = url::form_urlencoded::parse(query.as_bytes());
+    if let Some((key, _)) = pairs.into_iter().find(|(k, v)| k.contains('\0') || v.contains('\0')) {
+        return Err(crate::json::nul_refused(key.into_owned()));
+    }
     let de = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -52,5 +56,10 @@ mod tests {
         assert_eq!((e.status, e.field.as_deref()), (StatusCode::UNPROCESSABLE_ENTITY, Some("limit")));
         let e = parse::<Params>("account_id=u-1&limit=ten").unwrap_err();
         assert_eq!(e.field.as_deref(), Some("limit"));
+        let e = parse::<Params>("account_id=u%001").unwrap_err();
+        assert_eq!(
+            (e.status, e.code, e.field.as_deref()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_text", Some("account_id"))
+        );
     }
 }

@@ -42,7 +42,10 @@ pub struct EventBody {
     /// login_succeeded, login_failed, challenge_passed, challenge_failed, password_changed,
     /// mfa_changed, email_changed, phone_changed, device_flagged, deposit, withdrawal_requested,
     /// trade, p2p_order or address_added.
-    #[schema(example = "withdrawal_requested")]
+    #[schema(
+        example = "withdrawal_requested",
+        pattern = "^(login_succeeded|login_failed|challenge_passed|challenge_failed|password_changed|mfa_changed|email_changed|phone_changed|device_flagged|deposit|withdrawal_requested|trade|p2p_order|address_added)$"
+    )]
     kind: String,
     /// RFC 3339; at most 5 minutes in the future.
     #[schema(example = "2026-11-21T08:30:00Z")]

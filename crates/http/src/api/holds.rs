@@ -42,7 +42,7 @@ pub struct StatusBody {
 /// The enforcement call: which of login, trade and withdraw are held now. Expiring holds stop
 /// counting at their expiry time exactly. An account thaw has never seen is allowed everything.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/status", tag = "holds",
-    params(("id" = String, Path, description = "The platform's user id")),
+    params(("id" = String, Path, description = "The platform's user id", pattern = r"^[A-Za-z0-9._:@-]{1,128}$")),
     responses((status = 200, body = StatusBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = []), ("staff_session" = [])))]
 pub async fn status(
@@ -78,12 +78,13 @@ pub async fn status(
 #[into_params(parameter_in = Query)]
 pub struct HoldsQuery {
     /// `in_force` (default) or `all`.
+    #[param(pattern = "^(in_force|all)$")]
     state: Option<String>,
 }
 
 /// The account's holds: those in force, or all with `state=all`.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/holds", tag = "holds",
-    params(("id" = String, Path, description = "The platform's user id"), HoldsQuery),
+    params(("id" = String, Path, description = "The platform's user id", pattern = r"^[A-Za-z0-9._:@-]{1,128}$"), HoldsQuery),
     responses((status = 200, description = "Holds", body = Vec<Object>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = []), ("staff_session" = [])))]
 pub async fn list(
@@ -118,7 +119,7 @@ pub struct ExplanationBody {
 #[serde(deny_unknown_fields)]
 pub struct NewHoldBody {
     /// login, trade, withdraw, all.
-    #[schema(example = json!(["withdraw"]))]
+    #[schema(example = json!(["withdraw"]), min_items = 1)]
     scopes: Vec<String>,
     /// A stable code for the reason, e.g. `legal_request`.
     #[schema(example = "chargeback_review")]
@@ -129,6 +130,7 @@ pub struct NewHoldBody {
     #[schema(value_type = Object)]
     facts: serde_json::Map<String, serde_json::Value>,
     /// owner_one_factor, owner_two_factors, expiry_only, agent (default) or compliance_only.
+    #[schema(pattern = "^(owner_one_factor|owner_two_factors|expiry_only|agent|compliance_only)$")]
     release_policy: Option<String>,
     /// RFC 3339; required with expiry_only.
     expires_at: Option<String>,
@@ -143,7 +145,7 @@ pub struct NewHoldBody {
 /// Places a hold. The platform's holds have origin `platform`; a staff member's `staff`
 /// (`compliance` for compliance officers placing compliance-only holds).
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/holds", tag = "holds", request_body = NewHoldBody,
-    params(("id" = String, Path, description = "The platform's user id")),
+    params(("id" = String, Path, description = "The platform's user id", pattern = r"^[A-Za-z0-9._:@-]{1,128}$")),
     responses((status = 201, description = "The hold", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = []), ("staff_session" = [])))]
@@ -299,12 +301,13 @@ pub async fn release(
 #[into_params(parameter_in = Query)]
 pub struct DecisionsQuery {
     /// At most this many, newest first (1–200, default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
 }
 
 /// The account's recent decisions, newest first, as they were answered.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/decisions", tag = "risk",
-    params(("id" = String, Path, description = "The platform's user id"), DecisionsQuery),
+    params(("id" = String, Path, description = "The platform's user id", pattern = r"^[A-Za-z0-9._:@-]{1,128}$"), DecisionsQuery),
     responses((status = 200, description = "Decisions", body = Vec<Object>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = []), ("staff_session" = [])))]
 pub async fn decisions(

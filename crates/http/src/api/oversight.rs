@@ -28,7 +28,8 @@ pub struct AnalyticsParams {
 /// One section of the analytics report: volume, top_issues, sla, times, csat, deflection,
 /// self_service, repeat_contacts or backlog. Figures are computed from the data on each call.
 #[utoipa::path(get, path = "/api/v1/analytics/{section}", tag = "oversight",
-    params(("section" = String, Path, description = "volume, top_issues, sla, times, csat, deflection, self_service, repeat_contacts or backlog"), AnalyticsParams),
+    params(("section" = String, Path, description = "volume, top_issues, sla, times, csat, deflection, self_service, repeat_contacts or backlog",
+        pattern = "^(volume|top_issues|sla|times|csat|deflection|self_service|repeat_contacts|backlog)$"), AnalyticsParams),
     responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("staff_session" = [])))]
 pub async fn section(
@@ -73,6 +74,7 @@ pub struct AuditParams {
     /// Entries older than this sequence number (the next page).
     before_seq: Option<i64>,
     /// At most this many (1–500, default 100).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
 }
 

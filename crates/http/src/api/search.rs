@@ -18,8 +18,10 @@ pub struct SearchParams {
     /// What to look for (up to 200 characters).
     q: Option<String>,
     /// article (default) or message (case messages; needs case access).
+    #[param(pattern = "^(article|message)$")]
     kind: Option<String>,
     /// zh-CN or en; all languages without it.
+    #[param(pattern = "^(zh-CN|en)?$")]
     locale: Option<String>,
     /// 1–50 (10).
     limit: Option<String>,
