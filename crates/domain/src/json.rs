@@ -47,23 +47,7 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, JsonError> {
             Category::Syntax | Category::Eof | Category::Io => JsonError::Malformed(inner.to_string()),
             Category::Data => {
                 let message = inner.to_string();
-                let field = if message.starts_with("unknown field `") && path != "." {
-                    // The path ends with the unknown key itself, as written (backticks and dots
-                    // included), which the message cannot quote unambiguously.
-                    path
-                } else {
-                    // Missing and repeated fields are reported at the parent path; name the field.
-                    let named = ["missing field `", "unknown field `", "duplicate field `"]
-                        .iter()
-                        .find_map(|prefix| message.strip_prefix(prefix).and_then(|m| m.split('`').next()));
-                    match named {
-                        Some(name) if path == "." || path == name || path.ends_with(&format!(".{name}")) => {
-                            if path == "." { name.to_string() } else { path }
-                        }
-                        Some(name) => format!("{path}.{name}"),
-                        None => path,
-                    }
-                };
+                let field = blamed_field(path, &message);
                 JsonError::Shape { field, message }
             }
         }
@@ -71,6 +55,29 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, JsonError> {
     // Only whitespace may follow the object (found by fuzzing: trailing bytes were ignored).
     de.end().map_err(|e| JsonError::Malformed(e.to_string()))?;
     Ok(value)
+}
+
+/// The field a serde error at `path` is about: missing and repeated fields are reported at the
+/// parent path, so the field itself is named; an unknown field's path ends with the key as
+/// written (backticks and dots included), which the message cannot quote unambiguously.
+pub fn blamed_field(path: String, message: &str) -> String {
+    if message.starts_with("unknown field `") && path != "." {
+        return path;
+    }
+    let named = ["missing field `", "unknown field `", "duplicate field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix).and_then(|m| m.split('`').next()));
+    match named {
+        Some(name) if path == "." || path == name || path.ends_with(&format!(".{name}")) => {
+            if path == "." {
+                name.to_string()
+            } else {
+                path
+            }
+        }
+        Some(name) => format!("{path}.{name}"),
+        None => path,
+    }
 }
 
 #[cfg(test)]

@@ -101,6 +101,12 @@ pub fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
+/// A record's id as given from outside (a URL), to look up. One with a NUL character names no
+/// record, and PostgreSQL refuses it in a query (a 500), so it is not found without asking.
+pub fn lookup_id<'a>(id: &'a str, what: &'static str) -> Result<&'a str, ServiceError> {
+    if id.contains('\0') { Err(ServiceError::NotFound(what)) } else { Ok(id) }
+}
+
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }

@@ -36,7 +36,13 @@ pub struct EventBody {
     /// login_succeeded, login_failed, challenge_passed, challenge_failed, password_changed,
     /// mfa_changed, email_changed, phone_changed, device_flagged, deposit, withdrawal_requested,
     /// trade, p2p_order or address_added.
-    #[cfg_attr(feature = "openapi", schema(example = "withdrawal_requested"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            example = "withdrawal_requested",
+            pattern = "^(login_succeeded|login_failed|challenge_passed|challenge_failed|password_changed|mfa_changed|email_changed|phone_changed|device_flagged|deposit|withdrawal_requested|trade|p2p_order|address_added)$"
+        )
+    )]
     pub kind: String,
     /// RFC 3339; at most 5 minutes in the future.
     #[cfg_attr(feature = "openapi", schema(example = "2026-11-21T08:30:00Z"))]

@@ -52,7 +52,7 @@ async fn decide(state: &AppState, body: &EventBody) -> Result<events::Ingested, 
 #[utoipa::path(post, path = "/api/v1/events", tag = "risk", request_body = EventBody,
     responses((status = 200, description = "The decision: action, reasons with facts and zh-CN/en explanations, holds, challenge_url", body = Object),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn post_event(
     State(state): State<AppState>,
@@ -72,7 +72,7 @@ pub async fn post_event(
 /// Decides on up to 1,000 events in order, each answered on its own (`results[i].status`).
 #[utoipa::path(post, path = "/api/v1/events/batch", tag = "risk", request_body = BatchBody,
     responses((status = 200, body = BatchAnswer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
+        (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn post_batch(
     State(state): State<AppState>,
