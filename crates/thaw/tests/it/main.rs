@@ -11,6 +11,7 @@ mod cli;
 mod holder_tools;
 mod http_api;
 mod http_pages;
+mod jobs;
 mod knowledge;
 mod oversight;
 mod risk;
