@@ -73,10 +73,10 @@ after(async () => {
 test('three processes on one PostgreSQL: one killed mid-load, nothing lost, nothing sent twice', { timeout: LOAD_MS + 300_000 }, async (t) => {
   const env = { THAW_DATABASE_URL: dbUrl };
   const { staff, apiKey } = provision(env, run);
-  // Every category on the around-the-clock calendar with a one-minute first response: the SLA
-  // clock reports a case at 80 % (48 s) and at breach (60 s).
+  // Cases of the category `other` (those the test opens) on the around-the-clock calendar with a
+  // one-minute first response: the SLA clock reports a case at 80 % (48 s) and at breach (60 s).
   const slaFile = path.join(tmp, 'sla.toml');
-  fs.writeFileSync(slaFile, '[[policy]]\ncalendar = "24x7"\nfirst_response = "1m"\nnext_reply = "1m"\nresolution = "8h"\non_warning = ["notify"]\non_breach = ["notify"]\n');
+  fs.writeFileSync(slaFile, '[[policy]]\ncategories = ["other"]\ncalendar = "24x7"\nfirst_response = "1m"\nnext_reply = "1m"\nresolution = "8h"\non_warning = ["notify"]\non_breach = ["notify"]\n');
   receiver = await startReceiver(tmp, SECRET, 20, 25);
   const serverEnv = { ...env, THAW_DESK_SLA_FILE: slaFile, THAW_WEBHOOK_RETRY_BASE_MS: '200' };
   for (const name of ['A', 'B', 'C']) servers.push(new Server(name, path.join(tmp, name), serverEnv));
@@ -103,17 +103,13 @@ test('three processes on one PostgreSQL: one killed mid-load, nothing lost, noth
     assert.equal(await desk.caseAction(B.base, watched.json.number, 'message', { kind: 'note', body: 'Seen through B', status: '' }), 'done');
     await stream.sees(watched.json.id, since, 'a note written through B reaches the event stream of A');
 
-    // An SLA timer set through the process that will die: a case opened on B that nobody
-    // answers. Its first response is due in a minute, long after the kill.
-    const probe = await call(B.base, 'POST', '/api/v1/cases', { account_id: `${run}-probe`, category: 'other', subject: 'Nobody answers this', body: 'Waiting for the desk.', language: 'en' });
-    assert.equal(probe.status, 201, probe.text);
-
     // ---- the load: events and case work on every live process; B is killed part-way.
     const ledger = new Ledger();
     const maker = eventMaker(run);
     let alive = [A, B, C];
     const pickServer = () => alive[crypto.randomInt(alive.length)].base;
-    const deadline = Date.now() + LOAD_MS;
+    const started = Date.now();
+    const deadline = started + LOAD_MS;
     let caseSerial = 0;
     const worker = async () => {
       while (Date.now() < deadline) {
@@ -134,7 +130,13 @@ test('three processes on one PostgreSQL: one killed mid-load, nothing lost, noth
       }
     };
     const killer = async () => {
-      await sleep(Math.min(LOAD_MS * 0.4, 15_000));
+      // B dies 40 % into the load. Shortly before, an SLA timer is set through it: a case
+      // opened on B that nobody answers, its first response due in a minute.
+      const killAt = started + LOAD_MS * 0.4;
+      await sleep(killAt - 20_000 - Date.now());
+      const probe = await call(B.base, 'POST', '/api/v1/cases', { account_id: `${run}-probe`, category: 'other', subject: 'Nobody answers this', body: 'Waiting for the desk.', language: 'en' });
+      assert.equal(probe.status, 201, probe.text);
+      await sleep(killAt - Date.now());
       // Kill B while it has a webhook request in flight (and so a claimed job, often with more
       // claimed behind it): poll its sockets for a connection to the receiver.
       const claimedByB = `locked_by LIKE '${B.child.pid}-%' AND done_at IS NULL`;
@@ -148,7 +150,6 @@ test('three processes on one PostgreSQL: one killed mid-load, nothing lost, noth
       const orphans = await query(`SELECT id, kind, payload FROM jobs WHERE ${claimedByB} AND kind <> 'inactivity_sweep'`);
       return { killedAt, probe: probe.json, orphans, worker: `${B.child.pid}-` };
     };
-    const started = Date.now();
     const [kill] = await Promise.all([killer(), ...Array.from({ length: WORKERS }, worker)]);
     const loadMs = Date.now() - started;
     assert.ok(kill.orphans.some((j) => j[1] === 'webhook'), 'B was killed holding claimed webhook jobs (the case under test)');
@@ -172,13 +173,14 @@ test('three processes on one PostgreSQL: one killed mid-load, nothing lost, noth
       const [[breached]] = await query(`SELECT COUNT(*) FROM case_timeline WHERE case_id = '${kill.probe.id}' AND kind = 'sla_breached'`);
       return { deliveries: Number(deliveries), jobs: Number(jobs), breached: Number(breached) };
     };
-    const waitUntil = kill.killedAt + LEASE_MS + 90_000;
+    const waitUntil = Math.max(kill.killedAt + LEASE_MS, Date.now()) + 90_000;
     let left = await pending();
     while ((left.deliveries || left.jobs || !left.breached) && Date.now() < waitUntil) {
       await sleep(500);
       left = await pending();
     }
     assert.deepEqual(left, { deliveries: 0, jobs: 0, breached: 1 }, 'every delivery made, every job done, the SLA breach reported');
+    const settledAt = Date.now();
 
     // ---- every answered event is stored once with its decision; every acknowledged case change is there.
     const { actions, answeredHolds, replies } = await assertStored(ledger, query, run);
@@ -187,10 +189,15 @@ test('three processes on one PostgreSQL: one killed mid-load, nothing lost, noth
 
     // ---- the SLA timer set before the kill fired after it, on a survivor, once.
     const sla = await query(`SELECT kind, at FROM case_timeline WHERE case_id = '${kill.probe.id}' AND kind LIKE 'sla_%' ORDER BY at`);
-    assert.deepEqual(sla.map(([k]) => k), ['sla_warning', 'sla_breached'], 'the probe was warned and breached once each');
+    // (A sweep that comes late, behind a long round, finds the target breached and reports only
+    // the breach.)
+    assert.match(sla.map(([k]) => k).join(' '), /^(sla_warning )?sla_breached$/, 'the probe was breached once (after at most one warning)');
     for (const [kind, at] of sla) assert.ok(Number(at) > kill.killedAt, `${kind} fired after B was killed`);
 
     // ---- webhooks: each delivery reached the receiver once, signed; those B held, too.
+    // (Timers keep making deliveries: those recorded as delivered now must have been received,
+    // and whatever was received must be a delivery thaw recorded.)
+    const delivered = new Set((await query(`SELECT id FROM webhook_deliveries WHERE endpoint_id = '${endpointId}' AND status = 'delivered'`)).map(([id]) => id));
     const log = receiver.entries();
     const abandoned = new Set(log.filter((e) => e.abandoned).map((e) => e.n));
     const requests = log.filter((e) => !e.abandoned);
@@ -201,8 +208,9 @@ test('three processes on one PostgreSQL: one killed mid-load, nothing lost, noth
       if (!received.has(e.delivery)) received.set(e.delivery, []);
       received.get(e.delivery).push(e);
     }
-    const deliveries = new Set((await query(`SELECT id FROM webhook_deliveries WHERE endpoint_id = '${endpointId}'`)).map(([id]) => id));
-    assert.deepEqual(new Set(received.keys()), deliveries, 'the receiver answered exactly the deliveries thaw recorded');
+    const recorded = new Set((await query(`SELECT id FROM webhook_deliveries WHERE endpoint_id = '${endpointId}'`)).map(([id]) => id));
+    for (const id of delivered) assert.ok(received.has(id), `delivery ${id}, recorded as delivered, was received`);
+    for (const id of received.keys()) assert.ok(recorded.has(id), `received delivery ${id} is one thaw recorded`);
     // A delivery is sent again only when the process that sent it died before it could record
     // the answer (at-least-once; README): B had at most one request in flight when killed.
     const orphanDeliveries = kill.orphans.filter((j) => j[1] === 'webhook').map((j) => j[2]);
@@ -234,7 +242,13 @@ test('three processes on one PostgreSQL: one killed mid-load, nothing lost, noth
     t.diagnostic(`events: ${maker.sent} sent (${ledger.counts.eventRequests} single requests, ${ledger.counts.batches} batches, ${ledger.counts.sentTwice} sent to two processes at once), ${ledger.events.size} answered 2xx and stored once; ${ledger.counts.resent} unanswered when B died, re-sent to a survivor (${ledger.counts.replayed} of them B had stored: replayed)`);
     t.diagnostic(`decisions: ${JSON.stringify(actions)}; holds ${answeredHolds.size}`);
     t.diagnostic(`cases: ${ledger.cases.size} opened through the API, ${ledger.counts.caseActions} desk actions (${ledger.counts.refused} refused, ${ledger.counts.unknownCaseActions} unanswered), ${replies} acknowledged messages stored once`);
-    t.diagnostic(`webhooks: ${deliveries.size} deliveries, ${requests.length} requests (${requests.filter((e) => e.status === 500).length} failed on purpose, ${abandoned.size} abandoned by B), duplicates ${resentAfterCrash.length} (sent again after the crash); ${kill.orphans.length} jobs held by B taken over`);
-    t.diagnostic(`settled ${((Date.now() - kill.killedAt) / 1000).toFixed(1)} s after the kill (lease ${LEASE_MS / 1000} s)`);
+    t.diagnostic(`webhooks: ${delivered.size} deliveries, ${requests.length} requests (${requests.filter((e) => e.status === 500).length} failed on purpose, ${abandoned.size} abandoned by B), duplicates ${resentAfterCrash.length} (sent again after the crash); ${kill.orphans.length} jobs held by B taken over`);
+    t.diagnostic(`settled ${((settledAt - kill.killedAt) / 1000).toFixed(1)} s after the kill (lease ${LEASE_MS / 1000} s)`);
+
+    // B comes back with the same command, nothing else, and takes events again.
+    await B.start();
+    const [again] = maker.sequence();
+    assert.equal((await call(B.base, 'POST', '/api/v1/events', again)).status, 200, 'the restarted B decides an event');
+    t.diagnostic(`B restarted with the same command: ready after ${B.readyAfterMs} ms`);
   });
 });

@@ -27,18 +27,50 @@ const run = `cr${crypto.randomBytes(3).toString('hex')}`;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'thaw-crash-'));
 const dbFile = path.join(tmp, 'thaw.db');
 let server;
+let starter;
 
 const python = promisify(execFile);
-/** Rows of a query on the database file, read by Python's sqlite3 (not by thaw). */
-async function query(sql) {
+/** Rows of a query on a database file (by default the main one), read by Python's sqlite3. */
+async function query(sql, file = dbFile) {
   const script = 'import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nfor r in c.execute(sys.argv[2]):\n    print("\\t".join("" if v is None else str(v) for v in r))';
-  const { stdout } = await python('python3', ['-c', script, dbFile, sql], { maxBuffer: 256 << 20 });
+  const { stdout } = await python('python3', ['-c', script, file, sql], { maxBuffer: 256 << 20 });
   return stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
 }
 
 after(async () => {
   await server?.stop();
+  await starter?.stop();
   if (!process.env.THAW_KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test('SQLite: killed while it creates its database, the next start completes it', async (t) => {
+  // Killed a few moments after it was started on a new file: while it creates the file,
+  // applies the migrations (all in one transaction) or builds its search index.
+  const file = path.join(tmp, 'fresh.db');
+  starter = new Server('fresh', path.join(tmp, 'fresh'), { THAW_DATABASE_URL: `sqlite://${file}` });
+  const seen = [];
+  for (const ms of [30, 80, 150, 250, 400, 700]) {
+    await starter.launch();
+    await sleep(ms);
+    await starter.kill();
+    const exists = fs.existsSync(file);
+    const [[tables]] = exists ? await query("SELECT COUNT(*) FROM sqlite_master WHERE name = 'schema_migrations'", file) : [['0']];
+    const [[migrations]] = tables === '1' ? await query('SELECT COUNT(*) FROM schema_migrations', file) : [['0']];
+    if (exists) {
+      const [[integrity]] = await query('PRAGMA integrity_check', file);
+      assert.equal(integrity, 'ok', `killed after ${ms} ms: the database passes its integrity check`);
+    }
+    seen.push(`${ms} ms: ${migrations} migrations`);
+  }
+  await starter.start();
+  const [[all]] = await query('SELECT COUNT(*) FROM schema_migrations', file);
+  for (const s of seen) {
+    const n = Number(/: (\d+) migrations/.exec(s)[1]);
+    assert.ok(n === 0 || n === Number(all), `migrations are applied all or none, never ${n} of ${all} (${s})`);
+  }
+  assert.equal(Number((await query("SELECT COUNT(*) FROM sqlite_master WHERE name = 'jobs'", file))[0][0]), 1, 'the schema is there');
+  await starter.stop();
+  t.diagnostic(`killed at ${seen.join(', ')}; then ready after ${starter.readyAfterMs} ms with ${all} migrations`);
 });
 
 test('SQLite: killed with SIGKILL under load, it restarts by itself with every acknowledged write', { timeout: ROUNDS * (LOAD_MS + 90_000) + 120_000 }, async (t) => {
@@ -65,7 +97,7 @@ test('SQLite: killed with SIGKILL under load, it restarts by itself with every a
       assert.equal((await desk.page(base, '/desk')).status, 200, `round ${round}: the staff session of round 1 is still valid`);
       // The platform re-sends what went unanswered when the last process died.
       await ledger.resend(call, base);
-      const killAfter = round === 1 ? Math.min(800, LOAD_MS) : 300 + crypto.randomInt(LOAD_MS - 299);
+      const killAfter = round === 1 ? Math.min(800, LOAD_MS) : 300 + crypto.randomInt(Math.max(1, LOAD_MS - 300));
       const pickServer = () => base;
       const worker = async () => {
         while (server.alive) {

@@ -83,6 +83,21 @@ export class Server {
 
   /** Starts the process (again, after a kill: the same command, nothing else) and waits for /readyz. */
   async start() {
+    await this.launch();
+    const started = Date.now();
+    let ready = false;
+    for (let i = 0; i < 600 && !ready; i++) {
+      assert.ok(!exited(this.child), `thaw ${this.name} exited while starting: ${this.logs()}`);
+      ready = await fetch(`${this.base}/readyz`).then((r) => r.status === 200, () => false);
+      if (!ready) await sleep(100);
+    }
+    assert.ok(ready, `thaw ${this.name} is ready within a minute: ${this.logs()}`);
+    this.readyAfterMs = Date.now() - started;
+    return this;
+  }
+
+  /** Spawns `thaw serve` without waiting for it. */
+  async launch() {
     this.port ??= await freePort();
     this.base = `http://127.0.0.1:${this.port}`;
     this.runs += 1;
@@ -94,16 +109,6 @@ export class Server {
       stdio: ['ignore', fs.openSync(this.out, 'w'), fs.openSync(this.err, 'w')],
     });
     this.exit = new Promise((r) => this.child.once('exit', r));
-    const started = Date.now();
-    let ready = false;
-    for (let i = 0; i < 600 && !ready; i++) {
-      assert.ok(!exited(this.child), `thaw ${this.name} exited while starting: ${this.logs()}`);
-      ready = await fetch(`${this.base}/readyz`).then((r) => r.status === 200, () => false);
-      if (!ready) await sleep(100);
-    }
-    assert.ok(ready, `thaw ${this.name} is ready within a minute: ${this.logs()}`);
-    this.readyAfterMs = Date.now() - started;
-    return this;
   }
 
   get alive() {
