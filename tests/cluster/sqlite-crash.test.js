@@ -135,6 +135,7 @@ test('SQLite: killed with SIGKILL under load, it restarts by itself with every a
       t.diagnostic(`round ${r.round} (synchronous=${r.synchronous}): ready after ${r.readyAfterMs} ms, killed after ${r.killAfter} ms; ${r.answered} events answered so far, ${r.unanswered} unanswered at the kill`);
     }
     t.diagnostic(`events: ${maker.sent} sent, ${ledger.events.size} answered and stored once with their decisions (${ledger.counts.resent} unanswered at a kill and re-sent after the restart: ${ledger.counts.replayed} of them had been stored and were replayed); ${JSON.stringify(actions)}; holds ${answeredHolds.size}`);
+    t.diagnostic(ledger.latencyReport(desk));
     t.diagnostic(`cases: ${ledger.cases.size} opened, ${ledger.counts.caseActions} desk actions (${ledger.counts.unknownCaseActions} unanswered), ${replies} acknowledged messages stored once; integrity_check ok after every kill`);
   });
 });

@@ -148,6 +148,7 @@ export class Server {
 
 /** fetch that never hangs a test and turns a refused or cut connection into `{ status: 0 }`. */
 export async function request(url, init = {}) {
+  const started = performance.now();
   try {
     const res = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(30_000), ...init });
     const text = await res.text();
@@ -157,10 +158,18 @@ export async function request(url, init = {}) {
     } catch {
       // not JSON: a page or a redirect
     }
-    return { status: res.status, headers: res.headers, text, json };
+    return { status: res.status, headers: res.headers, text, json, ms: performance.now() - started };
   } catch (e) {
     return { status: 0, error: String(e.cause?.code || e.cause || e) };
   }
+}
+
+/** "p50 / p99 ms" of a list of durations. */
+export function percentiles(ms) {
+  if (ms.length === 0) return 'none';
+  const sorted = [...ms].sort((a, b) => a - b);
+  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))].toFixed(0);
+  return `${at(0.5)} / ${at(0.99)} ms`;
 }
 
 /** The platform: JSON calls with its API key. */
@@ -177,6 +186,7 @@ export class StaffBrowser {
   constructor(email) {
     this.email = email;
     this.cookies = new Map();
+    this.latencies = []; // of the desk actions on cases answered
   }
 
   get cookie() {
@@ -233,6 +243,7 @@ export class StaffBrowser {
    */
   async caseAction(base, number, action, fields) {
     const res = await this.form(base, `/desk/cases/${number}/${action}`, fields);
+    if (res.ms !== undefined) this.latencies.push(res.ms);
     const where = res.headers?.get('location') || '';
     if (res.status === 303 && /[?&]notice=/.test(where)) return 'done';
     if (res.status === 303 && /[?&]refused=/.test(where)) return 'refused';
@@ -369,6 +380,7 @@ export class Ledger {
     this.unanswered = new Map(); // id → body, no answer (connection cut)
     this.cases = new Map(); // number → { id, certain, status, replies: [] }
     this.counts = { eventRequests: 0, batches: 0, sentTwice: 0, resent: 0, replayed: 0, caseActions: 0, refused: 0, unknownCaseActions: 0 };
+    this.latencies = { event: [], batch: [], caseOpened: [] }; // of the requests answered
   }
 
   /** Sends `events` to `base`, one by one or as a batch, and records what was answered. */
@@ -377,6 +389,7 @@ export class Ledger {
       this.counts.batches += 1;
       const res = await call(base, 'POST', '/api/v1/events/batch', { events });
       if (res.status === 200) {
+        this.latencies.batch.push(res.ms);
         res.json.results.forEach((r, i) => this.answered(events[i], r.status, r.decision));
       } else {
         this.noAnswer(events, res);
@@ -386,8 +399,12 @@ export class Ledger {
     for (const e of events) {
       this.counts.eventRequests += 1;
       const res = await call(base, 'POST', '/api/v1/events', e);
-      if (res.status === 200) this.answered(e, 200, res.json);
-      else this.noAnswer([e], res);
+      if (res.status === 200) {
+        this.latencies.event.push(res.ms);
+        this.answered(e, 200, res.json);
+      } else {
+        this.noAnswer([e], res);
+      }
     }
   }
 
@@ -423,6 +440,12 @@ export class Ledger {
     // a refusal the test did not expect.
     assert.ok(res.status === 0 || res.status >= 502, `events refused: ${res.status} ${res.text?.slice(0, 300)}`);
     for (const e of events) if (!this.events.has(e.id)) this.unanswered.set(e.id, e);
+  }
+
+  /** p50 / p99 of the answered requests of each kind, and of `desk`'s actions. */
+  latencyReport(desk) {
+    const l = this.latencies;
+    return `latency p50 / p99: event ${percentiles(l.event)}, batch ${percentiles(l.batch)}, case opened ${percentiles(l.caseOpened)}, desk action ${percentiles(desk.latencies)}`;
   }
 
   /** A desk action's outcome on a case of this run. */
@@ -497,6 +520,7 @@ export async function caseLife({ call, staff, ledger, prefix, serial, pickServer
   });
   if (opened.status === 0 || opened.status >= 502) return;
   assert.equal(opened.status, 201, `the case opens: ${opened.text?.slice(0, 300)}`);
+  ledger.latencies.caseOpened.push(opened.ms);
   const number = opened.json.number;
   ledger.cases.set(number, { id: opened.json.id, certain: true, status: opened.json.status, replies: [], resolved: false });
   const steps = [
