@@ -131,6 +131,21 @@ mod tests {
     }
 
     #[test]
+    fn the_canonical_form_of_a_canonical_form_is_itself() {
+        // Found by fuzzing: without exact float parsing a long latitude came back 1 ULP apart.
+        let long = WITHDRAWAL.replace(r#""amount""#, r#""geo":{"lat":35555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555555551.23,"lon":121.47},"amount""#);
+        let once = decode::<EventBody>(long.as_bytes()).unwrap().canonical();
+        let twice = decode::<EventBody>(once.as_bytes()).unwrap().canonical();
+        assert_eq!(twice, once);
+        let a =
+            decode::<EventBody>(WITHDRAWAL.replace("0xabc\"", "0xabc\",\"geo\":{\"lat\":31.23,\"lon\":1}").as_bytes());
+        let b = decode::<EventBody>(
+            WITHDRAWAL.replace("0xabc\"", "0xabc\",\"geo\":{\"lat\":31.230000000000001,\"lon\":1}").as_bytes(),
+        );
+        assert_eq!(a.unwrap().canonical(), b.unwrap().canonical());
+    }
+
+    #[test]
     fn a_bad_time_and_an_unknown_field_are_named() {
         let body: EventBody = decode(WITHDRAWAL.replace("2026-11-21T08:30:00Z", "yesterday").as_bytes()).unwrap();
         assert_eq!(body.validate(0).unwrap_err().field, "occurred_at");
