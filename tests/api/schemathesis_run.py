@@ -109,7 +109,7 @@ def seed(base, key):
             "SCHEMATHESIS_THAW_CASE": case["number"]}
 
 
-def schemathesis(base, name, headers, args, work, seeded):
+def run_pass(base, name, headers, args, work, seeded):
     cmd = [sys.executable, "-m", "schemathesis.cli", "--config-file", os.path.join(HERE, "schemathesis.toml"), "run", f"{base}/api/openapi.json",
            "--max-examples", str(args.max_examples),
            "--generation-deterministic",  # the same cases every run: no flakes, no seed
@@ -141,9 +141,9 @@ def main():
     if not os.access(args.thaw, os.X_OK):
         sys.exit(f"no thaw binary at {args.thaw}: build it with cargo build --bin thaw")
     try:
-        import schemathesis  # noqa: F401
+        import schemathesis  # noqa: F401  (run below as python3 -m schemathesis.cli)
     except ImportError:
-        sys.exit("schemathesis is not installed: python3 -m pip install schemathesis==4.32.5")
+        sys.exit("schemathesis is not installed: python3 -m pip install schemathesis==4.32.5 hypothesis==6.170.15 (as scripts/test does)")
 
     work = tempfile.mkdtemp(prefix="thaw-schemathesis.")
     args.database_url = ""
@@ -183,7 +183,7 @@ def main():
                            [f"Cookie: thaw_session={session}", f"X-CSRF-Token: {csrf}"]))
         seeded = seed(base, key)
         for title, name, headers in passes:
-            results.append((title,) + schemathesis(base, name, headers, args, work, seeded))
+            results.append((title,) + run_pass(base, name, headers, args, work, seeded))
     finally:
         server.terminate()
         try:
