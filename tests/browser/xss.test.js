@@ -7,10 +7,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { launchBrowser, shot, watchErrors } from './harness.mjs';
+import { launchBrowser, shot, watchErrors, signInStaff } from './harness.mjs';
 
 const base = process.env.THAW_URL;
-const PASSWORD = 'thaw-demo-2026';
 const RUN = crypto.randomBytes(3).toString('hex');
 const MARK = `x${RUN}`;
 
@@ -39,14 +38,6 @@ before(async () => {
 
 after(async () => { await browser?.close(); });
 
-async function signIn(page, email, next = '/desk') {
-  await page.goto(`${base}/desk/sign-in?next=${encodeURIComponent(next)}`);
-  await page.locator('input[name=email]').fill(email);
-  await page.locator('input[name=password]').fill(PASSWORD);
-  await page.locator('form[action="/desk/sign-in"] button[type=submit]').click();
-  await page.waitForURL((u) => u.pathname === next);
-}
-
 /** A signed-in browser page that records dialogs and CSP violations. */
 async function staffPage(email, next) {
   const context = await browser.newContext({ locale: 'en-US' });
@@ -58,7 +49,7 @@ async function staffPage(email, next) {
     window.__violations = [];
     document.addEventListener('securitypolicyviolation', (e) => window.__violations.push(`${e.violatedDirective} ${e.blockedURI}`));
   });
-  await signIn(page, email, next);
+  await signInStaff(page, base, email, next);
   return { context, page, errors, dialogs };
 }
 
