@@ -231,7 +231,9 @@ test('three processes on one PostgreSQL: one killed mid-load, nothing lost, noth
     const orphanDeliveries = kill.orphans.filter((j) => j[1] === 'webhook').map((j) => j[2]);
     const resentAfterCrash = [...received.values()].filter((list) => list.length > 1);
     for (const list of resentAfterCrash) {
-      assert.ok(list.length === 2 && list[0].at <= kill.killedAt && list[1].at > kill.killedAt && orphanDeliveries.includes(list[0].delivery),
+      // The first copy is B's request in flight (frozen, then killed): the receiver may log it a
+      // moment after the kill. The second comes from a survivor once B's lease ran out.
+      assert.ok(list.length === 2 && list[1].at > kill.killedAt && orphanDeliveries.includes(list[0].delivery),
         `delivery ${list[0].delivery} received ${list.length} times: ${JSON.stringify(list.map((e) => e.at))}, kill at ${kill.killedAt}`);
     }
     assert.ok(resentAfterCrash.length <= 1, `at most the one request B had in flight is received twice, not ${resentAfterCrash.length}`);
