@@ -292,7 +292,13 @@ impl Compiler<'_> {
             Some(s) => match parse_ms(s.get_ref()) {
                 Some(ms) if ms > 0 => ms,
                 _ => self
-                    .err(s.span(), format!("{what}: '{}' is not a duration like 90s, 15m, 24h or 30d", s.get_ref()))
+                    .err(
+                        s.span(),
+                        format!(
+                            "{what}: '{}' is not a duration like 90s, 15m, 24h or 30d (at most 36500d)",
+                            s.get_ref()
+                        ),
+                    )
                     .unwrap_or(default_ms),
             },
         }
@@ -823,7 +829,7 @@ impl Policy {
             None => 2 * 3_600_000,
             Some(s) => match parse_ms(s.get_ref()) {
                 Some(ms) => ms,
-                None => c.err(s.span(), "release.self_freeze_wait is a duration like 2h").unwrap_or(0),
+                None => c.err(s.span(), "release.self_freeze_wait is a duration like 2h (at most 36500d)").unwrap_or(0),
             },
         };
         let cooldown_ms = c.duration(&raw.release.cooldown, 86_400_000, "release.cooldown");
