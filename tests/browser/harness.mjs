@@ -102,3 +102,12 @@ export async function startThaw({ dir, port, env = {} }) {
   assert.ok(ready, `thaw is ready: ${tail(err)}`);
   return { base, child, out, err };
 }
+
+/** Signs a demo staff member in at the desk (password `thaw-demo-2026`) and waits for `next`. */
+export async function signInStaff(page, base, email, next = '/desk') {
+  await page.goto(`${base}/desk/sign-in?next=${encodeURIComponent(next)}`);
+  await page.locator('input[name=email]').fill(email);
+  await page.locator('input[name=password]').fill('thaw-demo-2026');
+  await page.locator('form[action="/desk/sign-in"] button[type=submit]').click();
+  await page.waitForURL((u) => u.pathname === next);
+}

@@ -3,10 +3,9 @@
 // an admin walking every admin page from the hub.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, shot, watchErrors } from './harness.mjs';
+import { launchBrowser, shot, watchErrors, signInStaff } from './harness.mjs';
 
 const base = process.env.THAW_URL;
-const PASSWORD = 'thaw-demo-2026';
 let browser;
 
 before(async () => {
@@ -15,14 +14,6 @@ before(async () => {
 });
 
 after(async () => { await browser?.close(); });
-
-async function signIn(page, email, next = '/desk') {
-  await page.goto(`${base}/desk/sign-in?next=${encodeURIComponent(next)}`);
-  await page.locator('input[name=email]').fill(email);
-  await page.locator('input[name=password]').fill(PASSWORD);
-  await page.locator('form[action="/desk/sign-in"] button[type=submit]').click();
-  await page.waitForURL((u) => u.pathname === next);
-}
 
 async function noSidewaysScroll(page) {
   return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
@@ -54,7 +45,7 @@ test('a supervisor filters the analytics and downloads a section as CSV', async 
   const context = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   const errors = watchErrors(page);
-  await signIn(page, 'supervisor@thaw.example', '/desk/analytics');
+  await signInStaff(page, base, 'supervisor@thaw.example', '/desk/analytics');
   const charts = await page.locator('main svg').count();
   assert.ok(charts >= 5, `server-drawn charts: ${charts}`);
   await shot(page, 'analytics-zh');
@@ -75,7 +66,7 @@ test('a supervisor filters the analytics and downloads a section as CSV', async 
 test('a compliance officer verifies the audit chain', async () => {
   const context = await browser.newContext({ locale: 'en-US' });
   const page = await context.newPage();
-  await signIn(page, 'compliance@thaw.example', '/desk/audit');
+  await signInStaff(page, base, 'compliance@thaw.example', '/desk/audit');
   assert.ok((await page.getByTestId('audit-log').locator('tbody tr').count()) > 0, 'the demo wrote audited changes');
   await page.getByTestId('audit-verify').click();
   assert.match(await page.getByTestId('audit-verdict').innerText(), /intact|unbroken|verified/i);
@@ -86,7 +77,7 @@ test('an admin reaches every admin page from the hub; a bad SLA file is shown wi
   const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   const errors = watchErrors(page);
-  await signIn(page, 'admin@thaw.example');
+  await signInStaff(page, base, 'admin@thaw.example');
   await page.getByTestId('nav-admin').click();
   await page.waitForURL(`${base}/desk/admin`);
   await shot(page, 'admin-hub');
@@ -112,7 +103,7 @@ test('an admin reaches every admin page from the hub; a bad SLA file is shown wi
 test('agents do not see the admin menu and are refused its pages', async () => {
   const context = await browser.newContext({ locale: 'en-US' });
   const page = await context.newPage();
-  await signIn(page, 'agent1.en@thaw.example');
+  await signInStaff(page, base, 'agent1.en@thaw.example');
   assert.equal(await page.getByTestId('nav-admin').count(), 0);
   const res = await page.goto(`${base}/desk/admin/policy`);
   assert.equal(res.status(), 403);

@@ -6,6 +6,7 @@ pub mod case;
 pub mod category;
 pub mod channels;
 pub mod error;
+pub mod json;
 pub mod locale;
 pub mod risk;
 pub mod staff;

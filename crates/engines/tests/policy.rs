@@ -104,3 +104,23 @@ when = { field = "account.kyc_level", op = "gt", value = "high" }
             && !ok.lists.sanctioned.contains("0x01e2919679362dFBC9ee1644Ba9C6da6D6245BB1")
     );
 }
+
+#[test]
+fn inactive_days_beyond_a_century_are_refused_not_overflowed() {
+    let src =
+        "[detectors.dormant_account]\ninactive_days = 999999999999\n\n[detectors.inactivity]\ninactive_days = 36500\n";
+    let es = errors(src);
+    assert_eq!(es.len(), 1, "{es:?}");
+    assert_eq!(es[0].0, 2);
+    assert!(es[0].1.contains("dormant_account.inactive_days is at most 36500"), "{es:?}");
+}
+
+#[test]
+fn durations_beyond_a_century_are_refused_not_overflowed() {
+    // Found by fuzzing: a credential-change window of i64::MAX ms overflowed in the detector.
+    let src = "[detectors.credential_change]\nwindow = \"106751991167d\"\n\n[release]\ncooldown = \"36500d\"\n";
+    let es = errors(src);
+    assert_eq!(es.len(), 1, "{es:?}");
+    assert_eq!(es[0].0, 2);
+    assert!(es[0].1.contains("credential_change.window") && es[0].1.contains("at most 36500d"), "{es:?}");
+}

@@ -11,6 +11,7 @@ use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 use std::pin::Pin;
 use std::time::Duration;
+use thaw_domain::json::JsonError;
 
 pub struct ApiJson<T>(pub T);
 
@@ -77,49 +78,61 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 "send the body as Content-Type: application/json",
             ));
         }
-        let limit = req.extensions().get::<BodyLimit>().map_or(DEFAULT_BODY_LIMIT, |l| l.0);
-        let bytes = read_limited(req.into_body(), limit).await?;
-        parse(&bytes).map(ApiJson)
+        parse(&read_body(req).await?).map(ApiJson)
     }
+}
+
+/// Reads a request's body up to the router's limit; a larger one is 413.
+pub async fn read_body(req: Request) -> Result<Bytes, ApiError> {
+    let limit = req.extensions().get::<BodyLimit>().map_or(DEFAULT_BODY_LIMIT, |l| l.0);
+    read_limited(req.into_body(), limit).await
 }
 
 /// Parses JSON, telling syntax errors (400) from shape errors (422 naming the field).
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        use serde_json::error::Category;
-        match inner.classify() {
-            Category::Syntax | Category::Eof | Category::Io => {
-                ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {inner}"))
-            }
-            Category::Data => {
-                let message = inner.to_string();
-                // A missing field is reported by serde at the parent path; name the field itself.
-                // Missing and unknown fields are reported by serde at the parent path; name the field itself.
-                let named = ["missing field `", "unknown field `"]
-                    .iter()
-                    .find_map(|prefix| message.strip_prefix(prefix).and_then(|m| m.split('`').next()));
-                let field =
-                    match named {
-                        Some(name) if path == "." || path == name || path.ends_with(&format!(".{name}")) => {
-                            if path == "." { name.to_string() } else { path }
-                        }
-                        Some(name) => format!("{path}.{name}"),
-                        None => path,
-                    };
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", format!("{field}: {message}"))
-                    .field(field)
-            }
+    if let Some(field) = nul_in(bytes) {
+        return Err(nul_refused(field));
+    }
+    thaw_domain::json::decode(bytes).map_err(|e| match e {
+        JsonError::Malformed(_) => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()),
+        JsonError::NotAnObject => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.to_string()),
+        JsonError::Shape { ref field, .. } => {
+            let field = field.clone();
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.to_string()).field(field)
         }
     })
 }
 
-/// A query string taken as `Result<Query<T>, QueryRejection>`, as a 422 in the API's format.
-pub fn query<T>(q: Result<axum::extract::Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, ApiError> {
-    q.map(|axum::extract::Query(t)| t)
-        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", e.body_text()))
+/// 422 for text with a NUL character: PostgreSQL stores none (it would be a 500 there), and no
+/// field of the API has a use for one.
+pub(crate) fn nul_refused(field: String) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_text",
+        format!("{field}: text must not contain NUL characters (U+0000)"),
+    )
+    .field(field)
+}
+
+/// The field (`note`, `geo.city`, `events[2].id`) of the first string or key holding a NUL
+/// character, if the JSON has one. A raw NUL is a syntax error; only the escape needs looking for.
+fn nul_in(bytes: &[u8]) -> Option<String> {
+    use serde_json::Value;
+    fn find(v: &Value, at: &str) -> Option<String> {
+        let join = |key: &str| if at.is_empty() { key.to_string() } else { format!("{at}.{key}") };
+        match v {
+            Value::String(s) if s.contains('\0') => Some(if at.is_empty() { "body".into() } else { at.into() }),
+            Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| find(v, &format!("{at}[{i}]"))),
+            Value::Object(m) => {
+                m.iter().find_map(|(k, v)| if k.contains('\0') { Some(join(k)) } else { find(v, &join(k)) })
+            }
+            _ => None,
+        }
+    }
+    if !bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+        return None;
+    }
+    find(&serde_json::from_slice(bytes).ok()?, "")
 }
 
 #[cfg(test)]
@@ -145,5 +158,20 @@ mod tests {
         let e = parse::<Body>(b"{\"name\": \"a\", \"colour\": 1}").unwrap_err();
         assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(e.field.as_deref(), Some("colour"));
+    }
+
+    #[test]
+    fn text_with_a_nul_character_is_422_naming_where_it_is() {
+        let e = parse::<Body>(br#"{"name": "a\u0000b"}"#).unwrap_err();
+        assert_eq!(
+            (e.status, e.code, e.field.as_deref()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_text", Some("name"))
+        );
+        let e = parse::<serde_json::Value>(br#"{"events": [{}, {"geo": {"city": "\u0000"}}]}"#).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("events[1].geo.city"));
+        let e = parse::<serde_json::Value>(br#"{"intake": {"a\u0000": "x"}}"#).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("intake.a\u{0}"));
+        // A backslash followed by `u0000` is no NUL.
+        assert_eq!(parse::<Body>(br#"{"name": "\\u0000"}"#).unwrap().name, "\\u0000");
     }
 }

@@ -14,6 +14,7 @@ pub mod live;
 pub mod middleware;
 pub mod ops;
 pub mod pages;
+pub mod query;
 
 use axum::Router;
 use std::sync::Arc;

@@ -69,7 +69,10 @@ impl Default for RunnerSettings {
     }
 }
 
-/// Runs due jobs until `shutdown` turns true. Any number of processes may run this at once.
+/// Runs due jobs, and the case desk's timers in a loop of their own, until `shutdown` turns
+/// true. Any number of processes may run this at once. The two loops are apart because a desk
+/// round may wait a long time on rows other processes hold (many cases to open or escalate
+/// under load), and deliveries must not wait with it.
 pub async fn run_jobs(
     db: Db,
     risk: Arc<RiskRuntime>,
@@ -88,8 +91,8 @@ pub async fn run_jobs(
     if let Err(e) = ensure_recurring(&db).await {
         tracing::warn!(error = %e, "could not schedule the inactivity sweep; will retry on next start");
     }
+    let timers = tokio::spawn(run_desk_timers(db.clone(), desk.clone(), settings.desk_every, shutdown.clone()));
     let mut tick = tokio::time::interval(settings.poll);
-    let mut desk_tick = tokio::time::interval(settings.desk_every);
     loop {
         tokio::select! {
             _ = tick.tick() => {
@@ -97,7 +100,26 @@ pub async fn run_jobs(
                     tracing::warn!(error = %e, "job run failed; will retry");
                 }
             }
-            _ = desk_tick.tick() => desk_round(&db, &desk, now_ms()).await,
+            _ = shutdown.changed() => break,
+        }
+    }
+    let _ = timers.await;
+}
+
+/// Runs [`desk_round`] every `every` until `shutdown` turns true; a round that overran its
+/// period is followed by the next one at once, not by a burst of them.
+async fn run_desk_timers(db: Db, desk: Arc<Desk>, every: Duration, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => break,
+        }
+        // Shutdown does not wait for a round stuck on a busy row: each change of a round is a
+        // transaction of its own, and one cut short is rolled back.
+        tokio::select! {
+            _ = desk_round(&db, &desk, now_ms()) => {}
             _ = shutdown.changed() => break,
         }
     }

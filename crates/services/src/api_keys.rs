@@ -63,6 +63,7 @@ pub async fn list(db: &Db) -> Result<Vec<ApiKeyRecord>, ServiceError> {
 
 /// Revokes a key by id; unknown or already revoked keys are reported as not found.
 pub async fn revoke(db: &Db, id: &str) -> Result<(), ServiceError> {
+    let id = crate::lookup_id(id, "api key")?;
     let mut tx = db.begin_write().await?;
     if tx.api_keys().revoke(id, now_ms()).await? {
         tx.commit().await.map_err(thaw_store::StoreError::from)?;

@@ -1215,6 +1215,10 @@ pub async fn open_automatic(db: &Db, desk: &Desk, now_ms: i64) -> Result<usize, 
     };
     for (pending_id, account_id, category, context, _) in pending {
         let mut tx = db.begin_write().await?;
+        // Another process's round is opening this one: leave it to it.
+        if !tx.cases().claim_opening(&pending_id, false).await? {
+            continue;
+        }
         let context: Value = serde_json::from_str(&context).unwrap_or(Value::Null);
         let locale = account_locale(&mut tx, &account_id).await?;
         let category = CaseCategory::parse(&category).unwrap_or(CaseCategory::AccountTheft);
@@ -1237,9 +1241,9 @@ pub async fn open_automatic(db: &Db, desk: &Desk, now_ms: i64) -> Result<usize, 
         opened += 1;
     }
     for (hold_id, account_id) in holds {
-        match open_for_hold(db, desk, &account_id, &hold_id, now_ms).await {
+        match open_hold_case(db, desk, &account_id, &hold_id, now_ms, false).await {
             Ok((_, true)) => opened += 1,
-            Ok(_) | Err(ServiceError::NotFound(_)) => {}
+            Ok(_) | Err(ServiceError::NotFound(_)) | Err(ServiceError::Conflict { code: "being_opened", .. }) => {}
             Err(e) => return Err(e),
         }
     }
@@ -1256,7 +1260,26 @@ pub async fn open_for_hold(
     hold_id: &str,
     now_ms: i64,
 ) -> Result<(Case, bool), ServiceError> {
+    open_hold_case(db, desk, account_id, hold_id, now_ms, true).await
+}
+
+/// [`open_for_hold`]; when another transaction is opening the hold's case, waits for it and
+/// answers with its case (`wait`), or refuses with the conflict `being_opened`.
+async fn open_hold_case(
+    db: &Db,
+    desk: &Desk,
+    account_id: &str,
+    hold_id: &str,
+    now_ms: i64,
+    wait: bool,
+) -> Result<(Case, bool), ServiceError> {
     let mut tx = db.begin_write().await?;
+    if !tx.cases().claim_opening(hold_id, wait).await? {
+        return Err(ServiceError::Conflict {
+            code: "being_opened",
+            message: "the hold's case is being opened by another process".into(),
+        });
+    }
     let hold =
         tx.holds().get(hold_id).await?.filter(|h| h.account_id == account_id).ok_or(ServiceError::NotFound("hold"))?;
     if let Some(existing) = tx.cases().by_hold(hold_id).await? {

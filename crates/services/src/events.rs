@@ -9,6 +9,7 @@
 use crate::holds::{from_plan, hold_json, insert, release_in};
 use crate::risk::RiskRuntime;
 use crate::{ServiceError, new_id, outbox, rfc3339, secret_digest};
+use thaw_domain::AccountId;
 use thaw_domain::risk::{Action, Actor, Event, HoldOrigin, ReleasePolicy};
 use thaw_engines::risk::{AccountState, Engine, Profile};
 use thaw_store::{AnyConnection, Capabilities, Db, StoreError};
@@ -226,7 +227,8 @@ pub async fn decisions(
     since_ms: i64,
     limit: i64,
 ) -> Result<Vec<serde_json::Value>, ServiceError> {
-    let bodies = db.conn().await?.risk().decisions(account_id, since_ms, limit).await?;
+    let id = AccountId::parse("id", account_id)?;
+    let bodies = db.conn().await?.risk().decisions(id.as_str(), since_ms, limit).await?;
     Ok(bodies.iter().filter_map(|b| serde_json::from_str(b).ok()).collect())
 }
 

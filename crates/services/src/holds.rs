@@ -224,7 +224,7 @@ pub async fn release(
 ) -> Result<Hold, ServiceError> {
     let engine = risk.engine();
     let mut tx = db.begin_write().await?;
-    let hold = tx.holds().get(id).await?.ok_or(ServiceError::NotFound("hold"))?;
+    let hold = tx.holds().get(crate::lookup_id(id, "hold")?).await?.ok_or(ServiceError::NotFound("hold"))?;
     check_release_in(&mut tx, &hold, actor, &engine.policy.authority, now_ms).await?;
     let released = release_in(&mut tx, &hold, actor_label, note, now_ms).await?;
     tx.commit().await.map_err(thaw_store::StoreError::from)?;
@@ -315,7 +315,7 @@ pub async fn list(db: &Db, account_id: &str, only_in_force: bool, now_ms: i64) -
 
 pub async fn get(db: &Db, id: &str) -> Result<(Hold, Vec<HoldChange>), ServiceError> {
     let mut conn = db.conn().await?;
-    let hold = conn.holds().get(id).await?.ok_or(ServiceError::NotFound("hold"))?;
+    let hold = conn.holds().get(crate::lookup_id(id, "hold")?).await?.ok_or(ServiceError::NotFound("hold"))?;
     let changes = conn.holds().changes(id).await?;
     Ok((hold, changes))
 }

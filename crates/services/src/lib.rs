@@ -25,7 +25,6 @@ pub mod geo;
 pub mod guard;
 pub mod holder;
 pub mod holds;
-pub mod inbound;
 pub mod knowledge;
 pub mod macros;
 pub mod mail;
@@ -43,6 +42,9 @@ pub mod sso;
 pub mod staff;
 pub mod triage;
 pub mod webhooks;
+
+/// Inbound email is read by the text crate (pure, and fuzzed there); case mail uses it from here.
+pub use thaw_text::inbound;
 
 use thaw_domain::Invalid;
 use thaw_store::StoreError;
@@ -98,6 +100,12 @@ pub fn secret_digest(secret: &str) -> String {
 pub fn same_secret(a: &str, b: &str) -> bool {
     use subtle::ConstantTimeEq;
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// A record's id as given from outside (a URL), to look up. One with a NUL character names no
+/// record, and PostgreSQL refuses it in a query (a 500), so it is not found without asking.
+pub fn lookup_id<'a>(id: &'a str, what: &'static str) -> Result<&'a str, ServiceError> {
+    if id.contains('\0') { Err(ServiceError::NotFound(what)) } else { Ok(id) }
 }
 
 pub fn new_id() -> String {

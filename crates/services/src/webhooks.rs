@@ -67,6 +67,7 @@ pub async fn list(db: &Db) -> Result<Vec<Endpoint>, ServiceError> {
 }
 
 pub async fn deactivate(db: &Db, id: &str) -> Result<(), ServiceError> {
+    let id = crate::lookup_id(id, "webhook endpoint")?;
     let mut tx = db.begin_write().await?;
     if tx.webhooks().deactivate(id, now_ms()).await? {
         tx.commit().await.map_err(thaw_store::StoreError::from)?;
@@ -77,6 +78,7 @@ pub async fn deactivate(db: &Db, id: &str) -> Result<(), ServiceError> {
 }
 
 pub async fn deliveries(db: &Db, endpoint_id: &str, limit: i64) -> Result<Vec<Delivery>, ServiceError> {
+    let endpoint_id = crate::lookup_id(endpoint_id, "webhook endpoint")?;
     let mut conn = db.conn().await?;
     conn.webhooks().endpoint(endpoint_id).await?.ok_or(ServiceError::NotFound("webhook endpoint"))?;
     Ok(conn.webhooks().deliveries(endpoint_id, limit.clamp(1, 500)).await?)

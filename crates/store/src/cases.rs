@@ -2,7 +2,7 @@
 //! timeline, attached context and links, and agents' presence for routing.
 
 use crate::bulk::Cell;
-use crate::{Result, StoreError};
+use crate::{Result, StoreError, is_postgres};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use thaw_domain::case::routing::{Candidate, Note};
@@ -234,6 +234,9 @@ fn targets_json(ts: &[Target]) -> String {
 fn pauses_json(ps: &[Pause]) -> String {
     serde_json::to_string(&ps.iter().map(|p| (p.start_ms, p.end_ms)).collect::<Vec<_>>()).expect("serialisable")
 }
+
+/// The first key of the advisory locks that claim case openings ("case" in ASCII).
+const OPENING_LOCKS: i32 = 0x6361_7365;
 
 impl Cases<'_> {
     /// The next human-friendly case number (10001, 10002, …); call inside the write transaction.
@@ -873,6 +876,27 @@ impl Cases<'_> {
                 ))
             })
             .collect()
+    }
+
+    /// Takes, for the rest of the caller's transaction, the right to open the case that `key`
+    /// names (a hold, a pending self-freeze): at once, or false when another transaction has it
+    /// (`wait` false), or once that transaction ends (`wait` true). So the desk rounds of several
+    /// processes share the openings instead of each making all of them, the others in vain.
+    /// SQLite has one writer at a time: always true there.
+    pub async fn claim_opening(&mut self, key: &str, wait: bool) -> Result<bool> {
+        if !is_postgres(self.0) {
+            return Ok(true);
+        }
+        // An advisory lock of the two-key space (apart from the migrations' one-key lock):
+        // "case" and a hash of the key.
+        let hash = key.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ b as u32).wrapping_mul(0x0100_0193)) as i32;
+        let sql = if wait {
+            "SELECT pg_advisory_xact_lock($1, $2) IS NOT NULL AS got"
+        } else {
+            "SELECT pg_try_advisory_xact_lock($1, $2) AS got"
+        };
+        let row = sqlx::query(sql).bind(OPENING_LOCKS).bind(hash).fetch_one(&mut *self.0).await?;
+        Ok(row.try_get("got")?)
     }
 
     /// Marks a pending-case record (from a self-freeze) as opened; false when it was opened

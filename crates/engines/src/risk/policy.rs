@@ -14,6 +14,10 @@ use thaw_domain::risk::hold::AuthorityLimits;
 use thaw_domain::risk::{Action, DeviceFlag, EventKind, ReleasePolicy, ScopeSet};
 use toml::Spanned;
 
+/// The most days of inactivity a detector may wait for; more would never fire, and the bound
+/// keeps the milliseconds far from overflow (found by fuzzing: 10^12 days overflowed).
+pub const MAX_INACTIVE_DAYS: i64 = 36_500;
+
 /// The policy thaw ships with; used when no policy file is configured.
 pub const DEFAULT_POLICY: &str = include_str!("../../policy/default.toml");
 
@@ -288,7 +292,13 @@ impl Compiler<'_> {
             Some(s) => match parse_ms(s.get_ref()) {
                 Some(ms) if ms > 0 => ms,
                 _ => self
-                    .err(s.span(), format!("{what}: '{}' is not a duration like 90s, 15m, 24h or 30d", s.get_ref()))
+                    .err(
+                        s.span(),
+                        format!(
+                            "{what}: '{}' is not a duration like 90s, 15m, 24h or 30d (at most 36500d)",
+                            s.get_ref()
+                        ),
+                    )
                     .unwrap_or(default_ms),
             },
         }
@@ -750,10 +760,14 @@ impl Policy {
         };
 
         let days = |c: &mut Compiler, r: Option<&RawDays>, default: i64, what: &str| {
-            (
-                on(r.and_then(|x| x.enabled)),
-                c.positive(&r.and_then(|x| x.inactive_days.clone()), default, what) * 86_400_000,
-            )
+            let raw = r.and_then(|x| x.inactive_days.clone());
+            let days = match c.positive(&raw, default, what) {
+                n if n > MAX_INACTIVE_DAYS => raw
+                    .and_then(|s| c.err(s.span(), format!("{what} is at most {MAX_INACTIVE_DAYS} (100 years)")))
+                    .unwrap_or(default),
+                n => n,
+            };
+            (on(r.and_then(|x| x.enabled)), days * 86_400_000)
         };
         let dormant = days(&mut c, d.dormant_account.as_ref(), 180, "dormant_account.inactive_days");
         let inactivity = days(&mut c, d.inactivity.as_ref(), 365, "inactivity.inactive_days");
@@ -815,7 +829,7 @@ impl Policy {
             None => 2 * 3_600_000,
             Some(s) => match parse_ms(s.get_ref()) {
                 Some(ms) => ms,
-                None => c.err(s.span(), "release.self_freeze_wait is a duration like 2h").unwrap_or(0),
+                None => c.err(s.span(), "release.self_freeze_wait is a duration like 2h (at most 36500d)").unwrap_or(0),
             },
         };
         let cooldown_ms = c.duration(&raw.release.cooldown, 86_400_000, "release.cooldown");

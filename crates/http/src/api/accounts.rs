@@ -4,9 +4,9 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiJson;
+use crate::query::ApiQuery;
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use thaw_domain::{Account, AccountInput, Invalid, Permission};
@@ -71,7 +71,7 @@ pub struct AccountPut {
 
 /// Creates or replaces the platform's copy of a user. 201 when created, 200 when replaced.
 #[utoipa::path(put, path = "/api/v1/accounts/{id}", tag = "accounts",
-    params(("id" = String, Path, description = "The platform's user id: 1–128 of letters, digits and . _ : @ -")),
+    params(("id" = String, Path, description = "The platform's user id: 1–128 of letters, digits and . _ : @ -", pattern = r"^[A-Za-z0-9._:@-]{1,128}$")),
     request_body = AccountPut,
     responses((status = 200, body = AccountBody), (status = 201, body = AccountBody), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody),
@@ -113,7 +113,7 @@ pub async fn put_account(
 
 /// One account.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "accounts",
-    params(("id" = String, Path, description = "The platform's user id")),
+    params(("id" = String, Path, description = "The platform's user id", pattern = r"^[A-Za-z0-9._:@-]{1,128}$")),
     responses((status = 200, body = AccountBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = []), ("staff_session" = [])))]
 pub async fn get_account(
@@ -126,12 +126,15 @@ pub async fn get_account(
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Only accounts whose id or email starts with this (case-insensitive).
     q: Option<String>,
     /// 1 to 200; default 50.
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
     /// Default 0.
+    #[param(minimum = 0)]
     offset: Option<i64>,
 }
 
@@ -149,10 +152,10 @@ pub struct AccountPage {
 pub async fn list_accounts(
     State(state): State<AppState>,
     caller: Caller,
-    params: Result<Query<ListParams>, QueryRejection>,
+    params: Result<ApiQuery<ListParams>, ApiError>,
 ) -> Result<Json<AccountPage>, ApiError> {
     caller.require(Permission::ReadAccounts)?;
-    let p = crate::json::query(params)?;
+    let ApiQuery(p) = params?;
     let limit = p.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "out_of_range", "limit must be between 1 and 200")

@@ -59,7 +59,8 @@ pub async fn list_keys(State(state): State<AppState>, caller: Caller) -> Result<
 
 /// Creates a key; the answer carries the whole key once.
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "api-keys", request_body = NewKey,
-    responses((status = 201, body = ApiKeyBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = ApiKeyBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("staff_session" = [])))]
 pub async fn create_key(
     State(state): State<AppState>,

@@ -6,9 +6,9 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiJson;
+use crate::query::ApiQuery;
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -86,7 +86,8 @@ fn actor_of(caller: &Caller) -> CaseActor {
 /// Opens a case for an account: validated per category (a missing intake field is named),
 /// routed, its SLA clock started, with the account's holds, decisions and events attached.
 #[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = OpenCaseBody,
-    responses((status = 201, body = CaseBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = CaseBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = []), ("staff_session" = [])))]
 pub async fn open(
     State(state): State<AppState>,
@@ -113,6 +114,7 @@ pub async fn open(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CasesQuery {
     /// The platform's user id whose cases to list.
     account_id: String,
@@ -125,10 +127,10 @@ pub struct CasesQuery {
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    q: Result<Query<CasesQuery>, QueryRejection>,
+    q: Result<ApiQuery<CasesQuery>, ApiError>,
 ) -> Result<Json<Vec<CaseBody>>, ApiError> {
     caller.require(Permission::ReadCases)?;
-    let q = crate::json::query(q)?;
+    let ApiQuery(q) = q?;
     let id = thaw_domain::AccountId::parse("account_id", &q.account_id)?;
     let mut conn = state.db.conn().await.map_err(thaw_services::ServiceError::from)?;
     let list = conn.cases().of_account(id.as_str(), 200).await.map_err(thaw_services::ServiceError::from)?;

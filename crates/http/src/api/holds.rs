@@ -5,9 +5,9 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiJson;
+use crate::query::ApiQuery;
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -42,7 +42,7 @@ pub struct StatusBody {
 /// The enforcement call: which of login, trade and withdraw are held now. Expiring holds stop
 /// counting at their expiry time exactly. An account thaw has never seen is allowed everything.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/status", tag = "holds",
-    params(("id" = String, Path, description = "The platform's user id")),
+    params(("id" = String, Path, description = "The platform's user id", pattern = r"^[A-Za-z0-9._:@-]{1,128}$")),
     responses((status = 200, body = StatusBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = []), ("staff_session" = [])))]
 pub async fn status(
@@ -75,24 +75,26 @@ pub async fn status(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HoldsQuery {
     /// `in_force` (default) or `all`.
+    #[param(pattern = "^(in_force|all)$")]
     state: Option<String>,
 }
 
 /// The account's holds: those in force, or all with `state=all`.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/holds", tag = "holds",
-    params(("id" = String, Path, description = "The platform's user id"), HoldsQuery),
+    params(("id" = String, Path, description = "The platform's user id", pattern = r"^[A-Za-z0-9._:@-]{1,128}$"), HoldsQuery),
     responses((status = 200, description = "Holds", body = Vec<Object>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = []), ("staff_session" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    q: Result<Query<HoldsQuery>, QueryRejection>,
+    q: Result<ApiQuery<HoldsQuery>, ApiError>,
 ) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
     caller.require(Permission::ReadHolds)?;
-    let q = crate::json::query(q)?;
+    let ApiQuery(q) = q?;
     let in_force = match q.state.as_deref() {
         None | Some("in_force") => true,
         Some("all") => false,
@@ -118,7 +120,7 @@ pub struct ExplanationBody {
 #[serde(deny_unknown_fields)]
 pub struct NewHoldBody {
     /// login, trade, withdraw, all.
-    #[schema(example = json!(["withdraw"]))]
+    #[schema(example = json!(["withdraw"]), min_items = 1)]
     scopes: Vec<String>,
     /// A stable code for the reason, e.g. `legal_request`.
     #[schema(example = "chargeback_review")]
@@ -129,6 +131,7 @@ pub struct NewHoldBody {
     #[schema(value_type = Object)]
     facts: serde_json::Map<String, serde_json::Value>,
     /// owner_one_factor, owner_two_factors, expiry_only, agent (default) or compliance_only.
+    #[schema(pattern = "^(owner_one_factor|owner_two_factors|expiry_only|agent|compliance_only)$")]
     release_policy: Option<String>,
     /// RFC 3339; required with expiry_only.
     expires_at: Option<String>,
@@ -143,9 +146,9 @@ pub struct NewHoldBody {
 /// Places a hold. The platform's holds have origin `platform`; a staff member's `staff`
 /// (`compliance` for compliance officers placing compliance-only holds).
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/holds", tag = "holds", request_body = NewHoldBody,
-    params(("id" = String, Path, description = "The platform's user id")),
+    params(("id" = String, Path, description = "The platform's user id", pattern = r"^[A-Za-z0-9._:@-]{1,128}$")),
     responses((status = 201, description = "The hold", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+        (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = []), ("staff_session" = [])))]
 pub async fn place(
     State(state): State<AppState>,
@@ -274,18 +277,20 @@ pub struct ReleaseBody {
 
 /// Lifts a hold if its release policy lets the caller: compliance holds only compliance
 /// officers; a credential-change cool-down nobody until it expires; agents within their
-/// authority, above it a supervisor. Refusals are 403 with a stable code.
-#[utoipa::path(post, path = "/api/v1/holds/{id}/release", tag = "holds", request_body = ReleaseBody,
+/// authority, above it a supervisor. Refusals are 403 with a stable code. The body may be left out.
+#[utoipa::path(post, path = "/api/v1/holds/{id}/release", tag = "holds", request_body = Option<ReleaseBody>,
     params(("id" = String, Path, description = "The hold's id")),
-    responses((status = 200, description = "The released hold", body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The released hold", body = Object), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = []), ("staff_session" = [])))]
 pub async fn release(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    body: axum::body::Bytes,
+    req: axum::extract::Request,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Permission::ReleaseHolds)?;
+    let body = crate::json::read_body(req).await?;
     let body: ReleaseBody =
         if body.iter().all(u8::is_ascii_whitespace) { ReleaseBody::default() } else { crate::json::parse(&body)? };
     let note = body.note.unwrap_or_default();
@@ -295,24 +300,26 @@ pub async fn release(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DecisionsQuery {
     /// At most this many, newest first (1–200, default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
 }
 
 /// The account's recent decisions, newest first, as they were answered.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/decisions", tag = "risk",
-    params(("id" = String, Path, description = "The platform's user id"), DecisionsQuery),
+    params(("id" = String, Path, description = "The platform's user id", pattern = r"^[A-Za-z0-9._:@-]{1,128}$"), DecisionsQuery),
     responses((status = 200, description = "Decisions", body = Vec<Object>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("api_key" = []), ("staff_session" = [])))]
 pub async fn decisions(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    q: Result<Query<DecisionsQuery>, QueryRejection>,
+    q: Result<ApiQuery<DecisionsQuery>, ApiError>,
 ) -> Result<Json<Vec<serde_json::Value>>, ApiError> {
     caller.require(Permission::ReadHolds)?;
-    let q = crate::json::query(q)?;
+    let ApiQuery(q) = q?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "out_of_range", "limit is between 1 and 200")

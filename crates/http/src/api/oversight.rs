@@ -4,15 +4,16 @@
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
+use crate::query::ApiQuery;
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use thaw_domain::{Invalid, Permission};
 use thaw_services::{analytics, now_ms, rfc3339};
 use thaw_store::audit::AuditQuery;
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AnalyticsParams {
     /// First day (YYYY-MM-DD, UTC); default 29 days before `to`.
     from: Option<String>,
@@ -27,17 +28,18 @@ pub struct AnalyticsParams {
 /// One section of the analytics report: volume, top_issues, sla, times, csat, deflection,
 /// self_service, repeat_contacts or backlog. Figures are computed from the data on each call.
 #[utoipa::path(get, path = "/api/v1/analytics/{section}", tag = "oversight",
-    params(("section" = String, Path, description = "volume, top_issues, sla, times, csat, deflection, self_service, repeat_contacts or backlog"), AnalyticsParams),
+    params(("section" = String, Path, description = "volume, top_issues, sla, times, csat, deflection, self_service, repeat_contacts or backlog",
+        pattern = "^(volume|top_issues|sla|times|csat|deflection|self_service|repeat_contacts|backlog)$"), AnalyticsParams),
     responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("staff_session" = [])))]
 pub async fn section(
     State(state): State<AppState>,
     caller: Caller,
     Path(section): Path<String>,
-    p: Result<Query<AnalyticsParams>, QueryRejection>,
+    p: Result<ApiQuery<AnalyticsParams>, ApiError>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Permission::ReadAnalytics)?;
-    let p = crate::json::query(p)?;
+    let ApiQuery(p) = p?;
     if !analytics::SECTIONS.contains(&section.as_str()) {
         return Err(ApiError::new(
             axum::http::StatusCode::NOT_FOUND,
@@ -57,6 +59,7 @@ pub async fn section(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// e.g. `staff:<id>`, `api_key:<id>`, `holder:<account>`, `system`.
     actor: Option<String>,
@@ -72,6 +75,7 @@ pub struct AuditParams {
     /// Entries older than this sequence number (the next page).
     before_seq: Option<i64>,
     /// At most this many (1–500, default 100).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
 }
 
@@ -84,9 +88,9 @@ pub struct AuditEntryBody {
     action: String,
     subject_type: String,
     subject_id: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     before: Option<serde_json::Value>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     after: Option<serde_json::Value>,
     prev_hash: String,
     hash: String,
@@ -99,10 +103,10 @@ pub struct AuditEntryBody {
 pub async fn audit(
     State(state): State<AppState>,
     caller: Caller,
-    p: Result<Query<AuditParams>, QueryRejection>,
+    p: Result<ApiQuery<AuditParams>, ApiError>,
 ) -> Result<Json<Vec<AuditEntryBody>>, ApiError> {
     caller.require(Permission::ReadAudit)?;
-    let p = crate::json::query(p)?;
+    let ApiQuery(p) = p?;
     let q =
         audit_query(p.actor, p.action, p.subject_type, p.subject_id, p.from.as_deref(), p.to.as_deref(), p.before_seq)?;
     let limit = p.limit.unwrap_or(100);
@@ -172,6 +176,7 @@ pub fn audit_query(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CheckParams {
     /// A URL, email address, phone number, social handle or agent ID (at most 500 characters).
     value: String,
@@ -186,7 +191,7 @@ pub async fn check(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
-    Query(p): Query<CheckParams>,
+    ApiQuery(p): ApiQuery<CheckParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let ip = crate::pages::channels::peer_ip(&state, &headers, peer);
     if !crate::pages::channels::within_rate(&state, &ip).await? {

@@ -9,16 +9,29 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use thaw_domain::Permission;
+use utoipa::openapi::schema::{Array, ArrayBuilder, ObjectBuilder, SchemaType, Type};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct PolicySummary {
     /// The policy file, or `default` for the shipped policy.
     source: String,
-    /// Built-in detectors and whether each is on.
+    /// Built-in detectors and whether each is on: `[code, on]` pairs.
+    #[schema(schema_with = detector_pairs)]
     detectors: Vec<(String, bool)>,
     /// Codes of the operators' rules in force.
     rules: Vec<String>,
     sanctioned_addresses: usize,
+}
+
+/// `[code, on]` pairs. Described as two-item arrays of strings and booleans rather than with
+/// utoipa's tuple schema, which OpenAPI 3.1 rejects (`items: [..]`); schemathesis also cannot
+/// read `prefixItems` in a response schema.
+fn detector_pairs() -> Array {
+    let pair = ArrayBuilder::new()
+        .items(ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Boolean])))
+        .min_items(Some(2))
+        .max_items(Some(2));
+    ArrayBuilder::new().items(pair).build()
 }
 
 fn summary(state: &AppState) -> PolicySummary {

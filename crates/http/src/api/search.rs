@@ -4,20 +4,24 @@
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
+use crate::query::ApiQuery;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use thaw_domain::{Invalid, Permission};
 use thaw_services::search;
 use thaw_text::search::{DocKind, Filter, MAX_QUERY_CHARS};
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// What to look for (up to 200 characters).
     q: Option<String>,
     /// article (default) or message (case messages; needs case access).
+    #[param(pattern = "^(article|message)$")]
     kind: Option<String>,
     /// zh-CN or en; all languages without it.
+    #[param(pattern = "^(zh-CN|en)?$")]
     locale: Option<String>,
     /// 1–50 (10).
     limit: Option<String>,
@@ -55,7 +59,7 @@ pub struct SearchBody {
 pub async fn search(
     State(state): State<AppState>,
     caller: Caller,
-    Query(p): Query<SearchParams>,
+    ApiQuery(p): ApiQuery<SearchParams>,
 ) -> Result<Json<SearchBody>, ApiError> {
     let q = p.q.unwrap_or_default().trim().to_string();
     if q.is_empty() {

@@ -4,9 +4,9 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiJson;
+use crate::query::ApiQuery;
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -54,7 +54,8 @@ impl EndpointBody {
 /// Registers an endpoint. Deliveries are signed: `Thaw-Signature: t=<unix seconds>,v1=<hex
 /// HMAC-SHA256(secret, "<t>.<body>")>`, with `Thaw-Delivery` (unique per delivery) and `Thaw-Event`.
 #[utoipa::path(post, path = "/api/v1/webhooks", tag = "webhooks", request_body = NewEndpoint,
-    responses((status = 201, body = EndpointBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 201, body = EndpointBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("staff_session" = [])))]
 pub async fn create(
     State(state): State<AppState>,
@@ -124,6 +125,7 @@ impl From<Delivery> for DeliveryBody {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeliveriesQuery {
     /// Newest first, at most this many (default 100).
     limit: Option<i64>,
@@ -132,16 +134,16 @@ pub struct DeliveriesQuery {
 /// The delivery log of an endpoint, newest first.
 #[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries", tag = "webhooks",
     params(("id" = String, Path, description = "The endpoint's id"), DeliveriesQuery),
-    responses((status = 200, body = Vec<DeliveryBody>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = Vec<DeliveryBody>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("staff_session" = [])))]
 pub async fn deliveries(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    q: Result<Query<DeliveriesQuery>, QueryRejection>,
+    q: Result<ApiQuery<DeliveriesQuery>, ApiError>,
 ) -> Result<Json<Vec<DeliveryBody>>, ApiError> {
     caller.require(Permission::ManageWebhooks)?;
-    let q = crate::json::query(q)?;
+    let ApiQuery(q) = q?;
     let list = webhooks::deliveries(&state.db, &id, q.limit.unwrap_or(100)).await?;
     Ok(Json(list.into_iter().map(DeliveryBody::from).collect()))
 }

@@ -11,7 +11,7 @@
 
 use crate::cases::server;
 use crate::on_both_backends;
-use crate::security::holder_by_email;
+use crate::security::{holder_by_email, put_account};
 use crate::support::*;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -341,21 +341,6 @@ async fn attempt(s: &TestServer, caller: &Caller, method: &str, target: &str) ->
 
 /// The fixtures: holder A's account, case, attachment, holds and challenge; spare staff,
 /// keys, webhooks and a channel for the admin's writes; an approval for the supervisor.
-/// Holder A's and B's accounts, as the platform syncs them.
-async fn accounts(s: &TestServer, key: &str) {
-    let api = client();
-    for (id, email) in [("acct-a", "a@mail.example"), ("acct-b", "b@mail.example")] {
-        let res = api
-            .put(s.url(&format!("/api/v1/accounts/{id}")))
-            .bearer_auth(key)
-            .json(&json!({"email": email, "locale": "en"}))
-            .send()
-            .await
-            .unwrap();
-        assert!(res.status().is_success(), "account {id}");
-    }
-}
-
 async fn fixtures(s: &TestServer, key: &str, holder_a: &Caller, t1_id: &str) -> BTreeMap<&'static str, String> {
     let api = client();
     let now = thaw_services::now_ms();
@@ -511,7 +496,8 @@ on_both_backends! {
         assert!(stale.is_empty(), "rows for routes that do not exist: {stale:?}");
 
         // The callers.
-        accounts(&s, &key).await;
+        put_account(&s, &key, "acct-a", "a@mail.example").await;
+        put_account(&s, &key, "acct-b", "b@mail.example").await;
         let (holder_a, csrf_a) = holder_by_email(&s, "a@mail.example", "acct-a").await;
         let (holder_b, csrf_b) = holder_by_email(&s, "b@mail.example", "acct-b").await;
         let mut callers = vec![

@@ -14,6 +14,7 @@ mod hardening;
 mod holder_tools;
 mod http_api;
 mod http_pages;
+mod jobs;
 mod knowledge;
 mod oversight;
 mod risk;

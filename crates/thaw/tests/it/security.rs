@@ -142,7 +142,7 @@ async fn server(b: Backend, smtp: Option<&SmtpSink>, policy: Option<&Path>) -> T
     .await
 }
 
-async fn put_account(s: &TestServer, key: &str, id: &str, email: &str) {
+pub(crate) async fn put_account(s: &TestServer, key: &str, id: &str, email: &str) {
     let res = client()
         .put(s.url(&format!("/api/v1/accounts/{id}")))
         .bearer_auth(key)

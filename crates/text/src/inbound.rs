@@ -188,8 +188,10 @@ pub fn reply_token(base_address: &str, to: &[String]) -> Option<String> {
 /// starts a quote ("> …", "On … wrote:", "在 … 写道：", an Outlook "-----Original Message-----"
 /// or "From:/发件人：" header block, thaw's [`REPLY_MARKER`]) and a signature after "-- ".
 /// When that leaves nothing, the holder wrote below the quote: quoted lines are dropped instead.
+/// Line ends come out as "\n" (carriage returns before a line break are dropped, however many), so
+/// stripping the result again changes nothing.
 pub fn strip_quoted(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().collect();
+    let lines: Vec<&str> = text.split('\n').map(|line| line.trim_end_matches('\r')).collect();
     let reply = lines[..first_cut(&lines)].join("\n").trim().to_string();
     if !reply.is_empty() {
         return reply;
@@ -213,7 +215,7 @@ pub fn strip_quoted(text: &str) -> String {
 /// The index of the first line that belongs to quoted mail or the signature.
 fn first_cut(lines: &[&str]) -> usize {
     for (i, &line) in lines.iter().enumerate() {
-        if line == "-- "
+        if is_signature_separator(line)
             || is_quote(line)
             || is_reply_marker(line)
             || is_original_separator(line)
@@ -225,6 +227,12 @@ fn first_cut(lines: &[&str]) -> usize {
         }
     }
     lines.len()
+}
+
+/// "-- ", the usual signature separator; leading whitespace is allowed because the reply is
+/// trimmed at the end, which would otherwise turn an indented "  -- " into one on a second pass.
+fn is_signature_separator(line: &str) -> bool {
+    line.trim_start() == "-- "
 }
 
 fn is_quote(line: &str) -> bool {
@@ -387,8 +395,13 @@ fn addresses(field: Option<&Address<'_>>) -> Vec<String> {
     found
 }
 
+/// Without surrounding whitespace or angle brackets, however they nest ("< <a@b> >").
+fn unbracketed(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_whitespace() || c == '<' || c == '>')
+}
+
 fn bare_address(address: &str) -> Option<String> {
-    let address = address.trim().trim_start_matches('<').trim_end_matches('>').trim();
+    let address = unbracketed(address);
     (!address.is_empty()).then(|| address.to_lowercase())
 }
 
@@ -412,7 +425,7 @@ fn message_ids(value: &HeaderValue<'_>) -> Vec<String> {
 }
 
 fn bare_id(id: &str) -> String {
-    id.trim().trim_start_matches('<').trim_end_matches('>').trim().to_string()
+    unbracketed(id).to_string()
 }
 
 fn push_new(list: &mut Vec<String>, item: String) {
@@ -829,6 +842,34 @@ mod tests {
     #[test]
     fn strip_quoted_drops_the_signature() {
         assert_eq!(strip_quoted("Thanks\r\n-- \r\nLi Wei\r\nSent from my phone\r\n"), "Thanks");
+    }
+
+    #[test]
+    fn nested_brackets_and_spaces_around_addresses_and_ids_are_removed() {
+        // Found by fuzzing: "<<< <li.wei@…>" kept a "<" in front of the address.
+        let raw = "From: Li Wei <<< <li.wei@example.com>\r\nMessage-ID: < <m1@mail.example.com> >\r\n\r\nHello\r\n";
+        let mail = parse(raw.as_bytes()).unwrap();
+        assert_eq!(mail.from.as_deref(), Some("li.wei@example.com"));
+        assert_eq!(bare_address(" < <Li.Wei@Example.com> > "), Some("li.wei@example.com".to_string()));
+        assert_eq!(bare_id("< <m1@mail.example.com> >"), "m1@mail.example.com");
+    }
+
+    #[test]
+    fn strip_quoted_drops_stray_carriage_returns_and_is_stable() {
+        // Found by fuzzing: "\r\r\n" used to leave a "\r" line that a second pass removed.
+        let once = strip_quoted("Done.\n\r\r\nThanks\r\n");
+        assert_eq!(once, "Done.\n\nThanks");
+        assert_eq!(strip_quoted(&once), once);
+    }
+
+    #[test]
+    fn an_indented_signature_separator_is_one_too() {
+        // Found by fuzzing: the final trim turned "\r-- " into "-- ", cut on a second pass.
+        let text = "On Mon, 3 Nov 2026 at 10:02, thaw <support@thaw.example>\r\nwrote:\r\n\r\n\r-- \nLi";
+        let once = strip_quoted(text);
+        assert_eq!(once, "");
+        assert_eq!(strip_quoted(&once), once);
+        assert_eq!(strip_quoted("Thanks\n  -- \nLi Wei"), "Thanks");
     }
 
     #[test]
