@@ -97,7 +97,7 @@ fn generations(dir: &Path) -> Vec<(u64, PathBuf)> {
             Some((n, e.path()))
         })
         .collect();
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|g| std::cmp::Reverse(g.0));
     found
 }
 

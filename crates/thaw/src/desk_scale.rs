@@ -36,15 +36,7 @@ pub struct ScaleArgs {
 }
 
 fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    thaw_domain::risk::reason::group_thousands(n as i64)
 }
 
 /// `thaw seed scale`.

@@ -75,7 +75,8 @@ fn display(v: &serde_json::Value) -> String {
     }
 }
 
-fn group_thousands(i: i64) -> String {
+/// 1234567 → "1,234,567".
+pub fn group_thousands(i: i64) -> String {
     let digits = i.unsigned_abs().to_string();
     let mut out = String::new();
     for (n, c) in digits.chars().enumerate() {

@@ -105,6 +105,9 @@ fn queue_row(state: &AppState, c: &Case, staff: &[StaffMember], l: Locale, now: 
     }
 }
 
+/// (code, label, chosen) of one value a queue filter offers, code "" meaning all.
+type FilterOption = (&'static str, &'static str, bool);
+
 #[derive(Template)]
 #[template(path = "desk/cases.html")]
 struct QueuePage {
@@ -113,8 +116,8 @@ struct QueuePage {
     queues: Vec<(&'static str, &'static str)>,
     rows: Vec<QueueRow>,
     online: bool,
-    /// (name, label, [(code, label, chosen)]) of each filter, "" meaning all.
-    filters: Vec<(&'static str, &'static str, Vec<(&'static str, &'static str, bool)>)>,
+    /// (name, label, options) of each filter.
+    filters: Vec<(&'static str, &'static str, Vec<FilterOption>)>,
     /// The address of the next page, when there is one.
     next: Option<String>,
     /// The address of the first page, when this is a later one.

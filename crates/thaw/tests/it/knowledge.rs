@@ -298,7 +298,7 @@ on_both_backends! {
         db.conn().await.unwrap().accounts().insert_if_absent(&account).await.unwrap();
         let req = thaw_services::cases::OpenCase::new(
             "u-search-1",
-            thaw_domain::CaseCategory::DepositWithdrawal,
+            thaw_domain::CaseCategory::Other,
             "Deposit missing",
             "My zebrafinch deposit never arrived",
             thaw_domain::case::Channel::Api,
