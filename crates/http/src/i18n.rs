@@ -419,6 +419,19 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "提交的内容无法处理，请检查后重试。",
         "What was sent could not be processed; check it and try again.",
     ),
+    ("error.nul.title", "内容含有无法保存的字符", "The form contains a character that cannot be stored"),
+    (
+        "error.nul.body",
+        "某个字段含有空字符（NUL，\\0），通常来自复制粘贴。请删除后重新提交；未保存任何内容。",
+        "A field contains a NUL character (\\0), usually from copying and pasting. Remove it and send the form again; nothing was saved.",
+    ),
+    ("error.too_large.title", "提交的内容过大", "What was sent is too large"),
+    (
+        "error.too_large.body",
+        "表单内容超过了允许的大小，未保存任何内容。请缩短后重试。",
+        "The form is larger than allowed, so nothing was saved. Shorten it and try again.",
+    ),
+    ("error.field", "字段：", "Field:"),
     ("error.unavailable.title", "服务暂时不可用", "Temporarily unavailable"),
     (
         "error.unavailable.body",
@@ -1567,6 +1580,8 @@ pub fn error_keys(key: &str) -> (&'static str, &'static str) {
         "error.bad_request" => ("error.bad_request.title", "error.bad_request.body"),
         "error.unavailable" => ("error.unavailable.title", "error.unavailable.body"),
         "error.throttled" => ("error.throttled.title", "error.throttled.body"),
+        "error.nul" => ("error.nul.title", "error.nul.body"),
+        "error.too_large" => ("error.too_large.title", "error.too_large.body"),
         _ => ("error.internal.title", "error.internal.body"),
     }
 }

@@ -76,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .merge(assets::router())
         .fallback(pages::not_found)
         .method_not_allowed_fallback(pages::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::refuse_nul_in_forms))
         .layer(axum::extract::DefaultBodyLimit::max(state.config.body_limit))
         .layer(axum::Extension(json::BodyLimit(state.config.body_limit)))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::security_headers))

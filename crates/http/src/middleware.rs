@@ -1,7 +1,9 @@
 //! Cross-cutting layers: the pre-session CSRF seed, security headers, the panic page and the
 //! client address.
 
+use crate::pages::PageError;
 use crate::{AppState, cookies, i18n};
+use axum::extract::FromRequestParts;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -34,6 +36,39 @@ pub async fn csrf_seed(State(state): State<AppState>, mut req: Request, next: Ne
         res.headers_mut().append(header::SET_COOKIE, cookie.parse().expect("valid cookie"));
     }
     res
+}
+
+/// Refuses a form post with a NUL character in a field name or value before any handler sees
+/// it: 422 naming the field, nothing stored (PostgreSQL cannot store the character in text, and
+/// no page should carry it). A body over the limit is 413. API bodies are JSON and checked by
+/// their own extractors.
+pub async fn refuse_nul_in_forms(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form || req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let (mut parts, body) = req.into_parts();
+    let refuse = async |parts: &mut axum::http::request::Parts, status, key, field: Option<String>| {
+        let error = match crate::auth::PageCtx::from_request_parts(parts, &state).await {
+            Ok(ctx) => PageError::new(&ctx, status, key),
+            Err(response) => return response,
+        };
+        error.with_field(field).into_response()
+    };
+    let bytes = match axum::body::to_bytes(body, state.config.body_limit).await {
+        Ok(b) => b,
+        Err(_) => return refuse(&mut parts, StatusCode::PAYLOAD_TOO_LARGE, "error.too_large", None).await,
+    };
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+    if let Some((field, _)) = pairs.into_iter().find(|(k, v)| k.contains('\0') || v.contains('\0')) {
+        let field = field.replace('\0', "\u{2400}");
+        return refuse(&mut parts, StatusCode::UNPROCESSABLE_ENTITY, "error.nul", Some(field)).await;
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await
 }
 
 /// Runs the request inside an audit context: the audit entries it writes carry the client's

@@ -191,6 +191,8 @@ struct ErrorPage {
     status: u16,
     title: &'static str,
     body: &'static str,
+    /// The form field at fault, when there is one.
+    field: Option<String>,
 }
 
 /// A page that could not be served, shown as a friendly page in the visitor's language.
@@ -201,16 +203,22 @@ pub struct PageError {
     locale: Locale,
     csrf: String,
     path: String,
+    field: Option<String>,
 }
 
 impl PageError {
     /// `key` names the error's texts: `<key>.title` and `<key>.body` in the catalogue.
     pub fn new(ctx: &PageCtx, status: StatusCode, key: &'static str) -> PageError {
-        PageError { status, key, locale: ctx.locale, csrf: ctx.csrf.clone(), path: ctx.path.clone() }
+        PageError { status, key, locale: ctx.locale, csrf: ctx.csrf.clone(), path: ctx.path.clone(), field: None }
+    }
+
+    /// Names the form field at fault on the page.
+    pub fn with_field(self, field: Option<String>) -> PageError {
+        PageError { field, ..self }
     }
 
     pub fn bare(locale: Locale, status: StatusCode, key: &'static str) -> PageError {
-        PageError { status, key, locale, csrf: String::new(), path: "/".into() }
+        PageError { status, key, locale, csrf: String::new(), path: "/".into(), field: None }
     }
 
     pub fn from_service(ctx: &PageCtx, e: thaw_services::ServiceError) -> PageError {
@@ -245,7 +253,7 @@ impl IntoResponse for PageError {
             area: "portal",
             section: "",
         };
-        render(self.status, &ErrorPage { shell, status: self.status.as_u16(), title, body })
+        render(self.status, &ErrorPage { shell, status: self.status.as_u16(), title, body, field: self.field })
     }
 }
 

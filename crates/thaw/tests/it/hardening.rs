@@ -129,3 +129,38 @@ on_both_backends! {
         assert_eq!(ask(other, other_csrf).await.status(), 303);
     }
 }
+
+on_both_backends! {
+    async fn page_forms_with_a_nul_character_or_over_the_limit_are_refused_by_field_and_store_nothing(b) {
+        // PostgreSQL cannot store NUL in text: such forms used to fail there with a 500.
+        let s = crate::cases::server(b).await;
+        let (c, csrf) = crate::cases::holder(&s, "nul-holder").await;
+        let form = [("csrf", csrf.as_str()), ("category", "other"), ("subject", "Help\u{0}me"), ("body", "Please help.")];
+        let res = c.post(s.url("/security/cases")).header("accept-language", "zh-CN").form(&form).send().await.unwrap();
+        assert_eq!(res.status(), 422);
+        let page = res.text().await.unwrap();
+        assert!(page.contains("data-testid=\"error-field\""), "the field is named: {page}");
+        assert!(page.contains("<code>subject</code>"), "{page}");
+        let cases = s.db.conn().await.unwrap().cases().of_account("nul-holder", 10).await.unwrap();
+        assert!(cases.is_empty(), "no case was opened: {cases:?}");
+
+        // A NUL in a field's name is named too, and staff forms are covered the same way.
+        let (desk, desk_csrf) = s.signed_in("agent_t1").await;
+        let res = desk.post(s.url("/desk/presence")).form(&[("csrf", desk_csrf.as_str()), ("on\u{0}line", "1")]).send().await.unwrap();
+        assert_eq!(res.status(), 422);
+        assert!(res.text().await.unwrap().contains("<code>on\u{2400}line</code>"));
+
+        // Over the body limit: 413 as a page, nothing stored.
+        let huge = "x".repeat(3 * 1024 * 1024);
+        let form = [("csrf", csrf.as_str()), ("category", "other"), ("subject", "Big"), ("body", huge.as_str())];
+        let res = c.post(s.url("/security/cases")).form(&form).send().await.unwrap();
+        assert_eq!(res.status(), 413);
+        assert!(res.text().await.unwrap().contains("too large"));
+        assert!(s.db.conn().await.unwrap().cases().of_account("nul-holder", 10).await.unwrap().is_empty());
+
+        // The same form without the NUL opens the case.
+        let form = [("csrf", csrf.as_str()), ("category", "other"), ("subject", "Help me"), ("body", "Please help.")];
+        assert_eq!(c.post(s.url("/security/cases")).form(&form).send().await.unwrap().status(), 303);
+        assert_eq!(s.db.conn().await.unwrap().cases().of_account("nul-holder", 10).await.unwrap().len(), 1);
+    }
+}
