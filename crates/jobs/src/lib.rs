@@ -38,6 +38,9 @@ pub async fn run_sweeper(db: Db, every: Duration, mut shutdown: watch::Receiver<
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "sweep failed; will retry"),
                 }
+                if let Err(e) = db.refresh_statistics().await {
+                    tracing::warn!(error = %e, "could not refresh the query planner's statistics");
+                }
             }
             _ = shutdown.changed() => break,
         }

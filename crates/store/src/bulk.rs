@@ -286,13 +286,18 @@ impl Loader {
         Ok(())
     }
 
-    /// Brings the planner's statistics up to date after a load (PostgreSQL: `VACUUM ANALYZE`
-    /// of the loaded tables, as autovacuum would after a while; SQLite keeps none unless asked,
-    /// and thaw does not ask, so nothing is done there).
+    /// Brings the planner's statistics up to date after a load, as the server would later
+    /// (PostgreSQL: `VACUUM ANALYZE` of the loaded tables, as autovacuum would; SQLite: a sampled
+    /// `ANALYZE`, as [`crate::Db::refresh_statistics`] does).
     pub async fn settle(&mut self) -> Result<()> {
-        if let Conn::Postgres(c) = &mut self.conn {
-            for table in Batch::default().tables.iter().map(|r| r.table) {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("VACUUM ANALYZE {table}"))).execute(&mut *c).await?;
+        match &mut self.conn {
+            Conn::Postgres(c) => {
+                for table in Batch::default().tables.iter().map(|r| r.table) {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("VACUUM ANALYZE {table}"))).execute(&mut *c).await?;
+                }
+            }
+            Conn::Sqlite(c) => {
+                sqlx::raw_sql("PRAGMA analysis_limit = 1000; ANALYZE").execute(&mut *c).await?;
             }
         }
         Ok(())

@@ -27,6 +27,9 @@ pub async fn open_db(config: &Config) -> anyhow::Result<Db> {
     };
     let db = Db::connect(&config.database_url, &options).await?;
     db.migrate().await.with_context(|| format!("migrating {}", db.masked_url()))?;
+    if let Err(e) = db.refresh_statistics().await {
+        tracing::warn!(error = %e, "could not refresh the query planner's statistics");
+    }
     Ok(db)
 }
 

@@ -396,19 +396,34 @@ async fn view(
     let l = ctx.locale;
     let now = now_ms();
     let case = case_by_number(&state, &ctx, &number).await?;
-    let panel = cases::customer_panel(&state.db, &case, now).await.map_err(|e| PageError::from_service(&ctx, e))?;
-    let mut conn = state.db.conn().await.map_err(store_err(&ctx))?;
-    let messages = conn.cases().messages(&case.id, true).await.map_err(store_err(&ctx))?;
-    let timeline = conn.cases().timeline(&case.id, true).await.map_err(store_err(&ctx))?;
-    let staff = conn.staff().list().await.map_err(store_err(&ctx))?;
-    let approvals = conn.cases().approvals_of_case(&case.id).await.map_err(store_err(&ctx))?;
-    let compensations = conn.cases().compensations(&case.id).await.map_err(store_err(&ctx))?;
-    let attachments = conn.cases().attachments(&case.id).await.map_err(store_err(&ctx))?;
-    let rating = conn.cases().rating(&case.id).await.map_err(store_err(&ctx))?;
-    drop(conn);
-    let related = thaw_services::case_links::related(&state.db, &case.id)
-        .await
-        .map_err(|e| PageError::from_service(&ctx, e))?
+    // The page's parts are read at once, each on a connection of its own.
+    let service_err = |e| PageError::from_service(&ctx, e);
+    let conversation = async {
+        let mut conn = state.db.conn().await?;
+        let messages = conn.cases().messages(&case.id, true).await?;
+        let timeline = conn.cases().timeline(&case.id, true).await?;
+        Ok::<_, thaw_store::StoreError>((messages, timeline))
+    };
+    let records = async {
+        let mut conn = state.db.conn().await?;
+        let staff = conn.staff().list().await?;
+        let approvals = conn.cases().approvals_of_case(&case.id).await?;
+        let compensations = conn.cases().compensations(&case.id).await?;
+        let attachments = conn.cases().attachments(&case.id).await?;
+        let rating = conn.cases().rating(&case.id).await?;
+        Ok::<_, thaw_store::StoreError>((staff, approvals, compensations, attachments, rating))
+    };
+    let (panel, conversation, records, related) = tokio::join!(
+        cases::customer_panel(&state.db, &case, now),
+        conversation,
+        records,
+        thaw_services::case_links::related(&state.db, &case.id)
+    );
+    let panel = panel.map_err(service_err)?;
+    let (messages, timeline) = conversation.map_err(store_err(&ctx))?;
+    let (staff, approvals, compensations, attachments, rating) = records.map_err(store_err(&ctx))?;
+    let related = related
+        .map_err(service_err)?
         .into_iter()
         .map(|r| {
             let relation =
