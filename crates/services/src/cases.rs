@@ -334,33 +334,16 @@ pub async fn open_in(
     let language = req.language.unwrap_or(account.locale);
     let number = conn.cases().next_number().await?;
     let mut case = Case {
-        id: new_id(),
-        number,
-        account_id: account_id.as_str().to_string(),
-        category,
         priority,
-        status: CaseStatus::New,
         subject,
         intake: answers,
         language,
         channel: req.channel,
         tier: req.tier.clamp(1, 2),
-        assignee_id: None,
-        routing: None,
         hold_id: req.hold_id.clone(),
         linked_from: req.linked_from.clone(),
-        created_at_ms: now_ms,
-        updated_at_ms: now_ms,
-        first_response_at_ms: None,
-        awaiting_reply_since_ms: None,
-        resolved_at_ms: None,
-        closed_at_ms: None,
-        pauses: vec![],
-        warned: vec![],
-        breached: vec![],
         appeal_of: req.appeal_of.clone(),
-        decided_by: None,
-        merged_into: None,
+        ..Case::opened(new_id(), number, account_id.as_str().to_string(), category, now_ms)
     };
     let routed = route_in(conn, &case, req.exclude.clone()).await?;
     apply_routing(&mut case, &routed);

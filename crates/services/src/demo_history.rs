@@ -653,33 +653,12 @@ fn plan_case(
     let agent = Agent::for_case(rng, category, language);
     let variant = rng.below(3) as usize;
     let mut case = Case {
-        id: new_id(),
-        number: 0,
-        account_id: account_id(account),
-        category,
         priority,
-        status: CaseStatus::New,
         subject: pick_text(subject(category, language), variant).to_string(),
         intake: intake(rng, category, language, created),
         language,
         channel,
-        tier: 1,
-        assignee_id: None,
-        routing: None,
-        hold_id: None,
-        linked_from: None,
-        created_at_ms: created,
-        updated_at_ms: created,
-        first_response_at_ms: None,
-        awaiting_reply_since_ms: None,
-        resolved_at_ms: None,
-        closed_at_ms: None,
-        pauses: vec![],
-        warned: vec![],
-        breached: vec![],
-        appeal_of: None,
-        decided_by: None,
-        merged_into: None,
+        ..Case::opened(new_id(), 0, account_id(account), category, created)
     };
     let targets = desk.policy(&case).targets;
     let calendar = desk.calendar_for(&case);

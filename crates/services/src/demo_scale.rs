@@ -13,7 +13,7 @@
 
 use crate::cases::Desk;
 use crate::{ServiceError, passwords};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use thaw_domain::case::routing::{Note, Unrouted, Why};
 use thaw_domain::case::sla::Standing;
 use thaw_domain::case::{Case, CaseStatus, Channel, Priority};
@@ -471,33 +471,15 @@ impl Life<'_> {
         };
         let follow_up = previous.filter(|p| created - p.2 < 30 * DAY && rng.chance(0.05)).map(|p| p.0.clone());
         let mut case = Case {
-            id: id.clone(),
-            number,
-            account_id: account_id.clone(),
-            category,
             priority,
-            status: CaseStatus::New,
             subject,
-            intake: BTreeMap::new(),
             language: lang,
             channel,
             tier,
             assignee_id: agent.map(|a| a.id.clone()),
             routing: Some(routing.clone()),
-            hold_id: None,
             linked_from: follow_up.clone(),
-            created_at_ms: created,
-            updated_at_ms: created,
-            first_response_at_ms: None,
-            awaiting_reply_since_ms: None,
-            resolved_at_ms: None,
-            closed_at_ms: None,
-            pauses: vec![],
-            warned: vec![],
-            breached: vec![],
-            appeal_of: None,
-            decided_by: None,
-            merged_into: None,
+            ..Case::opened(id.clone(), number, account_id.clone(), category, created)
         };
         let mut lived = Lived { id: id.clone(), category, active, messages: 0, timeline: 0, holds: 0 };
         // A hold behind a third of freezes and thefts: in force while the case is worked.

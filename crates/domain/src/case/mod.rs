@@ -171,6 +171,41 @@ pub struct Case {
 }
 
 impl Case {
+    /// A case as it is opened at `at_ms`: new, tier 1, normal priority, in English from the
+    /// portal with no subject yet, nobody assigned, no clock history and no links. Callers set
+    /// the rest with struct update syntax.
+    pub fn opened(id: String, number: i64, account_id: String, category: CaseCategory, at_ms: i64) -> Case {
+        Case {
+            id,
+            number,
+            account_id,
+            category,
+            priority: Priority::Normal,
+            status: CaseStatus::New,
+            subject: String::new(),
+            intake: BTreeMap::new(),
+            language: Locale::En,
+            channel: Channel::Portal,
+            tier: 1,
+            assignee_id: None,
+            routing: None,
+            hold_id: None,
+            linked_from: None,
+            created_at_ms: at_ms,
+            updated_at_ms: at_ms,
+            first_response_at_ms: None,
+            awaiting_reply_since_ms: None,
+            resolved_at_ms: None,
+            closed_at_ms: None,
+            pauses: vec![],
+            warned: vec![],
+            breached: vec![],
+            appeal_of: None,
+            decided_by: None,
+            merged_into: None,
+        }
+    }
+
     pub fn reference(&self) -> String {
         case_ref(self.number)
     }
@@ -309,35 +344,7 @@ mod tests {
     }
 
     fn case(now: i64) -> Case {
-        Case {
-            id: "c1".into(),
-            number: 10001,
-            account_id: "a".into(),
-            category: CaseCategory::AssetFreeze,
-            priority: Priority::Normal,
-            status: CaseStatus::New,
-            subject: "s".into(),
-            intake: BTreeMap::new(),
-            language: Locale::En,
-            channel: Channel::Portal,
-            tier: 1,
-            assignee_id: None,
-            routing: None,
-            hold_id: None,
-            linked_from: None,
-            created_at_ms: now,
-            updated_at_ms: now,
-            first_response_at_ms: None,
-            awaiting_reply_since_ms: None,
-            resolved_at_ms: None,
-            closed_at_ms: None,
-            pauses: vec![],
-            warned: vec![],
-            breached: vec![],
-            appeal_of: None,
-            decided_by: None,
-            merged_into: None,
-        }
+        Case { subject: "s".into(), ..Case::opened("c1".into(), 10001, "a".into(), CaseCategory::AssetFreeze, now) }
     }
 
     #[test]

@@ -139,19 +139,24 @@ const QUEUES: [&str; 5] = ["mine", "team", "unassigned", "at_risk", "breached"];
 /// Cases on one page of a queue.
 const QUEUE_PAGE: i64 = 50;
 
-/// The filter of a queue page from its address; an unknown value is a bad request.
-fn queue_filter(q: &QueueQuery) -> Option<QueueFilter> {
-    fn one<T>(v: &Option<String>, parse: impl Fn(&str) -> Option<T>) -> Option<Option<T>> {
+/// The filter of a queue page from its address; an unknown value is a bad request naming its
+/// parameter.
+fn queue_filter(q: &QueueQuery) -> Result<QueueFilter, &'static str> {
+    fn one<T>(
+        name: &'static str,
+        v: &Option<String>,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Result<Option<T>, &'static str> {
         match v.as_deref().map(str::trim) {
-            None | Some("") => Some(None),
-            Some(x) => parse(x).map(Some),
+            None | Some("") => Ok(None),
+            Some(x) => parse(x).map(Some).ok_or(name),
         }
     }
-    Some(QueueFilter {
-        category: one(&q.category, CaseCategory::parse)?,
-        status: one(&q.status, |s| CaseStatus::parse(s).filter(|s| s.is_active()))?,
-        priority: one(&q.priority, Priority::parse)?,
-        language: one(&q.language, Locale::parse_canonical)?,
+    Ok(QueueFilter {
+        category: one("category", &q.category, CaseCategory::parse)?,
+        status: one("status", &q.status, |s| CaseStatus::parse(s).filter(|s| s.is_active()))?,
+        priority: one("priority", &q.priority, Priority::parse)?,
+        language: one("language", &q.language, Locale::parse_canonical)?,
     })
 }
 
@@ -162,12 +167,13 @@ async fn queues(
 ) -> Result<Response, PageError> {
     ctx.require(Permission::ReadCases)?;
     let l = ctx.locale;
-    let bad = || PageError::new(&ctx, StatusCode::BAD_REQUEST, "error.bad_request");
+    let bad =
+        |field: &str| PageError::new(&ctx, StatusCode::BAD_REQUEST, "error.bad_request").with_field(Some(field.into()));
     let queue = QUEUES.into_iter().find(|x| Some(*x) == q.queue.as_deref()).unwrap_or("mine");
-    let filter = queue_filter(&q).ok_or_else(bad)?;
+    let filter = queue_filter(&q).map_err(bad)?;
     let after = match q.after.as_deref().filter(|a| !a.is_empty()) {
         None => None,
-        Some(a) => Some(QueueCursor::parse(a).ok_or_else(bad)?),
+        Some(a) => Some(QueueCursor::parse(a).ok_or_else(|| bad("after"))?),
     };
     let now = now_ms();
     let which = match queue {

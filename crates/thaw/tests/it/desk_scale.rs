@@ -76,8 +76,10 @@ on_both_backends! {
         }
         let bad = desk.get(s.url("/desk/cases?queue=team&category=nonsense")).send().await.unwrap();
         assert_eq!(bad.status(), 400, "an unknown filter value is a bad request");
+        assert!(bad.text().await.unwrap().contains("<code>category</code>"), "naming the parameter");
         let bad = desk.get(s.url("/desk/cases?queue=team&after=12x")).send().await.unwrap();
         assert_eq!(bad.status(), 400, "a malformed page cursor is a bad request");
+        assert!(bad.text().await.unwrap().contains("<code>after</code>"));
 
         // A case from the history opens with its whole conversation.
         let (case, _) = conn.cases().by_number(report.numbers.0 + 7).await.unwrap().unwrap();
