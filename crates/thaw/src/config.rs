@@ -715,6 +715,7 @@ mod tests {
             ("THAW_EVIDENCE_S3_URL", ""),
             ("THAW_EVIDENCE_MAX_BYTES", "5242880"),
             ("THAW_IDENTITY_RETENTION_DAYS", "14"),
+            ("THAW_SEARCH_DIR", "/var/lib/thaw/search"),
         ]);
         assert_eq!(e.len(), ENV_VARS.len(), "this test names every option");
         let (c, unknown) = load(None, e, Layer::default()).unwrap();
@@ -756,6 +757,7 @@ mod tests {
             (25, Some("/var/lib/thaw/evidence"), 5_242_880, 14)
         );
         assert_eq!((&c.evidence_s3_url, &c.desk_sla_file), (&None, &None), "an empty value unsets");
+        assert_eq!(c.search_dir.as_deref(), Some(std::path::Path::new("/var/lib/thaw/search")));
         assert!(!format!("{c:?}").contains("0123456789abcdef"), "the SSO secret is masked in Debug");
         assert_eq!(
             (c.geoip_db, c.geoip_attribution.as_str()),
