@@ -29,7 +29,8 @@ let tmp;
 let idp;
 let thaw;
 
-async function startProvider(port, redirectUri) {
+/** Starts the provider once: its process and issuer, or an error after 30 s without it. */
+async function spawnProvider(port, redirectUri) {
   const child = spawn(process.execPath, [path.join(here, 'oidc-provider.mjs')], {
     cwd: here,
     env: {
@@ -43,18 +44,34 @@ async function startProvider(port, redirectUri) {
     stdio: ['ignore', 'pipe', fs.openSync(path.join(tmp, 'idp.err'), 'w')],
   });
   const lines = readline.createInterface({ input: child.stdout });
-  const issuer = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the provider did not start: ${tail(path.join(tmp, 'idp.err'))}`)), 30_000);
-    lines.on('line', (line) => {
-      const m = line.match(/^OIDC ready (\S+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
+  try {
+    const issuer = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the provider did not start: ${tail(path.join(tmp, 'idp.err'))}`)), 30_000);
+      lines.on('line', (line) => {
+        const m = line.match(/^OIDC ready (\S+)/);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`the provider exited with ${code}: ${tail(path.join(tmp, 'idp.err'))}`)));
     });
-    child.once('exit', (code) => reject(new Error(`the provider exited with ${code}: ${tail(path.join(tmp, 'idp.err'))}`)));
-  });
-  return { child, issuer };
+    return { child, issuer };
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
+}
+
+/** The provider, started again once if its first process hangs before listening (seen once in
+ * a full run: a Node.js process blocked at start with no socket open). */
+async function startProvider(port, redirectUri) {
+  try {
+    return await spawnProvider(port, redirectUri);
+  } catch (first) {
+    console.error(`# ${first.message}; starting the provider again`);
+    return spawnProvider(port, redirectUri);
+  }
 }
 
 before(async () => {
