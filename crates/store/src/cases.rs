@@ -68,6 +68,18 @@ pub struct QueueFilter {
     pub language: Option<Locale>,
 }
 
+impl QueueFilter {
+    /// The narrowing columns (also the desk's address parameters) with the chosen codes.
+    pub fn chosen(&self) -> [(&'static str, Option<&'static str>); 4] {
+        [
+            ("category", self.category.map(|c| c.code())),
+            ("status", self.status.map(|s| s.code())),
+            ("priority", self.priority.map(|p| p.code())),
+            ("language", self.language.map(|l| l.code())),
+        ]
+    }
+}
+
 /// Where the next page of a queue starts: after the case with this place in the order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueCursor {
@@ -462,13 +474,7 @@ impl Cases<'_> {
                 cond(&mut sql, " AND (breached <> '[]' OR next_due_at <= $?)", Some(Arg::Int(*now)))
             }
         }
-        let equal = [
-            ("category", filter.category.map(|c| c.code())),
-            ("status", filter.status.map(|s| s.code())),
-            ("priority", filter.priority.map(|p| p.code())),
-            ("language", filter.language.map(|l| l.code())),
-        ];
-        for (column, value) in equal {
+        for (column, value) in filter.chosen() {
             if let Some(v) = value {
                 cond(&mut sql, &format!(" AND {column} = $?"), Some(Arg::Text(v.into())));
             }

@@ -190,12 +190,7 @@ async fn queues(
     drop(conn);
     // The address of this queue and filter, for the pages' links.
     let mut base = format!("/desk/cases?queue={queue}");
-    let chosen = [
-        ("category", filter.category.map(|c| c.code())),
-        ("status", filter.status.map(|s| s.code())),
-        ("priority", filter.priority.map(|p| p.code())),
-        ("language", filter.language.map(|l| l.code())),
-    ];
+    let chosen = filter.chosen();
     for (name, value) in chosen {
         if let Some(v) = value {
             base.push_str(&format!("&{name}={}", url_encode(v)));
