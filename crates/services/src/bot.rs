@@ -212,7 +212,7 @@ async fn articles(
     locale: Locale,
     category: CaseCategory,
 ) -> Result<Vec<Suggestion>, ServiceError> {
-    let filter = Filter { kind: Some(DocKind::Article), locale: Some(locale.code().into()), internal: false };
+    let filter = Filter { kind: DocKind::Article, locale: Some(locale.code().into()), internal: false };
     let hits = parts.search.query(text, &filter, 8).await?;
     let in_category: std::collections::HashSet<String> = crate::knowledge::published(parts.db, locale.code())
         .await?

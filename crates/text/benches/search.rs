@@ -77,8 +77,8 @@ fn main() {
     ];
     let filters = [
         Filter::default(),
-        Filter { kind: Some(DocKind::Article), locale: Some("zh-CN".into()), internal: false },
-        Filter { kind: Some(DocKind::Message), locale: None, internal: true },
+        Filter { kind: DocKind::Article, locale: Some("zh-CN".into()), internal: false },
+        Filter { kind: DocKind::Message, locale: None, internal: true },
     ];
     let mut p50s = vec![];
     let mut p95s = vec![];

@@ -1,6 +1,6 @@
-//! The search index: knowledge-base articles and case messages in one tantivy index, in memory
-//! or in a directory, tokenised by [`crate::tokens`] (Chinese words with or without spaces,
-//! stemmed English). Each process keeps its own index, built from the database and kept current
+//! The search index: knowledge-base articles and case messages, each in a tantivy index of its
+//! own, in memory or in a directory, tokenised by [`crate::tokens`] (Chinese words with or
+//! without spaces, stemmed English). Each process keeps its own index, built from the database and kept current
 //! from its change table by the services; this module only indexes, removes and searches, and
 //! keeps with each commit a marker of what it holds (so an index on disk can be reopened and
 //! brought up to date instead of rebuilt).
@@ -22,12 +22,13 @@ const TOKENIZER: &str = "thaw";
 pub const MAX_QUERY_CHARS: usize = 200;
 /// The version of the index's schema and tokenising: an index on disk written by another
 /// version is rebuilt, not reused.
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 
 /// What is indexed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DocKind {
+    #[default]
     Article,
     Message,
 }
@@ -56,10 +57,11 @@ pub struct Doc {
     pub internal: bool,
 }
 
-/// What a search looks in.
+/// What a search looks in: articles or messages (they are kept apart, each ranked by its own
+/// statistics), optionally in one language.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    pub kind: Option<DocKind>,
+    pub kind: DocKind,
     pub locale: Option<String>,
     /// Include internal notes (staff only).
     pub internal: bool,
@@ -98,11 +100,36 @@ struct Fields {
     internal: Field,
 }
 
-/// The index of one process.
-pub struct SearchIndex {
+/// One tantivy index: the articles or the messages.
+struct Part {
     index: Index,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
+}
+
+impl Part {
+    /// `threads` indexing threads (tantivy needs at least 15 MB of budget for each).
+    fn new(index: Index, threads: usize, budget: usize) -> Result<Part, SearchError> {
+        index.tokenizers().register(TOKENIZER, ThawTokenizer);
+        let writer = index.writer_with_num_threads(threads, budget).map_err(|e| match e {
+            tantivy::TantivyError::LockFailure(..) => SearchError::Busy(format!("{:?}", index.directory())),
+            e => e.into(),
+        })?;
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        Ok(Part { index, reader, writer: Mutex::new(writer) })
+    }
+
+    fn writer(&self) -> std::sync::MutexGuard<'_, IndexWriter> {
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The index of one process: articles and messages in two tantivy indexes, so that a search of
+/// the few hundred articles never walks the postings of millions of messages, and each is
+/// ranked by the word statistics of its own kind.
+pub struct SearchIndex {
+    articles: Part,
+    messages: Part,
     /// The marker every commit carries until it is replaced.
     marker: Mutex<Option<String>>,
     f: Fields,
@@ -171,43 +198,63 @@ fn schema() -> (Schema, Fields) {
     (b.build(), f)
 }
 
+/// Where each part lives in an index directory.
+const PARTS: [&str; 2] = ["articles", "messages"];
+
 impl SearchIndex {
     /// An empty index in memory.
     pub fn new() -> Result<SearchIndex, SearchError> {
-        let (schema, f) = schema();
-        Self::with_index(Index::create_in_ram(schema), f)
+        let (schema, _) = schema();
+        Self::with_parts([Index::create_in_ram(schema.clone()), Index::create_in_ram(schema)])
     }
 
     /// An empty index in the directory `dir` (created if missing; it must hold no index).
     pub fn create_in(dir: &Path) -> Result<SearchIndex, SearchError> {
-        std::fs::create_dir_all(dir).map_err(|e| SearchError::Directory(format!("{}: {e}", dir.display())))?;
-        let (schema, f) = schema();
-        Self::with_index(Index::create_in_dir(dir, schema)?, f)
+        let (schema, _) = schema();
+        let create = |part: &str| {
+            let path = dir.join(part);
+            std::fs::create_dir_all(&path).map_err(|e| SearchError::Directory(format!("{}: {e}", path.display())))?;
+            Ok::<_, SearchError>(Index::create_in_dir(&path, schema.clone())?)
+        };
+        Self::with_parts([create(PARTS[0])?, create(PARTS[1])?])
     }
 
     /// The index in the directory `dir`, written earlier by [`Self::create_in`] of this format.
+    /// Its marker is the one both parts committed last (none when a crash came between their
+    /// commits, so that the caller rebuilds).
     pub fn open_in(dir: &Path) -> Result<SearchIndex, SearchError> {
-        let index = Index::open_in_dir(dir)?;
-        let (schema, f) = schema();
-        if index.schema() != schema {
-            return Err(SearchError::Directory(format!("{}: an index of another format", dir.display())));
-        }
-        let opened = Self::with_index(index, f)?;
-        *opened.marker.lock().unwrap_or_else(|e| e.into_inner()) = opened.index.load_metas()?.payload;
+        let (schema, _) = schema();
+        let open = |part: &str| {
+            let index = Index::open_in_dir(dir.join(part))?;
+            if index.schema() != schema {
+                return Err(SearchError::Directory(format!("{}: an index of another format", dir.display())));
+            }
+            Ok(index)
+        };
+        let opened = Self::with_parts([open(PARTS[0])?, open(PARTS[1])?])?;
+        let articles = opened.articles.index.load_metas()?.payload;
+        let messages = opened.messages.index.load_metas()?.payload;
+        *opened.marker.lock().unwrap_or_else(|e| e.into_inner()) = articles.filter(|a| Some(a) == messages.as_ref());
         Ok(opened)
     }
 
-    fn with_index(index: Index, f: Fields) -> Result<SearchIndex, SearchError> {
-        index.tokenizers().register(TOKENIZER, ThawTokenizer);
-        // Two indexing threads where there are cores for them: a full build tokenises millions
-        // of messages. tantivy needs at least 15 MB of budget per thread.
+    fn with_parts([articles, messages]: [Index; 2]) -> Result<SearchIndex, SearchError> {
+        // Two indexing threads for messages where there are cores for them: a full build
+        // tokenises millions of them. Articles are few.
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
-        let writer = index.writer_with_num_threads(threads, 40_000_000 * threads).map_err(|e| match e {
-            tantivy::TantivyError::LockFailure(..) => SearchError::Busy(format!("{:?}", index.directory())),
-            e => e.into(),
-        })?;
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok(SearchIndex { index, reader, writer: Mutex::new(writer), marker: Mutex::new(None), f })
+        Ok(SearchIndex {
+            articles: Part::new(articles, 1, 15_000_000)?,
+            messages: Part::new(messages, threads, 40_000_000 * threads)?,
+            marker: Mutex::new(None),
+            f: schema().1,
+        })
+    }
+
+    fn part(&self, kind: DocKind) -> &Part {
+        match kind {
+            DocKind::Article => &self.articles,
+            DocKind::Message => &self.messages,
+        }
     }
 
     /// The marker of the last commit (see [`Self::apply`]).
@@ -218,9 +265,11 @@ impl SearchIndex {
     /// Adds documents without making them searchable yet (a full build adds everything, then
     /// commits once); ids must not be in the index already.
     pub fn stage(&self, docs: &[Doc]) -> Result<(), SearchError> {
-        let w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        for d in docs {
-            w.add_document(self.document(d))?;
+        for kind in [DocKind::Article, DocKind::Message] {
+            let w = self.part(kind).writer();
+            for d in docs.iter().filter(|d| d.kind == kind) {
+                w.add_document(self.document(d))?;
+            }
         }
         Ok(())
     }
@@ -239,28 +288,31 @@ impl SearchIndex {
 
     /// Removes `removals` and adds or replaces `upserts` (by id), then commits — with
     /// everything staged before — in one step, carrying `marker` (or the previous marker), and
-    /// makes it all searchable.
+    /// makes it all searchable. The articles are committed before the messages: a crash
+    /// between the two leaves markers that differ, which [`Self::open_in`] does not trust.
     pub fn apply(&self, upserts: &[Doc], removals: &[String], marker: Option<&str>) -> Result<(), SearchError> {
-        let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        for id in removals {
-            w.delete_term(Term::from_field_text(self.f.id, id));
-        }
-        for d in upserts {
-            w.delete_term(Term::from_field_text(self.f.id, &d.id));
-            w.add_document(self.document(d))?;
-        }
         let mut kept = self.marker.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(m) = marker {
             *kept = Some(m.to_string());
         }
-        let mut commit = w.prepare_commit()?;
-        if let Some(m) = kept.as_deref() {
-            commit.set_payload(m);
+        for kind in [DocKind::Article, DocKind::Message] {
+            let part = self.part(kind);
+            let mut w = part.writer();
+            for id in removals {
+                w.delete_term(Term::from_field_text(self.f.id, id));
+            }
+            for d in upserts.iter().filter(|d| d.kind == kind) {
+                w.delete_term(Term::from_field_text(self.f.id, &d.id));
+                w.add_document(self.document(d))?;
+            }
+            let mut commit = w.prepare_commit()?;
+            if let Some(m) = kept.as_deref() {
+                commit.set_payload(m);
+            }
+            commit.commit()?;
+            drop(w);
+            part.reader.reload()?;
         }
-        commit.commit()?;
-        drop(kept);
-        drop(w);
-        self.reader.reload()?;
         Ok(())
     }
 
@@ -276,7 +328,7 @@ impl SearchIndex {
 
     /// Documents in the index.
     pub fn len(&self) -> u64 {
-        self.reader.searcher().num_docs()
+        self.articles.reader.searcher().num_docs() + self.messages.reader.searcher().num_docs()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -302,17 +354,14 @@ impl SearchIndex {
         }
         let text_query = BooleanQuery::new(should);
         let mut must: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(text_query.clone()))];
-        if let Some(kind) = filter.kind {
-            must.push((Occur::Must, term(self.f.kind, kind.code())));
-        }
         if let Some(locale) = &filter.locale {
             must.push((Occur::Must, term(self.f.locale, locale)));
         }
-        if !filter.internal {
+        if !filter.internal && filter.kind == DocKind::Message {
             let q = TermQuery::new(Term::from_field_u64(self.f.internal, 1), IndexRecordOption::Basic);
             must.push((Occur::MustNot, Box::new(q)));
         }
-        let searcher = self.reader.searcher();
+        let searcher = self.part(filter.kind).reader.searcher();
         // Without filters the words alone are searched: a plain union of terms, which tantivy
         // answers by skipping blocks that cannot reach the top (block-max WAND) instead of
         // scoring every document that has a common word.
@@ -327,7 +376,6 @@ impl SearchIndex {
         for (score, address) in top {
             let doc: TantivyDocument = searcher.doc(address)?;
             let text = |f: Field| doc.get_first(f).and_then(|v| v.as_str()).unwrap_or_default().to_string();
-            let kind = if text(self.f.kind) == "article" { DocKind::Article } else { DocKind::Message };
             let mut snippet = snippets.snippet_from_doc(&doc);
             if snippet.is_empty() {
                 // The match was in the title only: the body's opening, escaped.
@@ -341,7 +389,7 @@ impl SearchIndex {
             }
             hits.push(Hit {
                 id: text(self.f.id),
-                kind,
+                kind: filter.kind,
                 locale: text(self.f.locale),
                 title: text(self.f.title),
                 case_id: text(self.f.case_id),
@@ -407,7 +455,7 @@ mod tests {
     #[test]
     fn chinese_queries_find_chinese_articles_with_or_without_spaces() {
         let i = index();
-        let f = Filter { kind: Some(DocKind::Article), ..Default::default() };
+        let f = Filter { kind: DocKind::Article, ..Default::default() };
         for q in ["冻结账户", "冻结 账户", "怎么冻结我的账户"] {
             let hits = i.search(q, &f, 3).unwrap();
             assert_eq!(hits[0].id, "freeze/zh-CN", "{q}");
@@ -421,7 +469,7 @@ mod tests {
         let i = index();
         let hits = i.search("deposits arriving", &Filter::default(), 3).unwrap();
         assert_eq!(hits[0].id, "deposit/en");
-        let hits = i.search("memo", &Filter { kind: Some(DocKind::Article), ..Default::default() }, 3).unwrap();
+        let hits = i.search("memo", &Filter { kind: DocKind::Article, ..Default::default() }, 3).unwrap();
         assert!(
             hits[0].snippet_html.contains("<b>memo</b>") && hits[0].snippet_html.contains("&lt;tag"),
             "{}",
@@ -433,7 +481,7 @@ mod tests {
     fn internal_notes_only_when_asked_and_filters_apply() {
         let i = index();
         assert!(i.search("wrong network", &Filter::default(), 5).unwrap().iter().all(|h| h.id != "m1"));
-        let staff = Filter { internal: true, kind: Some(DocKind::Message), ..Default::default() };
+        let staff = Filter { internal: true, kind: DocKind::Message, ..Default::default() };
         assert_eq!(i.search("wrong network", &staff, 5).unwrap()[0].case_id, "c1");
         let en = Filter { locale: Some("en".into()), ..Default::default() };
         assert!(i.search("冻结", &en, 5).unwrap().is_empty());
@@ -449,5 +497,26 @@ mod tests {
         assert_eq!(i.len(), 4);
         assert!(i.search("  ,.!? ", &Filter::default(), 5).unwrap().is_empty());
         assert!(i.search(&"x".repeat(100_000), &Filter::default(), 5).is_ok());
+    }
+
+    #[test]
+    fn an_index_on_disk_keeps_its_marker_unless_its_parts_disagree() {
+        let dir = std::env::temp_dir().join(format!("thaw-search-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let i = SearchIndex::create_in(&dir).unwrap();
+        i.apply(&[article("freeze/en", "en", "Freeze", "One click.")], &[], Some("seq 7")).unwrap();
+        drop(i);
+        let i = SearchIndex::open_in(&dir).unwrap();
+        assert_eq!(i.marker().as_deref(), Some("seq 7"));
+        assert_eq!(i.search("freeze", &Filter::default(), 3).unwrap()[0].id, "freeze/en");
+        // A crash after the articles' commit and before the messages': the markers differ.
+        let mut writer = i.articles.writer();
+        let mut commit = writer.prepare_commit().unwrap();
+        commit.set_payload("seq 8");
+        commit.commit().unwrap();
+        drop(writer);
+        drop(i);
+        assert_eq!(SearchIndex::open_in(&dir).unwrap().marker(), None);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

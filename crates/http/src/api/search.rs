@@ -88,7 +88,7 @@ pub async fn search(
         })?,
     };
     let internal = matches!(&caller, Caller::Staff(s) if s.staff.role.can(Permission::WorkCases));
-    let hits = state.search.query(&q, &Filter { kind: Some(kind), locale: locale.clone(), internal }, limit).await?;
+    let hits = state.search.query(&q, &Filter { kind, locale: locale.clone(), internal }, limit).await?;
     thaw_services::search::record_search(
         &state.db,
         "api",

@@ -443,7 +443,7 @@ async fn view(
     // The articles that fit what the holder wrote, in the case's language.
     let asked = messages.iter().find(|m| m.author_kind == "holder").map(|m| m.body.as_str()).unwrap_or("");
     let filter = thaw_text::search::Filter {
-        kind: Some(thaw_text::search::DocKind::Article),
+        kind: thaw_text::search::DocKind::Article,
         locale: Some(case.language.code().into()),
         internal: false,
     };

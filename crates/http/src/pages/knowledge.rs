@@ -61,7 +61,7 @@ async fn help(
     let results = if q.is_empty() {
         vec![]
     } else {
-        let filter = Filter { kind: Some(DocKind::Article), locale: Some(locale.into()), internal: false };
+        let filter = Filter { kind: DocKind::Article, locale: Some(locale.into()), internal: false };
         let hits = state.search.query(&q, &filter, 10).await.map_err(|e| PageError::from_service(&ctx, e))?;
         let now = thaw_services::now_ms();
         search::record_search(&state.db, "help", locale, &q, hits.len(), now).await;
@@ -131,9 +131,18 @@ async fn desk_search(
     let q = q.q.trim().to_string();
     let mut results = vec![];
     if !q.is_empty() {
+        // The best articles first, then the best messages (each ranked among its own kind).
         let cases = session.staff.role.can(Permission::ReadCases);
-        let filter = Filter { kind: if cases { None } else { Some(DocKind::Article) }, locale: None, internal: cases };
-        let hits = state.search.query(&q, &filter, 30).await.map_err(|e| PageError::from_service(&ctx, e))?;
+        let articles = Filter { kind: DocKind::Article, locale: None, internal: false };
+        let mut hits = state
+            .search
+            .query(&q, &articles, if cases { 10 } else { 30 })
+            .await
+            .map_err(|e| PageError::from_service(&ctx, e))?;
+        if cases {
+            let messages = Filter { kind: DocKind::Message, locale: None, internal: true };
+            hits.extend(state.search.query(&q, &messages, 25).await.map_err(|e| PageError::from_service(&ctx, e))?);
+        }
         search::record_search(&state.db, "desk", ctx.locale.code(), &q, hits.len(), thaw_services::now_ms()).await;
         // The cases of the messages found, in one query.
         let ids: Vec<&str> =

@@ -273,7 +273,7 @@ on_both_backends! {
         let db = fresh_db(b).await;
         thaw_services::knowledge::seed_shipped(&db, thaw_services::now_ms()).await.unwrap();
         let dir = temp_dir("search");
-        let messages = Filter { kind: Some(DocKind::Message), locale: None, internal: true };
+        let messages = Filter { kind: DocKind::Message, locale: None, internal: true };
 
         let first = Search::in_dir(&dir).unwrap();
         let articles = match first.start(&db, |_, _| {}).await.unwrap() {
