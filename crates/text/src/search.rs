@@ -98,6 +98,8 @@ struct Fields {
     body: Field,
     case_id: Field,
     internal: Field,
+    /// Messages only: the subject and the body, indexed together.
+    text: Field,
 }
 
 /// One tantivy index: the articles or the messages.
@@ -177,61 +179,72 @@ impl Tokenizer for ThawTokenizer {
     }
 }
 
-fn schema() -> (Schema, Fields) {
+/// The schema of one part. Articles index their title (counting double) and body apart.
+/// Messages are stored with their case's subject as title, and matched on one field holding
+/// both, so that a search requiring every word intersects one posting list per word.
+fn schema(kind: DocKind) -> (Schema, Fields) {
     let mut b = Schema::builder();
     // Frequencies but no positions: queries are sets of words, never phrases, and positions
     // would double the index of millions of messages.
-    let text = TextOptions::default()
-        .set_indexing_options(
-            TextFieldIndexing::default().set_tokenizer(TOKENIZER).set_index_option(IndexRecordOption::WithFreqs),
-        )
-        .set_stored();
+    let words = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default().set_tokenizer(TOKENIZER).set_index_option(IndexRecordOption::WithFreqs),
+    );
+    let shown = match kind {
+        DocKind::Article => words.clone().set_stored(),
+        DocKind::Message => TextOptions::default().set_stored(),
+    };
     let f = Fields {
         id: b.add_text_field("id", STRING | STORED),
         kind: b.add_text_field("kind", STRING | STORED),
         locale: b.add_text_field("locale", STRING | STORED),
-        title: b.add_text_field("title", text.clone()),
-        body: b.add_text_field("body", text),
+        title: b.add_text_field("title", shown.clone()),
+        body: b.add_text_field("body", shown),
         case_id: b.add_text_field("case_id", STRING | STORED),
         internal: b.add_u64_field("internal", INDEXED | STORED),
+        text: b.add_text_field("text", words),
     };
     (b.build(), f)
 }
 
 /// Where each part lives in an index directory.
-const PARTS: [&str; 2] = ["articles", "messages"];
+fn part_dir(kind: DocKind) -> &'static str {
+    match kind {
+        DocKind::Article => "articles",
+        DocKind::Message => "messages",
+    }
+}
 
 impl SearchIndex {
     /// An empty index in memory.
     pub fn new() -> Result<SearchIndex, SearchError> {
-        let (schema, _) = schema();
-        Self::with_parts([Index::create_in_ram(schema.clone()), Index::create_in_ram(schema)])
+        Self::with_parts([
+            Index::create_in_ram(schema(DocKind::Article).0),
+            Index::create_in_ram(schema(DocKind::Message).0),
+        ])
     }
 
     /// An empty index in the directory `dir` (created if missing; it must hold no index).
     pub fn create_in(dir: &Path) -> Result<SearchIndex, SearchError> {
-        let (schema, _) = schema();
-        let create = |part: &str| {
-            let path = dir.join(part);
+        let create = |kind: DocKind| {
+            let path = dir.join(part_dir(kind));
             std::fs::create_dir_all(&path).map_err(|e| SearchError::Directory(format!("{}: {e}", path.display())))?;
-            Ok::<_, SearchError>(Index::create_in_dir(&path, schema.clone())?)
+            Ok::<_, SearchError>(Index::create_in_dir(&path, schema(kind).0)?)
         };
-        Self::with_parts([create(PARTS[0])?, create(PARTS[1])?])
+        Self::with_parts([create(DocKind::Article)?, create(DocKind::Message)?])
     }
 
     /// The index in the directory `dir`, written earlier by [`Self::create_in`] of this format.
     /// Its marker is the one both parts committed last (none when a crash came between their
     /// commits, so that the caller rebuilds).
     pub fn open_in(dir: &Path) -> Result<SearchIndex, SearchError> {
-        let (schema, _) = schema();
-        let open = |part: &str| {
-            let index = Index::open_in_dir(dir.join(part))?;
-            if index.schema() != schema {
+        let open = |kind: DocKind| {
+            let index = Index::open_in_dir(dir.join(part_dir(kind)))?;
+            if index.schema() != schema(kind).0 {
                 return Err(SearchError::Directory(format!("{}: an index of another format", dir.display())));
             }
             Ok(index)
         };
-        let opened = Self::with_parts([open(PARTS[0])?, open(PARTS[1])?])?;
+        let opened = Self::with_parts([open(DocKind::Article)?, open(DocKind::Message)?])?;
         let articles = opened.articles.index.load_metas()?.payload;
         let messages = opened.messages.index.load_metas()?.payload;
         *opened.marker.lock().unwrap_or_else(|e| e.into_inner()) = articles.filter(|a| Some(a) == messages.as_ref());
@@ -246,7 +259,7 @@ impl SearchIndex {
             articles: Part::new(articles, 1, 15_000_000)?,
             messages: Part::new(messages, threads, 40_000_000 * threads)?,
             marker: Mutex::new(None),
-            f: schema().1,
+            f: schema(DocKind::Message).1,
         })
     }
 
@@ -283,6 +296,9 @@ impl SearchIndex {
         doc.add_text(self.f.body, &d.body);
         doc.add_text(self.f.case_id, &d.case_id);
         doc.add_u64(self.f.internal, d.internal as u64);
+        if d.kind == DocKind::Message {
+            doc.add_text(self.f.text, format!("{}\n{}", d.title, d.body));
+        }
         doc
     }
 
@@ -335,8 +351,47 @@ impl SearchIndex {
         self.len() == 0
     }
 
+    /// Documents of `kind` with any of `words`: in an article's title (counting double) or body,
+    /// in a message's subject or body.
+    fn any_of(&self, kind: DocKind, words: &[String]) -> BooleanQuery {
+        let fields = match kind {
+            DocKind::Article => &[(self.f.title, 2.0), (self.f.body, 1.0)][..],
+            DocKind::Message => &[(self.f.text, 1.0)][..],
+        };
+        let mut should: Vec<(Occur, Box<dyn Query>)> = vec![];
+        for w in words {
+            for &(field, boost) in fields {
+                let q = TermQuery::new(Term::from_field_text(field, w), IndexRecordOption::WithFreqs);
+                should.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
+            }
+        }
+        BooleanQuery::new(should)
+    }
+
+    /// `query` within `filter`'s language and, for messages, without internal notes unless
+    /// asked. Without filters the query is searched as it is: a plain union of terms, which
+    /// tantivy answers by skipping blocks that cannot reach the top (block-max WAND).
+    fn filtered(&self, query: BooleanQuery, filter: &Filter) -> Box<dyn Query> {
+        let mut must: Vec<(Occur, Box<dyn Query>)> = vec![];
+        if let Some(locale) = &filter.locale {
+            must.push((Occur::Must, term(self.f.locale, locale)));
+        }
+        if !filter.internal && filter.kind == DocKind::Message {
+            let q = TermQuery::new(Term::from_field_u64(self.f.internal, 1), IndexRecordOption::Basic);
+            must.push((Occur::MustNot, Box::new(q)));
+        }
+        if must.is_empty() {
+            return Box::new(query);
+        }
+        must.push((Occur::Must, Box::new(query)));
+        Box::new(BooleanQuery::new(must))
+    }
+
     /// The best `limit` documents for `query` within `filter`, best first. A query with no words
-    /// finds nothing.
+    /// finds nothing. Articles are found by any of the words (the few hundred of them are all
+    /// scored). Messages are found by all the words [`tokens::required`] names, best first, and
+    /// when fewer than `limit` have them all, by any of those words after them: scoring every
+    /// message that shares one common word with the query would walk millions of postings.
     pub fn search(&self, query: &str, filter: &Filter, limit: usize) -> Result<Vec<Hit>, SearchError> {
         let query: String = query.chars().take(MAX_QUERY_CHARS).collect();
         let mut words: Vec<String> = tokens::words(&query).into_iter().map(|w| w.text).collect();
@@ -345,45 +400,42 @@ impl SearchIndex {
         if words.is_empty() || limit == 0 {
             return Ok(vec![]);
         }
-        let mut should: Vec<(Occur, Box<dyn Query>)> = vec![];
-        for w in &words {
-            for (field, boost) in [(self.f.title, 2.0), (self.f.body, 1.0)] {
-                let q = TermQuery::new(Term::from_field_text(field, w), IndexRecordOption::WithFreqs);
-                should.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
-            }
-        }
-        let text_query = BooleanQuery::new(should);
-        let mut must: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(text_query.clone()))];
-        if let Some(locale) = &filter.locale {
-            must.push((Occur::Must, term(self.f.locale, locale)));
-        }
-        if !filter.internal && filter.kind == DocKind::Message {
-            let q = TermQuery::new(Term::from_field_u64(self.f.internal, 1), IndexRecordOption::Basic);
-            must.push((Occur::MustNot, Box::new(q)));
-        }
+        let text_query = self.any_of(filter.kind, &words);
         let searcher = self.part(filter.kind).reader.searcher();
-        // Without filters the words alone are searched: a plain union of terms, which tantivy
-        // answers by skipping blocks that cannot reach the top (block-max WAND) instead of
-        // scoring every document that has a common word.
-        let top = if must.len() == 1 {
-            searcher.search(&text_query, &TopDocs::with_limit(limit))?
+        let groups = tokens::required(&query);
+        let top = if filter.kind == DocKind::Message && !groups.is_empty() {
+            let all: Vec<(Occur, Box<dyn Query>)> =
+                groups.iter().map(|g| (Occur::Must, Box::new(self.any_of(filter.kind, g)) as Box<dyn Query>)).collect();
+            let mut top =
+                searcher.search(&self.filtered(BooleanQuery::new(all), filter), &TopDocs::with_limit(limit))?;
+            if top.len() < limit {
+                let mut some: Vec<String> = groups.concat();
+                some.sort();
+                some.dedup();
+                let more = searcher
+                    .search(&self.filtered(self.any_of(filter.kind, &some), filter), &TopDocs::with_limit(limit))?;
+                for hit in more {
+                    if top.len() < limit && !top.iter().any(|t| t.1 == hit.1) {
+                        top.push(hit);
+                    }
+                }
+            }
+            top
         } else {
-            searcher.search(&BooleanQuery::new(must), &TopDocs::with_limit(limit))?
+            searcher.search(&self.filtered(text_query.clone(), filter), &TopDocs::with_limit(limit))?
         };
-        let mut snippets = SnippetGenerator::create(&searcher, &text_query, self.f.body)?;
+        // Snippets of the body, its words highlighted (a message's words are in `text`).
+        let matched = if filter.kind == DocKind::Article { self.f.body } else { self.f.text };
+        let mut snippets = SnippetGenerator::create(&searcher, &text_query, matched)?;
         snippets.set_max_num_chars(180);
         let mut hits = Vec::with_capacity(top.len());
         for (score, address) in top {
             let doc: TantivyDocument = searcher.doc(address)?;
             let text = |f: Field| doc.get_first(f).and_then(|v| v.as_str()).unwrap_or_default().to_string();
-            let mut snippet = snippets.snippet_from_doc(&doc);
-            if snippet.is_empty() {
-                // The match was in the title only: the body's opening, escaped.
-                snippet = snippets.snippet("");
-            }
-            let mut snippet_html = snippet.to_html();
+            let body = text(self.f.body);
+            let mut snippet_html = snippets.snippet(&body).to_html();
             if snippet_html.is_empty() {
-                let body = text(self.f.body);
+                // The match was in the title only: the body's opening, escaped.
                 let opening: String = body.chars().take(160).collect();
                 snippet_html = crate::markdown::escape(&opening);
             }
@@ -518,5 +570,49 @@ mod tests {
         drop(i);
         assert_eq!(SearchIndex::open_in(&dir).unwrap().marker(), None);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn message(id: &str, subject: &str, body: &str) -> Doc {
+        Doc {
+            id: id.into(),
+            kind: DocKind::Message,
+            locale: "en".into(),
+            title: subject.into(),
+            body: body.into(),
+            case_id: format!("case-{id}"),
+            internal: false,
+        }
+    }
+
+    #[test]
+    fn messages_with_every_word_come_first_then_those_with_some() {
+        let i = SearchIndex::new().unwrap();
+        let mut docs = vec![
+            message("all", "Deposit missing", "I sent USDT on the wrong network"),
+            message("subject", "Wrong network deposit", "Please help, nothing arrived."),
+            message("some", "Hello", "My deposit is late"),
+            message("none", "Hello", "I forgot my password"),
+        ];
+        // Many messages with one common word, so that ranking by it alone would bury the rest.
+        docs.extend((0..200).map(|n| message(&format!("n{n}"), "Question", &format!("deposit deposit deposit {n}"))));
+        i.upsert(&docs).unwrap();
+        let f = Filter { kind: DocKind::Message, ..Default::default() };
+        let hits = i.search("deposit on the wrong network", &f, 3).unwrap();
+        let ids: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
+        assert_eq!(ids.len(), 3);
+        assert!(ids[..2].contains(&"all") && ids[..2].contains(&"subject"), "{ids:?}");
+        let all = hits.iter().find(|h| h.id == "all").unwrap();
+        assert!(all.snippet_html.contains("<b>network</b>"), "{}", all.snippet_html);
+        let subject = hits.iter().find(|h| h.id == "subject").unwrap();
+        assert_eq!(
+            subject.snippet_html, "Please help, nothing arrived.",
+            "a match in the subject shows the body's opening"
+        );
+        // Nothing has every word: messages with some of them are found all the same.
+        let hits = i.search("late deposit refund", &f, 5).unwrap();
+        assert_eq!(hits[0].id, "some");
+        assert_eq!(hits.len(), 5);
+        assert!(i.search("password", &f, 5).unwrap().iter().any(|h| h.id == "none"));
+        assert!(i.search("telegram", &f, 5).unwrap().is_empty());
     }
 }

@@ -154,6 +154,52 @@ pub fn words(text: &str) -> Vec<Word> {
     out
 }
 
+/// English words too common to require in a search ("why is my account restricted" asks for
+/// "account" and "restricted").
+const STOP_WORDS: &[&str] = &[
+    "a", "about", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do",
+    "does", "for", "from", "had", "has", "have", "hello", "hi", "how", "i", "if", "in", "is", "it", "its", "me", "my",
+    "no", "not", "of", "on", "or", "our", "please", "so", "that", "the", "there", "this", "to", "us", "was", "we",
+    "were", "what", "when", "where", "which", "who", "why", "will", "with", "would", "you", "your",
+];
+
+/// The words a search requires, each as a group of which one must be present: every
+/// Chinese word of two or more characters (with the dictionary words inside it, so that "验证器"
+/// is also met by "验证"), and every English word or number that is not a stop word. Single
+/// Chinese characters and stop words are left out: they rank but do not select.
+pub fn required(text: &str) -> Vec<Vec<String>> {
+    let all = words(text);
+    let inside = |w: &Word, outer: &Word| {
+        outer.start <= w.start && w.end <= outer.end && outer.end - outer.start > w.end - w.start
+    };
+    let mut groups: Vec<Vec<String>> = vec![];
+    for w in &all {
+        if all.iter().any(|o| inside(w, o)) {
+            continue;
+        }
+        let raw = &text[w.start..w.end];
+        let han = raw.chars().next().is_some_and(is_han);
+        let group: Vec<String> = if han {
+            if raw.chars().count() < 2 {
+                continue;
+            }
+            all.iter()
+                .filter(|s| s.start >= w.start && s.end <= w.end && text[s.start..s.end].chars().count() >= 2)
+                .map(|s| s.text.clone())
+                .collect()
+        } else {
+            if STOP_WORDS.contains(&raw.to_lowercase().as_str()) {
+                continue;
+            }
+            vec![w.text.clone()]
+        };
+        if !groups.contains(&group) {
+            groups.push(group);
+        }
+    }
+    groups
+}
+
 /// The base form of common irregular English verbs, which a stemmer leaves apart ("stole" and
 /// "stolen" are "steal").
 fn irregular(word: &str) -> Option<&'static str> {
@@ -276,5 +322,25 @@ mod tests {
             t.contains(&"usdt".to_string()) && t.contains(&"提现".to_string()) && t.contains(&"pend".to_string()),
             "{t:?}"
         );
+    }
+
+    #[test]
+    fn a_search_requires_the_words_not_the_characters_nor_the_stop_words() {
+        let zh = required("账户被冻结了怎么办");
+        assert!(zh.contains(&vec!["账户".to_string()]) && zh.contains(&vec!["冻结".to_string()]), "{zh:?}");
+        assert!(zh.iter().any(|g| g.contains(&"怎么办".to_string())), "{zh:?}");
+        assert!(zh.iter().flatten().all(|w| w.chars().count() >= 2), "no single characters: {zh:?}");
+        let long = required("验证器");
+        assert_eq!(long.len(), 1, "one word, met by itself or a word inside it: {long:?}");
+        assert!(long[0].contains(&"验证".to_string()), "{long:?}");
+        assert_eq!(
+            required("Why is my account RESTRICTED?"),
+            vec![vec!["account".to_string()], vec!["restrict".to_string()]]
+        );
+        assert_eq!(
+            required("lost 2FA, lost phone"),
+            vec![vec!["lose".to_string()], vec!["2fa".to_string()], vec!["phone".to_string()]]
+        );
+        assert!(required("is it 了").is_empty());
     }
 }

@@ -229,6 +229,8 @@ pub async fn bench(config: Config, args: DeskBenchArgs) -> anyhow::Result<()> {
         thousands(sizes.messages),
         thousands(sizes.accounts)
     );
+    // The shipped articles, as `thaw serve` adds them at start: article searches find them.
+    thaw_services::knowledge::seed_shipped(&db, thaw_services::now_ms()).await?;
     let dir = args.search_dir.clone().or_else(|| config.search_dir.clone());
     let search = Arc::new(match &dir {
         Some(dir) => thaw_services::search::Search::in_dir(dir)?,
