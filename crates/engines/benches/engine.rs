@@ -3,6 +3,10 @@
 //! Run: `cargo bench -p thaw-engines --bench engine`. Prints the median of 7 runs.
 
 use std::time::Instant;
+
+/// The allocator `thaw` itself runs with (its main sets the same one).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use thaw_domain::risk::{Event, EventInput, Geo};
 use thaw_engines::risk::{AccountState, Engine, Policy, Profile};
 

@@ -8,5 +8,6 @@ pub mod inbound;
 pub mod markdown;
 #[cfg(feature = "search")]
 pub mod search;
+pub mod snippet;
 pub mod tokens;
 pub mod triage;

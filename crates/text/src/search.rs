@@ -5,7 +5,7 @@
 //! keeps with each commit a marker of what it holds (so an index on disk can be reopened and
 //! brought up to date instead of rebuilt).
 
-use crate::tokens;
+use crate::{snippet, tokens};
 use std::path::Path;
 use std::sync::Mutex;
 use tantivy::collector::TopDocs;
@@ -13,7 +13,6 @@ use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
 };
-use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
@@ -110,9 +109,14 @@ struct Part {
 }
 
 impl Part {
-    /// `threads` indexing threads (tantivy needs at least 15 MB of budget for each).
-    fn new(index: Index, threads: usize, budget: usize) -> Result<Part, SearchError> {
+    /// `threads` indexing and searching threads (tantivy needs at least 15 MB of budget for
+    /// each indexing thread).
+    fn new(mut index: Index, threads: usize, budget: usize) -> Result<Part, SearchError> {
         index.tokenizers().register(TOKENIZER, ThawTokenizer);
+        // A search runs over the index's segments on as many threads as it indexes with.
+        if threads > 1 {
+            index.set_multithread_executor(threads)?;
+        }
         let writer = index.writer_with_num_threads(threads, budget).map_err(|e| match e {
             tantivy::TantivyError::LockFailure(..) => SearchError::Busy(format!("{:?}", index.directory())),
             e => e.into(),
@@ -252,8 +256,8 @@ impl SearchIndex {
     }
 
     fn with_parts([articles, messages]: [Index; 2]) -> Result<SearchIndex, SearchError> {
-        // Two indexing threads for messages where there are cores for them: a full build
-        // tokenises millions of them. Articles are few.
+        // Two threads for messages where there are cores for them: a full build tokenises
+        // millions of them, and a search walks their segments two at a time. Articles are few.
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
         Ok(SearchIndex {
             articles: Part::new(articles, 1, 15_000_000)?,
@@ -424,16 +428,21 @@ impl SearchIndex {
         } else {
             searcher.search(&self.filtered(text_query.clone(), filter), &TopDocs::with_limit(limit))?
         };
-        // Snippets of the body, its words highlighted (a message's words are in `text`).
+        // Snippets of the body, the query's words weighed by how rare they are (inverse
+        // document frequency, as the ranking does).
         let matched = if filter.kind == DocKind::Article { self.f.body } else { self.f.text };
-        let mut snippets = SnippetGenerator::create(&searcher, &text_query, matched)?;
-        snippets.set_max_num_chars(180);
+        let docs = searcher.num_docs() as f32;
+        let mut weighted = Vec::with_capacity(words.len());
+        for w in &words {
+            let df = searcher.doc_freq(&Term::from_field_text(matched, w))? as f32;
+            weighted.push(snippet::Weighted { word: w, weight: (1.0 + (docs - df + 0.5) / (df + 0.5)).ln() });
+        }
         let mut hits = Vec::with_capacity(top.len());
         for (score, address) in top {
             let doc: TantivyDocument = searcher.doc(address)?;
             let text = |f: Field| doc.get_first(f).and_then(|v| v.as_str()).unwrap_or_default().to_string();
             let body = text(self.f.body);
-            let mut snippet_html = snippets.snippet(&body).to_html();
+            let mut snippet_html = snippet::snippet(&body, &weighted, 180);
             if snippet_html.is_empty() {
                 // The match was in the title only: the body's opening, escaped.
                 let opening: String = body.chars().take(160).collect();

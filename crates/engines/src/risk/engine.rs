@@ -143,13 +143,17 @@ impl Engine {
                     }
                 }
                 let geo = event.geo.as_ref();
+                // The oldest sign-in leaves when the list is full; its strings take the new place.
+                let oldest =
+                    (state.logins.len() >= super::state::MAX_LOGINS).then(|| state.logins.pop_front()).flatten();
+                let (country, city) = oldest.map_or((None, None), |l| (l.country, l.city));
                 push_bounded(
                     &mut state.logins,
                     Login {
                         at,
                         ip: event.ip,
-                        country: geo.and_then(|g| g.country.clone()),
-                        city: geo.and_then(|g| g.city.clone()),
+                        country: refill(country, geo.and_then(|g| g.country.as_deref())),
+                        city: refill(city, geo.and_then(|g| g.city.as_deref())),
                         lat: geo.and_then(|g| g.lat),
                         lon: geo.and_then(|g| g.lon),
                     },
@@ -278,6 +282,15 @@ impl Engine {
             out.add(rule.action, reason, hold);
         }
     }
+}
+
+/// `value` written into `buffer` (no allocation when the buffer has room).
+fn refill(buffer: Option<String>, value: Option<&str>) -> Option<String> {
+    let value = value?;
+    let mut s = buffer.unwrap_or_default();
+    s.clear();
+    s.push_str(value);
+    Some(s)
 }
 
 fn rule_facts(code: &str, s: &Subject<'_>) -> Facts {
