@@ -1,9 +1,9 @@
 //! The search index: knowledge-base articles and case messages, each in a tantivy index of its
 //! own, in memory or in a directory, tokenised by [`crate::tokens`] (Chinese words with or
-//! without spaces, stemmed English). Each process keeps its own index, built from the database and kept current
-//! from its change table by the services; this module only indexes, removes and searches, and
-//! keeps with each commit a marker of what it holds (so an index on disk can be reopened and
-//! brought up to date instead of rebuilt).
+//! without spaces, stemmed English). Each process keeps its own index, built from the database
+//! and kept current from its change table by the services; this module only indexes, removes
+//! and searches, and keeps with each commit a marker of what it holds (so an index on disk can
+//! be reopened and brought up to date instead of rebuilt).
 
 use crate::{snippet, tokens};
 use std::path::Path;
@@ -404,7 +404,6 @@ impl SearchIndex {
         if words.is_empty() || limit == 0 {
             return Ok(vec![]);
         }
-        let text_query = self.any_of(filter.kind, &words);
         let searcher = self.part(filter.kind).reader.searcher();
         let groups = tokens::required(&query);
         let top = if filter.kind == DocKind::Message && !groups.is_empty() {
@@ -413,6 +412,7 @@ impl SearchIndex {
             let mut top =
                 searcher.search(&self.filtered(BooleanQuery::new(all), filter), &TopDocs::with_limit(limit))?;
             if top.len() < limit {
+                // Fewer have every word: those with some of them follow.
                 let mut some: Vec<String> = groups.concat();
                 some.sort();
                 some.dedup();
@@ -426,7 +426,7 @@ impl SearchIndex {
             }
             top
         } else {
-            searcher.search(&self.filtered(text_query.clone(), filter), &TopDocs::with_limit(limit))?
+            searcher.search(&self.filtered(self.any_of(filter.kind, &words), filter), &TopDocs::with_limit(limit))?
         };
         // Snippets of the body, the query's words weighed by how rare they are (inverse
         // document frequency, as the ranking does).
