@@ -3,12 +3,12 @@
 //! Run: `cargo bench -p thaw-engines --bench engine`. Prints the median of 7 runs.
 
 use std::time::Instant;
+use thaw_domain::risk::{Event, EventInput, Geo};
+use thaw_engines::risk::{AccountState, Engine, Policy, Profile};
 
 /// The allocator `thaw` itself runs with (its main sets the same one).
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use thaw_domain::risk::{Event, EventInput, Geo};
-use thaw_engines::risk::{AccountState, Engine, Policy, Profile};
 
 const ACCOUNTS: usize = 10_000;
 const EVENTS: usize = 1_000_000;

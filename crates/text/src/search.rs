@@ -91,7 +91,6 @@ pub enum SearchError {
 #[derive(Clone, Copy)]
 struct Fields {
     id: Field,
-    kind: Field,
     locale: Field,
     title: Field,
     body: Field,
@@ -199,7 +198,6 @@ fn schema(kind: DocKind) -> (Schema, Fields) {
     };
     let f = Fields {
         id: b.add_text_field("id", STRING | STORED),
-        kind: b.add_text_field("kind", STRING | STORED),
         locale: b.add_text_field("locale", STRING | STORED),
         title: b.add_text_field("title", shown.clone()),
         body: b.add_text_field("body", shown),
@@ -294,7 +292,6 @@ impl SearchIndex {
     fn document(&self, d: &Doc) -> TantivyDocument {
         let mut doc = TantivyDocument::default();
         doc.add_text(self.f.id, &d.id);
-        doc.add_text(self.f.kind, d.kind.code());
         doc.add_text(self.f.locale, &d.locale);
         doc.add_text(self.f.title, &d.title);
         doc.add_text(self.f.body, &d.body);
@@ -398,15 +395,16 @@ impl SearchIndex {
     /// message that shares one common word with the query would walk millions of postings.
     pub fn search(&self, query: &str, filter: &Filter, limit: usize) -> Result<Vec<Hit>, SearchError> {
         let query: String = query.chars().take(MAX_QUERY_CHARS).collect();
-        let mut words: Vec<String> = tokens::words(&query).into_iter().map(|w| w.text).collect();
+        let found = tokens::words(&query);
+        let mut words: Vec<String> = found.iter().map(|w| w.text.clone()).collect();
         words.sort();
         words.dedup();
         if words.is_empty() || limit == 0 {
             return Ok(vec![]);
         }
         let searcher = self.part(filter.kind).reader.searcher();
-        let groups = tokens::required(&query);
-        let top = if filter.kind == DocKind::Message && !groups.is_empty() {
+        let groups = if filter.kind == DocKind::Message { tokens::required(&query, &found) } else { vec![] };
+        let top = if !groups.is_empty() {
             let all: Vec<(Occur, Box<dyn Query>)> =
                 groups.iter().map(|g| (Occur::Must, Box::new(self.any_of(filter.kind, g)) as Box<dyn Query>)).collect();
             let mut top =

@@ -166,14 +166,14 @@ const STOP_WORDS: &[&str] = &[
 /// The words a search requires, each as a group of which one must be present: every
 /// Chinese word of two or more characters (with the dictionary words inside it, so that "验证器"
 /// is also met by "验证"), and every English word or number that is not a stop word. Single
-/// Chinese characters and stop words are left out: they rank but do not select.
-pub fn required(text: &str) -> Vec<Vec<String>> {
-    let all = words(text);
+/// Chinese characters and stop words are left out: they rank but do not select. `all` are the
+/// [`words`] of `text`.
+pub fn required(text: &str, all: &[Word]) -> Vec<Vec<String>> {
     let inside = |w: &Word, outer: &Word| {
         outer.start <= w.start && w.end <= outer.end && outer.end - outer.start > w.end - w.start
     };
     let mut groups: Vec<Vec<String>> = vec![];
-    for w in &all {
+    for w in all {
         if all.iter().any(|o| inside(w, o)) {
             continue;
         }
@@ -326,6 +326,7 @@ mod tests {
 
     #[test]
     fn a_search_requires_the_words_not_the_characters_nor_the_stop_words() {
+        let required = |text: &str| required(text, &words(text));
         let zh = required("账户被冻结了怎么办");
         assert!(zh.contains(&vec!["账户".to_string()]) && zh.contains(&vec!["冻结".to_string()]), "{zh:?}");
         assert!(zh.iter().any(|g| g.contains(&"怎么办".to_string())), "{zh:?}");
