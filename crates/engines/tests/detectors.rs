@@ -583,3 +583,46 @@ fn extreme_amounts_are_judged_without_overflow_and_trades_do_not_flush_withdrawa
     let o = run(&e, &mut t, ev("withdrawal_requested", T0 + HOUR).money("40000", "USDT").to("0xabc"));
     assert!(codes(&o).contains(&"unusual_amount"), "{:?}", codes(&o));
 }
+
+#[test]
+fn rules_count_only_failures_and_withdrawals_within_their_windows_though_old_ones_linger() {
+    let e = engine_with(
+        r#"
+[[rules]]
+code = "failures_then_withdrawal"
+action = "challenge"
+explanation."zh-CN" = "登录失败 {failed_logins} 次后申请提现"
+explanation.en = "Withdrawal after {failed_logins} failed sign-ins"
+when = { all = [
+  { field = "event.kind", op = "eq", value = "withdrawal_requested" },
+  { field = "account.failed_logins", op = "gte", value = 2 },
+] }
+
+[[rules]]
+code = "many_withdrawals_today"
+action = "challenge"
+explanation."zh-CN" = "24 小时内第 {withdrawals_24h} 笔提现"
+explanation.en = "Withdrawal number {withdrawals_24h} in 24 hours"
+when = { field = "account.withdrawals_24h", op = "gte", value = 3 }
+"#,
+    );
+    let mut s = settled();
+    for i in 0..2 {
+        run(&e, &mut s, ev("login_failed", T0 + i * MIN).ip("203.0.113.9"));
+    }
+    let w = |at: i64| ev("withdrawal_requested", at).money("10", "USDT").to("0xabc");
+    let o = run(&e, &mut s, w(T0 + 5 * MIN));
+    assert_eq!(fact(&o, "failures_then_withdrawal", "failed_logins"), 2);
+    // An hour later the failures have left the 15-minute window. Nothing has forgotten them
+    // yet (only a failure does), but the rule does not count them.
+    assert_eq!(s.failures.len(), 2);
+    let o = run(&e, &mut s, w(T0 + HOUR));
+    assert!(!codes(&o).contains(&"failures_then_withdrawal"), "{:?}", codes(&o));
+    // Two withdrawals so far; the third within 24 hours fires, and one two days later does
+    // not, though the earlier ones are still in the state.
+    let o = run(&e, &mut s, w(T0 + 2 * HOUR));
+    assert_eq!(fact(&o, "many_withdrawals_today", "withdrawals_24h"), 3);
+    let o = run(&e, &mut s, w(T0 + 50 * HOUR));
+    assert!(!codes(&o).contains(&"many_withdrawals_today"), "{:?}", codes(&o));
+    assert!(s.txs.len() >= 3, "old withdrawals linger until the list is pruned");
+}

@@ -248,6 +248,8 @@ pub struct Subject<'a> {
     /// The state before this event; counts add the event itself.
     pub before: &'a AccountState,
     pub now_ms: i64,
+    /// How long failed sign-ins count (the policy's `failed_logins.window`).
+    pub failure_window_ms: i64,
 }
 
 enum Got<'a> {
@@ -299,7 +301,8 @@ impl Subject<'_> {
             Field::AgeDays => Got::Number(Decimal::from((self.now_ms - self.profile.created_at_ms).max(0) / day)),
             Field::FailedLogins => {
                 let this = matches!(e.kind, EventKind::LoginFailed | EventKind::ChallengeFailed) as i64;
-                Got::Number(Decimal::from(self.before.failures.len() as i64 + this))
+                let since = e.occurred_at_ms - self.failure_window_ms;
+                Got::Number(Decimal::from(self.before.failures.iter().filter(|f| f.at > since).count() as i64 + this))
             }
             Field::DaysInactive => self
                 .before
@@ -336,11 +339,11 @@ impl Subject<'_> {
                 None => Got::None,
             },
             Field::KnownDevice => match &e.device_id {
-                Some(d) => Got::Bool(self.before.devices.iter().any(|x| x == d)),
+                Some(d) => Got::Bool(super::state::knows(&self.before.devices, d)),
                 None => Got::None,
             },
             Field::KnownCountry => match e.geo.as_ref().and_then(|g| g.country.as_ref()) {
-                Some(c) => Got::Bool(self.before.countries.iter().any(|x| x == c)),
+                Some(c) => Got::Bool(super::state::knows(&self.before.countries, c)),
                 None => Got::None,
             },
         }

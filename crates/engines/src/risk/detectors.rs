@@ -111,7 +111,7 @@ pub fn new_device_and_country(out: &mut Outcome, p: &Policy, event: &Event, stat
     let baseline = state.logins.is_empty();
     let ip = || opt_str(event.ip.map(|i| i.to_string()).as_deref());
     if let Some(device) = &event.device_id {
-        let known = state.devices.iter().any(|d| d == device);
+        let known = super::state::knows(&state.devices, device);
         if !known && p.new_device && !baseline {
             let reason = Reason::new(
                 "new_device",
@@ -128,7 +128,7 @@ pub fn new_device_and_country(out: &mut Outcome, p: &Policy, event: &Event, stat
     if let Some(geo) = &event.geo
         && let Some(country) = &geo.country
     {
-        let known = state.countries.iter().any(|c| c == country);
+        let known = super::state::knows(&state.countries, country);
         if !known && p.new_country && !baseline && !state.countries.is_empty() {
             let reason = Reason::new(
                 "new_country",
@@ -163,8 +163,11 @@ pub fn impossible_travel(out: &mut Outcome, p: &Policy, event: &Event, state: &A
         return;
     }
     let geo = event.geo.as_ref().expect("has a point");
-    let from =
-        prev.city.clone().or_else(|| prev.country.clone()).unwrap_or_else(|| format!("{:.2},{:.2}", there.0, there.1));
+    let from = prev
+        .city
+        .as_ref()
+        .or(prev.country.as_ref())
+        .map_or_else(|| format!("{:.2},{:.2}", there.0, there.1), |s| s.as_str().to_string());
     let f = facts([
         ("from_city", fact_str(from)),
         ("to_city", fact_str(geo.place())),

@@ -4,7 +4,7 @@
 use super::conditions::Subject;
 use super::detectors;
 use super::policy::Policy;
-use super::state::{AccountState, AssetCode, Failure, Login, MAX_TXS, Tx, push_bounded};
+use super::state::{AccountState, AssetCode, Failure, Login, Short, Tx, push_bounded};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use thaw_domain::risk::reason::{fact_decimal, fact_int, fact_str};
@@ -104,7 +104,6 @@ impl Engine {
     pub fn evaluate(&self, event: &Event, profile: &Profile, state: &mut AccountState, now_ms: i64) -> Outcome {
         let p = &self.policy;
         let at = event.occurred_at_ms;
-        state.prune(at, p.failed_logins.window_ms, p.unusual_lookback_ms.max(p.structuring.window_ms));
         let mut out = Outcome::default();
         // Operators' rules look at the account as it was before this event (counts include it).
         let mut by_rules = Outcome::default();
@@ -128,6 +127,7 @@ impl Engine {
                     state.pending_devices.clear();
                     state.pending_countries.clear();
                 }
+                state.prune_failures(at, p.failed_logins.window_ms);
                 if let Some(ip) = event.ip {
                     push_bounded(&mut state.failures, Failure { at, ip }, 256);
                     if p.failed_logins.enabled && !ip_allowed {
@@ -143,17 +143,14 @@ impl Engine {
                     }
                 }
                 let geo = event.geo.as_ref();
-                // The oldest sign-in leaves when the list is full; its strings take the new place.
-                let oldest =
-                    (state.logins.len() >= super::state::MAX_LOGINS).then(|| state.logins.pop_front()).flatten();
-                let (country, city) = oldest.map_or((None, None), |l| (l.country, l.city));
+                let text = |t: Option<&String>| t.map(|t| Short::new(t));
                 push_bounded(
                     &mut state.logins,
                     Login {
                         at,
                         ip: event.ip,
-                        country: refill(country, geo.and_then(|g| g.country.as_deref())),
-                        city: refill(city, geo.and_then(|g| g.city.as_deref())),
+                        country: text(geo.and_then(|g| g.country.as_ref())),
+                        city: text(geo.and_then(|g| g.city.as_ref())),
                         lat: geo.and_then(|g| g.lat),
                         lon: geo.and_then(|g| g.lon),
                     },
@@ -165,19 +162,19 @@ impl Engine {
                 // Trust what the passed challenge names; when it names nothing, what was pending.
                 let pending_devices = std::mem::take(&mut state.pending_devices);
                 let devices = match &event.device_id {
-                    Some(d) => pending_devices.into_iter().filter(|p| p == d).collect(),
+                    Some(d) => pending_devices.into_iter().filter(|p| p.as_str() == d).collect(),
                     None => pending_devices,
                 };
                 for d in devices {
-                    super::state::remember(&mut state.devices, &d, super::state::MAX_DEVICES);
+                    super::state::remember(&mut state.devices, d.as_str(), super::state::MAX_DEVICES);
                 }
                 let pending_countries = std::mem::take(&mut state.pending_countries);
                 let countries = match event.geo.as_ref().and_then(|g| g.country.as_ref()) {
-                    Some(c) => pending_countries.into_iter().filter(|p| p == c).collect(),
+                    Some(c) => pending_countries.into_iter().filter(|p| p.as_str() == c).collect(),
                     None => pending_countries,
                 };
                 for c in countries {
-                    super::state::remember(&mut state.countries, &c, super::state::MAX_COUNTRIES);
+                    super::state::remember(&mut state.countries, c.as_str(), super::state::MAX_COUNTRIES);
                 }
                 state.failures.clear();
             }
@@ -195,7 +192,7 @@ impl Engine {
             EventKind::WithdrawalRequested => {
                 if let Some(a) = &event.address {
                     let a = a.to_lowercase();
-                    out.new_address = !state.addresses.contains(&a);
+                    out.new_address = !super::state::knows(&state.addresses, &a);
                     super::state::remember(&mut state.addresses, &a, super::state::MAX_ADDRESSES);
                 }
                 if p.listed_address {
@@ -231,13 +228,10 @@ impl Engine {
         if let Some(m) = &event.money
             && event.kind != EventKind::Trade
         {
-            push_bounded(
-                &mut state.txs,
-                Tx { at, kind: event.kind, amount: m.amount, asset: AssetCode::new(&m.asset) },
-                MAX_TXS,
-            );
+            let tx = Tx { at, kind: event.kind, amount: m.amount, asset: AssetCode::new(&m.asset) };
+            state.add_tx(tx, p.unusual_lookback_ms.max(p.structuring.window_ms));
         }
-        push_bounded(&mut state.recent, (event.kind, at), super::state::MAX_RECENT);
+        state.add_recent(event.kind, at);
         if event.kind.is_activity() {
             // Coming back after a dormant spell is remembered, so that a withdrawal soon after
             // the sign-in that woke the account is still recognised.
@@ -257,7 +251,8 @@ impl Engine {
     }
 
     fn apply_rules(&self, out: &mut Outcome, event: &Event, profile: &Profile, before: &AccountState, now_ms: i64) {
-        let subject = Subject { event, profile, before, now_ms };
+        let subject =
+            Subject { event, profile, before, now_ms, failure_window_ms: self.policy.failed_logins.window_ms };
         for rule in &self.policy.rules {
             if !rule.when.eval(&subject) {
                 continue;
@@ -282,15 +277,6 @@ impl Engine {
             out.add(rule.action, reason, hold);
         }
     }
-}
-
-/// `value` written into `buffer` (no allocation when the buffer has room).
-fn refill(buffer: Option<String>, value: Option<&str>) -> Option<String> {
-    let value = value?;
-    let mut s = buffer.unwrap_or_default();
-    s.clear();
-    s.push_str(value);
-    Some(s)
 }
 
 fn rule_facts(code: &str, s: &Subject<'_>) -> Facts {
