@@ -405,10 +405,20 @@ impl SearchIndex {
         let searcher = self.part(filter.kind).reader.searcher();
         let groups = if filter.kind == DocKind::Message { tokens::required(&query, &found) } else { vec![] };
         let top = if !groups.is_empty() {
-            let all: Vec<(Occur, Box<dyn Query>)> =
-                groups.iter().map(|g| (Occur::Must, Box::new(self.any_of(filter.kind, g)) as Box<dyn Query>)).collect();
-            let mut top =
-                searcher.search(&self.filtered(BooleanQuery::new(all), filter), &TopDocs::with_limit(limit))?;
+            let all: Vec<(Occur, Box<dyn Query>)> = groups
+                .iter()
+                .map(|g| {
+                    let q: Box<dyn Query> = match g.as_slice() {
+                        [one] => Box::new(TermQuery::new(
+                            Term::from_field_text(self.f.text, one),
+                            IndexRecordOption::WithFreqs,
+                        )),
+                        _ => Box::new(self.any_of(filter.kind, g)),
+                    };
+                    (Occur::Must, q)
+                })
+                .collect();
+            let mut top = newest_best(&searcher, self.filtered(BooleanQuery::new(all), filter).as_ref(), limit)?;
             if top.len() < limit {
                 // Fewer have every word: those with some of them follow.
                 let mut some: Vec<String> = groups.concat();
@@ -458,6 +468,58 @@ impl SearchIndex {
         }
         Ok(hits)
     }
+}
+
+/// How many messages with every word are ranked in each segment of the index, at most.
+pub const RANKED_PER_SEGMENT: u32 = 2_000;
+
+/// The best `limit` documents for `query` among the last [`RANKED_PER_SEGMENT`] it matches in
+/// each segment of the index (all of them when fewer match), best first. A segment holds its documents in the order they were
+/// indexed (messages oldest first), so these are the newest matches. Each segment is read
+/// backwards in windows that double, from its end, until enough have matched: a query whose
+/// words are in hundreds of thousands of messages stops after a few thousand, instead of
+/// walking and scoring them all.
+fn newest_best(
+    searcher: &tantivy::Searcher,
+    query: &dyn Query,
+    limit: usize,
+) -> Result<Vec<(f32, tantivy::DocAddress)>, SearchError> {
+    use tantivy::{DocSet, TERMINATED, query::EnableScoring, query::Scorer};
+    let weight = query.weight(EnableScoring::enabled_from_searcher(searcher))?;
+    let mut best: Vec<(f32, tantivy::DocAddress)> = Vec::with_capacity(limit + 1);
+    let mut window_matches: Vec<(f32, u32)> = vec![];
+    for (ord, reader) in searcher.segment_readers().iter().enumerate() {
+        let alive = reader.alive_bitset();
+        let (mut end, mut window, mut found) = (reader.max_doc(), 4_096u32, 0usize);
+        while end > 0 && found < RANKED_PER_SEGMENT as usize {
+            let start = end.saturating_sub(window);
+            let mut scorer = weight.scorer(reader, 1.0)?;
+            let mut doc = scorer.doc();
+            if doc < start {
+                doc = scorer.seek(start);
+            }
+            window_matches.clear();
+            while doc != TERMINATED && doc < end {
+                if alive.is_none_or(|a| a.is_alive(doc)) {
+                    window_matches.push((scorer.score(), doc));
+                }
+                doc = scorer.advance();
+            }
+            // The newest of this window, as many as are still to be ranked.
+            let take = window_matches.len().min(RANKED_PER_SEGMENT as usize - found);
+            for &(score, doc) in &window_matches[window_matches.len() - take..] {
+                if best.len() < limit || score > best[best.len() - 1].0 {
+                    let at = best.partition_point(|b| b.0 >= score);
+                    best.insert(at, (score, tantivy::DocAddress::new(ord as u32, doc)));
+                    best.truncate(limit);
+                }
+            }
+            found += take;
+            end = start;
+            window = window.saturating_mul(2);
+        }
+    }
+    Ok(best)
 }
 
 fn term(field: Field, value: &str) -> Box<dyn Query> {
@@ -621,5 +683,47 @@ mod tests {
         assert_eq!(hits.len(), 5);
         assert!(i.search("password", &f, 5).unwrap().iter().any(|h| h.id == "none"));
         assert!(i.search("telegram", &f, 5).unwrap().is_empty());
+    }
+
+    #[test]
+    fn when_thousands_have_every_word_the_newest_are_ranked_and_a_lone_oldest_match_is_found() {
+        let i = SearchIndex::new().unwrap();
+        let n = RANKED_PER_SEGMENT as usize * 3;
+        // The oldest message is the only one with "telegram"; every message has both other words.
+        let mut docs = vec![message("m0", "Frozen", "account frozen, a fake telegram agent asked for my seed")];
+        docs.extend((1..n).map(|k| message(&format!("m{k}"), "Frozen", &format!("my account is frozen ({k})"))));
+        i.upsert(&docs).unwrap();
+        let f = Filter { kind: DocKind::Message, ..Default::default() };
+        // Every segment's last RANKED_PER_SEGMENT matches are ranked, and nothing before them.
+        let searcher = i.messages.reader.searcher();
+        let words = ["account", "freez"].map(|w| {
+            let t = TermQuery::new(Term::from_field_text(i.f.text, w), IndexRecordOption::WithFreqs);
+            (Occur::Must, Box::new(t) as Box<dyn Query>)
+        });
+        let query = BooleanQuery::new(words.into());
+        let best = newest_best(&searcher, &query, 25).unwrap();
+        assert_eq!(best.len(), 25);
+        let mut ranked = std::collections::HashSet::new();
+        for (ord, reader) in searcher.segment_readers().iter().enumerate() {
+            let weight = query.weight(tantivy::query::EnableScoring::enabled_from_searcher(&searcher)).unwrap();
+            let mut scorer = weight.scorer(reader, 1.0).unwrap();
+            let mut matched = vec![];
+            while scorer.doc() != tantivy::TERMINATED {
+                matched.push(scorer.doc());
+                tantivy::DocSet::advance(&mut scorer);
+            }
+            let newest = matched.len().saturating_sub(RANKED_PER_SEGMENT as usize);
+            ranked.extend(matched[newest..].iter().map(|d| tantivy::DocAddress::new(ord as u32, *d)));
+        }
+        assert!(ranked.len() < n, "the index holds more matches than it ranks");
+        assert!(best.iter().all(|(_, address)| ranked.contains(address)), "only the newest matches are ranked");
+        assert!(best.windows(2).all(|w| w[0].0 >= w[1].0), "best first");
+        let lone = i.search("telegram frozen", &f, 5).unwrap();
+        assert_eq!(lone[0].id, "m0", "the windows reach back to the segment's first message");
+        // A message replaced by a newer version is found once, as the new version.
+        i.upsert(&[message(&format!("m{}", n - 1), "Frozen", "account frozen, resolved")]).unwrap();
+        let hits = i.search("account frozen resolved", &f, 25).unwrap();
+        assert_eq!(hits.iter().filter(|h| h.id == format!("m{}", n - 1)).count(), 1);
+        assert_eq!(hits[0].id, format!("m{}", n - 1));
     }
 }
