@@ -390,9 +390,10 @@ impl SearchIndex {
 
     /// The best `limit` documents for `query` within `filter`, best first. A query with no words
     /// finds nothing. Articles are found by any of the words (the few hundred of them are all
-    /// scored). Messages are found by all the words [`tokens::required`] names, best first, and
-    /// when fewer than `limit` have them all, by any of those words after them: scoring every
-    /// message that shares one common word with the query would walk millions of postings.
+    /// scored). Messages are found by all the words [`tokens::required`] names, best first among
+    /// the newest that have them (see [`newest_best`]), and when fewer than `limit` have them
+    /// all, by any of those words after them: scoring every message that shares one common word
+    /// with the query would walk millions of postings.
     pub fn search(&self, query: &str, filter: &Filter, limit: usize) -> Result<Vec<Hit>, SearchError> {
         let query: String = query.chars().take(MAX_QUERY_CHARS).collect();
         let found = tokens::words(&query);
@@ -405,19 +406,8 @@ impl SearchIndex {
         let searcher = self.part(filter.kind).reader.searcher();
         let groups = if filter.kind == DocKind::Message { tokens::required(&query, &found) } else { vec![] };
         let top = if !groups.is_empty() {
-            let all: Vec<(Occur, Box<dyn Query>)> = groups
-                .iter()
-                .map(|g| {
-                    let q: Box<dyn Query> = match g.as_slice() {
-                        [one] => Box::new(TermQuery::new(
-                            Term::from_field_text(self.f.text, one),
-                            IndexRecordOption::WithFreqs,
-                        )),
-                        _ => Box::new(self.any_of(filter.kind, g)),
-                    };
-                    (Occur::Must, q)
-                })
-                .collect();
+            let all: Vec<(Occur, Box<dyn Query>)> =
+                groups.iter().map(|g| (Occur::Must, Box::new(self.any_of(filter.kind, g)) as Box<dyn Query>)).collect();
             let mut top = newest_best(&searcher, self.filtered(BooleanQuery::new(all), filter).as_ref(), limit)?;
             if top.len() < limit {
                 // Fewer have every word: those with some of them follow.
@@ -474,11 +464,11 @@ impl SearchIndex {
 pub const RANKED_PER_SEGMENT: u32 = 2_000;
 
 /// The best `limit` documents for `query` among the last [`RANKED_PER_SEGMENT`] it matches in
-/// each segment of the index (all of them when fewer match), best first. A segment holds its documents in the order they were
-/// indexed (messages oldest first), so these are the newest matches. Each segment is read
-/// backwards in windows that double, from its end, until enough have matched: a query whose
-/// words are in hundreds of thousands of messages stops after a few thousand, instead of
-/// walking and scoring them all.
+/// each segment of the index (all of them when fewer match), best first. A segment holds its
+/// documents in the order they were indexed (messages oldest first), so these are the newest
+/// matches. Each segment is read backwards in windows that double, from its end, until enough
+/// have matched: a query whose words are in hundreds of thousands of messages stops after a few
+/// thousand, instead of walking and scoring them all.
 fn newest_best(
     searcher: &tantivy::Searcher,
     query: &dyn Query,
