@@ -3,6 +3,10 @@
 /// Distance in kilometres between two (latitude, longitude) points, by the haversine formula on
 /// a sphere of the Earth's mean radius (6,371 km). Good to a few tenths of a percent.
 pub fn distance_km(a: (f64, f64), b: (f64, f64)) -> f64 {
+    // The same place again (most sign-ins): no trigonometry needed.
+    if a == b {
+        return 0.0;
+    }
     let (lat1, lon1) = (a.0.to_radians(), a.1.to_radians());
     let (lat2, lon2) = (b.0.to_radians(), b.1.to_radians());
     let h = ((lat2 - lat1) / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * ((lon2 - lon1) / 2.0).sin().powi(2);

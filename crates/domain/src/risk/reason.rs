@@ -43,7 +43,7 @@ pub fn render_template(template: &str, facts: &Facts) -> String {
             Some(close) if after[..close].chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') => {
                 let name = &after[..close];
                 match facts.get(name) {
-                    Some(v) => out.push_str(&display(v)),
+                    Some(v) => display(v, &mut out),
                     None => {
                         out.push('{');
                         out.push_str(name);
@@ -62,30 +62,49 @@ pub fn render_template(template: &str, facts: &Facts) -> String {
     out
 }
 
-fn display(v: &serde_json::Value) -> String {
+/// Writes a fact as shown in an explanation.
+fn display(v: &serde_json::Value, out: &mut String) {
     match v {
-        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::String(s) => out.push_str(s),
         serde_json::Value::Number(n) => match n.as_i64() {
-            Some(i) => group_thousands(i),
-            None => n.to_string(),
+            Some(i) => push_grouped(i, out),
+            None => out.push_str(&n.to_string()),
         },
-        serde_json::Value::Bool(b) => b.to_string(),
-        serde_json::Value::Null => "—".into(),
-        other => other.to_string(),
+        serde_json::Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        serde_json::Value::Null => out.push('—'),
+        other => out.push_str(&other.to_string()),
     }
 }
 
 /// 1234567 → "1,234,567".
 pub fn group_thousands(i: i64) -> String {
-    let digits = i.unsigned_abs().to_string();
     let mut out = String::new();
-    for (n, c) in digits.chars().enumerate() {
-        if n > 0 && (digits.len() - n).is_multiple_of(3) {
+    push_grouped(i, &mut out);
+    out
+}
+
+/// Appends `i` with thousands separators.
+fn push_grouped(i: i64, out: &mut String) {
+    if i < 0 {
+        out.push('-');
+    }
+    let mut buf = [0u8; 20];
+    let mut n = i.unsigned_abs();
+    let mut len = 0;
+    loop {
+        buf[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for k in (0..len).rev() {
+        out.push(buf[k] as char);
+        if k > 0 && k % 3 == 0 {
             out.push(',');
         }
-        out.push(c);
     }
-    if i < 0 { format!("-{out}") } else { out }
 }
 
 /// Helpers to build facts without repeating `serde_json::Value` conversions.
@@ -121,5 +140,14 @@ mod tests {
         assert_eq!(render_template("{amount} USDT", &f), "12500.5 USDT");
         assert_eq!(group_thousands(-1_234_567), "-1,234,567");
         assert_eq!(group_thousands(999), "999");
+        assert_eq!(group_thousands(0), "0");
+        assert_eq!(group_thousands(1_000), "1,000");
+        assert_eq!(group_thousands(100_000), "100,000");
+        assert_eq!(group_thousands(i64::MIN), "-9,223,372,036,854,775,808");
+        let mut f = Facts::new();
+        f.insert("n".into(), serde_json::Value::Null);
+        f.insert("b".into(), serde_json::Value::Bool(true));
+        f.insert("x".into(), serde_json::json!(2.5));
+        assert_eq!(render_template("{n} {b} {x}", &f), "— true 2.5");
     }
 }

@@ -266,9 +266,10 @@ fn median(v: &mut [Decimal]) -> Option<Decimal> {
     if v.is_empty() {
         return None;
     }
-    v.sort_unstable();
+    // Selection, not a sort: the middle one in place, the smaller ones before it.
     let n = v.len();
-    Some(if n % 2 == 1 { v[n / 2] } else { v[n / 2 - 1].checked_add(v[n / 2])? / Decimal::TWO })
+    let (below, &mut mid, _) = v.select_nth_unstable(n / 2);
+    Some(if n % 2 == 1 { mid } else { below.iter().max()?.checked_add(mid)? / Decimal::TWO })
 }
 
 pub fn unusual_amount(out: &mut Outcome, p: &Policy, event: &Event, state: &AccountState) {
@@ -430,6 +431,16 @@ pub fn inactivity_reason(last_activity_ms: i64, now_ms: i64) -> Reason {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_median_is_the_middle_or_the_mean_of_the_two_middle_ones() {
+        let d = |v: &[i64]| v.iter().map(|x| Decimal::from(*x)).collect::<Vec<_>>();
+        assert_eq!(median(&mut d(&[3, 1, 2])), Some(Decimal::from(2)));
+        assert_eq!(median(&mut d(&[40, 10, 30, 20])), Some(Decimal::from(25)));
+        assert_eq!(median(&mut d(&[7, 7, 1, 100, 7, 2])), Some(Decimal::from(7)));
+        assert_eq!(median(&mut d(&[5])), Some(Decimal::from(5)));
+        assert_eq!(median(&mut []), None);
+    }
 
     #[test]
     fn utc_times_are_formatted_as_civil_dates() {
