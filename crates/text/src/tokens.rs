@@ -200,8 +200,8 @@ const ZH_STOP_WORDS: &[&str] = &[
 /// The words a search requires, each as a group of which one must be present: every
 /// Chinese word of two or more characters (with the dictionary words inside it, so that "验证器"
 /// is also met by "验证"), and every English word or number, less the stop words of either
-/// language. Single Chinese characters and stop words are left out: they rank but do not
-/// select. `all` are the [`words`] of `text`.
+/// language. Single Chinese characters and stop words are left out. `all` are the [`words`] of
+/// `text`.
 pub fn required(text: &str, all: &[Word]) -> Vec<Vec<String>> {
     let inside = |w: &Word, outer: &Word| {
         outer.start <= w.start && w.end <= outer.end && outer.end - outer.start > w.end - w.start

@@ -192,8 +192,7 @@ impl Engine {
             EventKind::WithdrawalRequested => {
                 if let Some(a) = &event.address {
                     let a = a.to_lowercase();
-                    out.new_address = !super::state::knows(&state.addresses, &a);
-                    super::state::remember(&mut state.addresses, &a, super::state::MAX_ADDRESSES);
+                    out.new_address = !super::state::remember(&mut state.addresses, &a, super::state::MAX_ADDRESSES);
                 }
                 if p.listed_address {
                     detectors::listed_address(&mut out, p, event, Action::Block);

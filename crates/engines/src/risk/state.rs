@@ -283,19 +283,38 @@ pub(crate) fn push_bounded<T>(v: &mut VecDeque<T>, item: T, max: usize) {
     v.push_back(item);
 }
 
-/// Remembers a value once, as the newest, in a bounded list.
-pub(crate) fn remember(v: &mut Tags, item: &str, max: usize) {
+/// Drops entries from the front of a queue kept in time order while `expired` says so.
+fn forget_front<T>(v: &mut VecDeque<T>, expired: impl Fn(&T) -> bool) {
+    while v.front().is_some_and(&expired) {
+        v.pop_front();
+    }
+}
+
+/// [`push_bounded`], first forgetting the expired entries at the front whenever the queue's
+/// length is a multiple of eight, not at every push, so that most pushes do not read the oldest
+/// entry (memory the processor has likely not seen lately).
+fn push_pruned<T>(v: &mut VecDeque<T>, item: T, max: usize, expired: impl Fn(&T) -> bool) {
+    if v.len().is_multiple_of(8) {
+        forget_front(v, expired);
+    }
+    push_bounded(v, item, max);
+}
+
+/// Remembers a value once, as the newest, in a bounded list; tells whether it was known before.
+pub(crate) fn remember(v: &mut Tags, item: &str, max: usize) -> bool {
     match position(v, item) {
-        Some(pos) if pos + 1 == v.len() => {}
+        Some(pos) if pos + 1 == v.len() => true,
         Some(pos) => {
             let x = v.remove(pos);
             v.push(x);
+            true
         }
         None => {
             if v.len() >= max {
                 v.remove(0);
             }
             v.push(Tag::new(item));
+            false
         }
     }
 }
@@ -306,33 +325,21 @@ impl AccountState {
     /// the oldest sit at the front; an entry that arrived out of order may linger a little.
     /// Between failures old ones stay; operators' rules count only those within the window.
     pub fn prune_failures(&mut self, now_ms: i64, window_ms: i64) {
-        while self.failures.front().is_some_and(|f| f.at <= now_ms - window_ms) {
-            self.failures.pop_front();
-        }
+        forget_front(&mut self.failures, |f| f.at <= now_ms - window_ms);
     }
 
     /// Adds a deposit, withdrawal or P2P order. Those older than `window_ms` are forgotten
-    /// whenever the count reaches a multiple of eight, so that most events do not read the
-    /// oldest entry; every reader looks at the times, so one that lingers is never counted.
+    /// every eighth addition (see [`push_pruned`]); every reader looks at the times, so one that
+    /// lingers is never counted.
     pub fn add_tx(&mut self, tx: Tx, window_ms: i64) {
-        if self.txs.len().is_multiple_of(8) {
-            while self.txs.front().is_some_and(|t| t.at <= tx.at - window_ms) {
-                self.txs.pop_front();
-            }
-        }
-        push_bounded(&mut self.txs, tx, MAX_TXS);
+        let oldest_kept = tx.at - window_ms;
+        push_pruned(&mut self.txs, tx, MAX_TXS, |t| t.at <= oldest_kept);
     }
 
-    /// Adds an event to the week of events kept for counting. The events older than the week
-    /// are forgotten whenever the count reaches a multiple of eight, not at every event, so that
-    /// most events do not read the oldest entry; counting looks at the times.
+    /// Adds an event to the week of events kept for counting. Those older than the week are
+    /// forgotten every eighth addition (see [`push_pruned`]); counting looks at the times.
     pub fn add_recent(&mut self, kind: EventKind, at: i64) {
-        if self.recent.len().is_multiple_of(8) {
-            while self.recent.front().is_some_and(|r| r.at() <= at - RECENT_WINDOW_MS) {
-                self.recent.pop_front();
-            }
-        }
-        push_bounded(&mut self.recent, Recent::new(kind, at), MAX_RECENT);
+        push_pruned(&mut self.recent, Recent::new(kind, at), MAX_RECENT, |r| r.at() <= at - RECENT_WINDOW_MS);
     }
 
     /// Events of `kind` (any when None) after `since_ms`, scanning back from the newest.
@@ -371,7 +378,7 @@ mod tests {
     fn tags_are_found_by_their_text_and_stored_as_text() {
         let mut list = Tags::new();
         for d in ["dev-1", "dev-2", "a-device-id-longer-than-eight-bytes", "设备", ""] {
-            remember(&mut list, d, 4);
+            assert!(!remember(&mut list, d, 4), "{d} is new");
         }
         // The oldest left when the fifth came.
         assert!(!knows(&list, "dev-1"));
@@ -380,7 +387,7 @@ mod tests {
         }
         assert!(!knows(&list, "dev-3") && !knows(&list, "a-device-id-longer-than-eight-byteS"));
         // Remembering again moves it to the newest place.
-        remember(&mut list, "dev-2", 4);
+        assert!(remember(&mut list, "dev-2", 4), "dev-2 was known");
         assert_eq!(list.last().unwrap().as_str(), "dev-2");
         let json = serde_json::to_string(&list).unwrap();
         assert_eq!(json, r#"["a-device-id-longer-than-eight-bytes","设备","","dev-2"]"#);
