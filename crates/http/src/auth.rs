@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use thaw_domain::{Locale, Permission, platform_key_can};
 use thaw_services::holder::{self, HolderSession};
 use thaw_services::signin::StaffSession;
-use thaw_services::{api_keys, now_ms, same_secret, signin};
+use thaw_services::{now_ms, same_secret, signin};
 use thaw_store::ApiKeyRecord;
 
 /// An authenticated API caller.
@@ -54,7 +54,7 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
             let token = auth.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim).unwrap_or("");
-            return match api_keys::authenticate(&state.db, token).await? {
+            return match state.api_keys.authenticate(&state.db, token).await? {
                 Some(key) => {
                     thaw_store::audit::set_actor(format!("api_key:{}", key.id));
                     Ok(Caller::ApiKey(key))

@@ -54,6 +54,8 @@ pub struct AppState {
     pub risk: Arc<thaw_services::risk::RiskRuntime>,
     /// Commits concurrent events together.
     pub ingestor: thaw_services::events::Ingestor,
+    /// API keys this process verified lately.
+    pub api_keys: thaw_services::api_keys::KeyCache,
     /// Single sign-on, passkeys, email and alerts of the security centre.
     pub security: Arc<thaw_services::security::Security>,
     /// The case desk's calendar and SLA policies.

@@ -2,6 +2,7 @@
 //! secret, presented as `Authorization: Bearer …`, revocable.
 
 use crate::{ServiceError, now_ms, random_hex, same_secret, secret_digest};
+use std::collections::HashMap;
 use thaw_domain::Invalid;
 use thaw_store::{ApiKeyRecord, Capabilities, Db};
 
@@ -34,13 +35,14 @@ pub async fn create(db: &Db, name: &str, created_by: &str) -> Result<CreatedKey,
 }
 
 /// The live key this bearer token names, or None for a malformed, unknown, wrong or revoked key.
+/// A bearer token's key id and secret, when it has the shape of one.
+fn parse(token: &str) -> Option<(&str, &str)> {
+    let (id, secret) = token.strip_prefix("thaw_")?.split_once('_')?;
+    (id.len() == 16 && secret.len() == 64).then_some((id, secret))
+}
+
 pub async fn authenticate(db: &Db, token: &str) -> Result<Option<ApiKeyRecord>, ServiceError> {
-    let Some((id, secret)) = token.strip_prefix("thaw_").and_then(|rest| rest.split_once('_')) else {
-        return Ok(None);
-    };
-    if id.len() != 16 || secret.len() != 64 {
-        return Ok(None);
-    }
+    let Some((id, secret)) = parse(token) else { return Ok(None) };
     let mut conn = db.conn().await?;
     let Some(record) = conn.api_keys().by_id(id).await? else {
         return Ok(None);
@@ -55,6 +57,55 @@ pub async fn authenticate(db: &Db, token: &str) -> Result<Option<ApiKeyRecord>, 
         conn.api_keys().touch(id, now).await?;
     }
     Ok(Some(record))
+}
+
+/// How long a key this process verified is trusted without reading it again. A key revoked
+/// through this process stops working at once ([`KeyCache::revoke`]); one revoked elsewhere
+/// (another server process, the CLI) within this time.
+pub const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The keys this process verified lately, so that the platform's every call (thousands a
+/// second) does not cost a database read. The secret is checked against the stored hash on
+/// every call, cached or not; only live keys are kept.
+#[derive(Clone, Default)]
+pub struct KeyCache(std::sync::Arc<std::sync::Mutex<HashMap<String, (ApiKeyRecord, std::time::Instant)>>>);
+
+/// Most keys kept: past it the cache starts afresh.
+const KEY_CACHE_MAX: usize = 10_000;
+
+impl KeyCache {
+    /// [`authenticate`], answered from what this process verified within [`KEY_CACHE_TTL`].
+    pub async fn authenticate(&self, db: &Db, token: &str) -> Result<Option<ApiKeyRecord>, ServiceError> {
+        let Some((id, secret)) = parse(token) else { return Ok(None) };
+        if let Some((record, _)) = self.lock().get(id).filter(|(_, at)| at.elapsed() < KEY_CACHE_TTL) {
+            return Ok(same_secret(&secret_digest(secret), &record.secret_hash).then(|| record.clone()));
+        }
+        let found = authenticate(db, token).await?;
+        let mut keys = self.lock();
+        match &found {
+            Some(record) => {
+                if keys.len() >= KEY_CACHE_MAX {
+                    keys.clear();
+                }
+                keys.insert(id.to_string(), (record.clone(), std::time::Instant::now()));
+            }
+            None => {
+                keys.remove(id);
+            }
+        }
+        Ok(found)
+    }
+
+    /// [`revoke`], and forgets the key here at once.
+    pub async fn revoke(&self, db: &Db, id: &str) -> Result<(), ServiceError> {
+        let revoked = revoke(db, id).await;
+        self.lock().remove(id);
+        revoked
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (ApiKeyRecord, std::time::Instant)>> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 pub async fn list(db: &Db) -> Result<Vec<ApiKeyRecord>, ServiceError> {

@@ -4,14 +4,19 @@
 //!
 //! Concurrent requests are committed together ([`Ingestor`]): one writer per process gathers
 //! the events that arrive while the previous transaction commits and writes them in the next,
-//! so that the cost of a commit (an fsync) is shared instead of paid per event.
+//! so that the cost of a commit (an fsync) is shared instead of paid per event. A group is
+//! written in a few multi-row statements whatever its size ([`decide_all`]): each statement is a
+//! round trip to the database (a thread switch to sqlx's SQLite worker, a network exchange with
+//! PostgreSQL), which cost more than the work itself when they were several per event.
 
 use crate::holds::{from_plan, hold_json, insert, release_in};
 use crate::risk::RiskRuntime;
 use crate::{ServiceError, new_id, outbox, rfc3339, secret_digest};
+use std::collections::{HashMap, HashSet};
 use thaw_domain::AccountId;
 use thaw_domain::risk::{Action, Actor, Event, HoldOrigin, ReleasePolicy};
 use thaw_engines::risk::{AccountState, Engine, Profile};
+use thaw_store::risk::{DecisionRecord, EventRecord, StateRecord};
 use thaw_store::{AnyConnection, Capabilities, Db, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
@@ -41,7 +46,9 @@ pub async fn ingest(
     }
     let engine = risk.engine();
     let mut tx = db.begin_write().await?;
-    let step = decide_in(&mut tx, risk, &engine, event, canonical_body, &hash, now_ms).await?;
+    let item = Item { event, body: canonical_body, hash: &hash, now_ms };
+    let step =
+        decide_all(&mut tx, risk, &engine, std::slice::from_ref(&item)).await?.pop().expect("one step per event");
     tx.commit().await.map_err(StoreError::from)?;
     finish(db, &event.id, &hash, step).await
 }
@@ -74,16 +81,140 @@ async fn replay(db: &Db, id: &str, hash: &str) -> Result<Option<Ingested>, Servi
     Ok(Some(Ingested { decision, replayed: true }))
 }
 
-async fn decide_in(
+/// An event to decide and store: as validated, its body as received and that body's hash.
+struct Item<'a> {
+    event: &'a Event,
+    body: &'a str,
+    hash: &'a str,
+    now_ms: i64,
+}
+
+/// An account's profile and risk state while its events are decided.
+struct Account {
+    profile: Profile,
+    state: AccountState,
+    now_ms: i64,
+}
+
+/// Decides and stores events inside the caller's transaction, one account's events in the
+/// order given. The group costs a few statements whatever its size — claim every id, read and
+/// lock every account's profile and state, write every decision, write every new state — and
+/// an event costs statements of its own only when something follows from it (a hold, a
+/// release, a webhook, an alert) or when it is its account's first.
+async fn decide_all(
+    conn: &mut AnyConnection,
+    risk: &RiskRuntime,
+    engine: &Engine,
+    items: &[Item<'_>],
+) -> Result<Vec<Step>, ServiceError> {
+    let decision_ids: Vec<String> = items.iter().map(|_| new_id()).collect();
+    // The first copy of an id in the group claims it; a later copy answers from what it stored.
+    let mut seen = HashSet::with_capacity(items.len());
+    let first: Vec<bool> = items.iter().map(|it| seen.insert(it.event.id.as_str())).collect();
+    let records: Vec<EventRecord> = items
+        .iter()
+        .zip(&decision_ids)
+        .zip(&first)
+        .filter(|(_, first)| **first)
+        .map(|((it, decision_id), _)| EventRecord {
+            id: &it.event.id,
+            account_id: it.event.account_id.as_str(),
+            kind: it.event.kind.code(),
+            occurred_at_ms: it.event.occurred_at_ms,
+            received_at_ms: it.now_ms,
+            body_hash: it.hash,
+            body: it.body,
+            decision_id,
+        })
+        .collect();
+    let claimed = conn.risk().claim_events(&records).await?;
+    let decide: Vec<bool> =
+        items.iter().zip(&first).map(|(it, first)| *first && claimed.contains(&it.event.id)).collect();
+
+    // Every account's profile and state in one statement; an account seen for the first time
+    // is created, in id order like the rest.
+    let mut ids: Vec<&str> =
+        items.iter().zip(&decide).filter(|(_, d)| **d).map(|(it, _)| it.event.account_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut loaded = conn.risk().profiles_and_states(&ids).await?;
+    let mut accounts: HashMap<&str, Account> = HashMap::with_capacity(ids.len());
+    for id in ids {
+        let (profile, state_json) = match loaded.remove(id) {
+            Some(((kyc_level, vip_level, created_at_ms), state)) => {
+                (Profile { kyc_level, vip_level, created_at_ms }, Some(state))
+            }
+            None => {
+                let it = items.iter().zip(&decide).find(|(it, d)| **d && it.event.account_id.as_str() == id);
+                let it = it.expect("an account to decide has an event").0;
+                let account =
+                    crate::holds::ensure_account(conn, &it.event.account_id, it.event.occurred_at_ms, it.now_ms)
+                        .await?;
+                let state = conn.risk().lock_state(id, it.now_ms).await?;
+                let profile = Profile {
+                    kyc_level: account.kyc_level,
+                    vip_level: account.vip_level,
+                    created_at_ms: account.created_at_ms,
+                };
+                (profile, state)
+            }
+        };
+        let state = match state_json.filter(|s| !s.is_empty()) {
+            Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("risk state: {e}")))?,
+            None => AccountState::default(),
+        };
+        accounts.insert(id, Account { profile, state, now_ms: 0 });
+    }
+
+    let mut steps = Vec::with_capacity(items.len());
+    let mut bodies = Vec::with_capacity(items.len());
+    for (i, it) in items.iter().enumerate() {
+        if !decide[i] {
+            steps.push(Step::AlreadyStored);
+            continue;
+        }
+        let account = accounts.get_mut(it.event.account_id.as_str()).expect("every account was loaded");
+        account.now_ms = account.now_ms.max(it.now_ms);
+        let decision = decide_one(conn, risk, engine, it.event, account, &decision_ids[i], it.now_ms).await?;
+        bodies.push((i, decision["action"].as_str().unwrap_or_default().to_string(), decision.to_string()));
+        steps.push(Step::Decided(decision));
+    }
+    let decisions: Vec<DecisionRecord> = bodies
+        .iter()
+        .map(|(i, action, body)| DecisionRecord {
+            id: &decision_ids[*i],
+            event_id: &items[*i].event.id,
+            account_id: items[*i].event.account_id.as_str(),
+            action,
+            body,
+            at_ms: items[*i].now_ms,
+        })
+        .collect();
+    conn.risk().insert_decisions(&decisions).await?;
+    let states: Vec<StateRecord> = accounts
+        .iter()
+        .map(|(id, a)| StateRecord {
+            account_id: id,
+            state: serde_json::to_string(&a.state).expect("state serialises"),
+            last_activity_at: a.state.last_activity_at,
+            now_ms: a.now_ms,
+        })
+        .collect();
+    conn.risk().save_states(&states).await?;
+    Ok(steps)
+}
+
+/// Decides one claimed event on its account's state, and writes what follows from the
+/// decision: holds, releases, the webhook, alerts. Returns the decision as answered.
+async fn decide_one(
     conn: &mut AnyConnection,
     risk: &RiskRuntime,
     engine: &Engine,
     event: &Event,
-    canonical_body: &str,
-    hash: &str,
+    account: &mut Account,
+    decision_id: &str,
     now_ms: i64,
-) -> Result<Step, ServiceError> {
-    let decision_id = new_id();
+) -> Result<serde_json::Value, ServiceError> {
     // An event without a place gets one from the city database, when one is configured.
     let mut located = None;
     if event.geo.is_none() && event.ip.is_some() && risk.geo.is_some() {
@@ -94,50 +225,11 @@ async fn decide_in(
     }
     let event = located.as_ref().map(|(e, _)| e).unwrap_or(event);
     let account_id = event.account_id.as_str();
-    let claimed = conn
-        .risk()
-        .claim_event(&thaw_store::risk::EventRecord {
-            id: &event.id,
-            account_id,
-            kind: event.kind.code(),
-            occurred_at_ms: event.occurred_at_ms,
-            received_at_ms: now_ms,
-            body_hash: hash,
-            body: canonical_body,
-            decision_id: &decision_id,
-        })
-        .await?;
-    if !claimed {
-        return Ok(Step::AlreadyStored);
-    }
-    // Usually one statement reads the profile and locks the state; the first event of an
-    // account creates them.
-    let (profile, state_json) = match conn.risk().profile_and_state(account_id).await? {
-        Some(((kyc_level, vip_level, created_at_ms), state)) => {
-            (Profile { kyc_level, vip_level, created_at_ms }, Some(state))
-        }
-        None => {
-            let account = crate::holds::ensure_account(conn, &event.account_id, event.occurred_at_ms, now_ms).await?;
-            let state = conn.risk().lock_state(account_id, now_ms).await?;
-            (
-                Profile {
-                    kyc_level: account.kyc_level,
-                    vip_level: account.vip_level,
-                    created_at_ms: account.created_at_ms,
-                },
-                state,
-            )
-        }
-    };
-    let mut state: AccountState = match state_json.filter(|s| !s.is_empty()) {
-        Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("risk state: {e}")))?,
-        None => AccountState::default(),
-    };
-    let outcome = engine.evaluate(event, &profile, &mut state, now_ms);
+    let outcome = engine.evaluate(event, &account.profile, &mut account.state, now_ms);
 
     let mut holds = Vec::with_capacity(outcome.holds.len());
     for plan in outcome.holds {
-        let hold = from_plan(plan, account_id, Some(&decision_id), now_ms);
+        let hold = from_plan(plan, account_id, Some(decision_id), now_ms);
         insert(conn, &hold, "thaw", &format!("event {}", event.id), now_ms).await?;
         holds.push(hold);
     }
@@ -174,17 +266,13 @@ async fn decide_in(
         decision["geo_lookup"] =
             serde_json::json!({ "country": geo.country, "city": geo.city, "attribution": attribution });
     }
-    let body = decision.to_string();
-    conn.risk().insert_decision(&decision_id, &event.id, account_id, outcome.action.code(), &body, now_ms).await?;
-    let state_json = serde_json::to_string(&state).expect("state serialises");
-    conn.risk().save_state(account_id, &state_json, state.last_activity_at, now_ms).await?;
     if outcome.action != Action::Allow {
         outbox::enqueue(conn, "decision.made", &decision, now_ms).await?;
     }
     // A withdrawal stopped for compliance is announced only as a restriction under review.
     let new_address = outcome.new_address && !holds.iter().any(|h| h.confidential);
     queue_alerts(conn, event, &outcome.reasons, new_address, now_ms).await?;
-    Ok(Step::Decided(decision))
+    Ok(decision)
 }
 
 /// Alerts the holder should get about this event (holds placed and lifted alert on their own).
@@ -338,11 +426,10 @@ async fn write_group(
     engine: &Engine,
     group: &[Pending],
 ) -> Result<Vec<Step>, ServiceError> {
+    let items: Vec<Item> =
+        group.iter().map(|p| Item { event: &p.event, body: &p.body, hash: &p.hash, now_ms: p.now_ms }).collect();
     let mut tx = db.begin_write().await?;
-    let mut steps = Vec::with_capacity(group.len());
-    for p in group {
-        steps.push(decide_in(&mut tx, risk, engine, &p.event, &p.body, &p.hash, p.now_ms).await?);
-    }
+    let steps = decide_all(&mut tx, risk, engine, &items).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(steps)
 }

@@ -169,7 +169,9 @@ impl Db {
             } else {
                 "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
             };
-            pool = pool.after_connect(move |conn, _| {
+            // A SQLite connection is a file in this process: there is nothing to test before
+            // handing it out, and the test is a round trip to its worker thread.
+            pool = pool.test_before_acquire(false).after_connect(move |conn, _| {
                 Box::pin(async move {
                     conn.execute(sqlx::raw_sql(pragmas)).await?;
                     Ok(())

@@ -3,6 +3,22 @@
 
 use crate::{Result, is_postgres};
 use sqlx::{AnyConnection, Row};
+use std::collections::{HashMap, HashSet};
+
+/// Most rows one multi-row statement writes or reads: a group of events is written in a few
+/// statements instead of several per event (8 values a row stays far below both databases'
+/// limits on bound values).
+pub const ROWS_PER_STATEMENT: usize = 256;
+
+/// `$first, …`: `n` numbered placeholders.
+fn params(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// `($1, $2), ($3, $4)`: the placeholders of `rows` rows of `cols` values each.
+fn placeholders(rows: usize, cols: usize) -> String {
+    (0..rows).map(|r| format!("({})", params(r * cols + 1, cols))).collect::<Vec<_>>().join(", ")
+}
 
 pub struct Risk<'c>(pub(crate) &'c mut AnyConnection);
 
@@ -24,6 +40,24 @@ pub struct EventRecord<'a> {
     pub decision_id: &'a str,
 }
 
+/// A decision to store with its event.
+pub struct DecisionRecord<'a> {
+    pub id: &'a str,
+    pub event_id: &'a str,
+    pub account_id: &'a str,
+    pub action: &'a str,
+    pub body: &'a str,
+    pub at_ms: i64,
+}
+
+/// An account's risk state after the events of a transaction.
+pub struct StateRecord<'a> {
+    pub account_id: &'a str,
+    pub state: String,
+    pub last_activity_at: Option<i64>,
+    pub now_ms: i64,
+}
+
 impl Risk<'_> {
     pub async fn stored_event(&mut self, id: &str) -> Result<Option<StoredEvent>> {
         let row = sqlx::query(
@@ -36,45 +70,49 @@ impl Risk<'_> {
             .transpose()
     }
 
-    /// Claims the event's id: stores the event unless one with this id exists (committed, or in
-    /// a transaction that then commits). Returns whether this call stored it.
-    pub async fn claim_event(&mut self, e: &EventRecord<'_>) -> Result<bool> {
-        let n = sqlx::query(
-            "INSERT INTO events (id, account_id, kind, occurred_at, received_at, body_hash, body, decision_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(e.id)
-        .bind(e.account_id)
-        .bind(e.kind)
-        .bind(e.occurred_at_ms)
-        .bind(e.received_at_ms)
-        .bind(e.body_hash)
-        .bind(e.body)
-        .bind(e.decision_id)
-        .execute(&mut *self.0)
-        .await?
-        .rows_affected();
-        Ok(n == 1)
+    /// Claims the events' ids: stores each event unless one with its id exists (committed, or in
+    /// a transaction that then commits). Returns the ids this call stored. One statement per
+    /// [`ROWS_PER_STATEMENT`] events; the ids must be distinct.
+    pub async fn claim_events(&mut self, events: &[EventRecord<'_>]) -> Result<HashSet<String>> {
+        let mut claimed = HashSet::with_capacity(events.len());
+        for chunk in events.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO events (id, account_id, kind, occurred_at, received_at, body_hash, body, decision_id)
+                 VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
+                placeholders(chunk.len(), 8)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
+            for e in chunk {
+                q = q
+                    .bind(e.id)
+                    .bind(e.account_id)
+                    .bind(e.kind)
+                    .bind(e.occurred_at_ms)
+                    .bind(e.received_at_ms)
+                    .bind(e.body_hash)
+                    .bind(e.body)
+                    .bind(e.decision_id);
+            }
+            for row in q.fetch_all(&mut *self.0).await? {
+                claimed.insert(row.try_get("id")?);
+            }
+        }
+        Ok(claimed)
     }
 
-    pub async fn insert_decision(
-        &mut self,
-        id: &str,
-        event_id: &str,
-        account_id: &str,
-        action: &str,
-        body: &str,
-        at_ms: i64,
-    ) -> Result<()> {
-        sqlx::query("INSERT INTO decisions (id, event_id, account_id, action, body, decided_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(id)
-            .bind(event_id)
-            .bind(account_id)
-            .bind(action)
-            .bind(body)
-            .bind(at_ms)
-            .execute(&mut *self.0)
-            .await?;
+    /// Stores decisions, one statement per [`ROWS_PER_STATEMENT`].
+    pub async fn insert_decisions(&mut self, decisions: &[DecisionRecord<'_>]) -> Result<()> {
+        for chunk in decisions.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO decisions (id, event_id, account_id, action, body, decided_at) VALUES {}",
+                placeholders(chunk.len(), 6)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
+            for d in chunk {
+                q = q.bind(d.id).bind(d.event_id).bind(d.account_id).bind(d.action).bind(d.body).bind(d.at_ms);
+            }
+            q.execute(&mut *self.0).await?;
+        }
         Ok(())
     }
 
@@ -103,36 +141,48 @@ impl Risk<'_> {
         Ok(Some(state).filter(|s| !s.is_empty()))
     }
 
-    /// The account's profile (KYC level, VIP level, creation time) and its risk state, with the
-    /// state row locked, in one statement; None when the account or its state row is missing
-    /// (the caller then takes the slower path that creates them).
-    pub async fn profile_and_state(&mut self, account_id: &str) -> Result<Option<((i64, i64, i64), String)>> {
+    /// The profiles (KYC level, VIP level, creation time) and risk states of accounts, by id,
+    /// with the state rows locked in id order (PostgreSQL; SQLite's write transaction holds the
+    /// whole database). An account whose row or state row is missing is left out: the caller
+    /// then takes the slower path that creates them.
+    pub async fn profiles_and_states(&mut self, ids: &[&str]) -> Result<HashMap<String, ((i64, i64, i64), String)>> {
+        let mut found = HashMap::with_capacity(ids.len());
         let lock = if is_postgres(self.0) { " FOR UPDATE OF r" } else { "" };
-        let sql = format!(
-            "SELECT a.kyc_level, a.vip_level, a.created_at, r.state FROM accounts a
-             JOIN risk_states r ON r.account_id = a.id WHERE a.id = $1{lock}"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id).fetch_optional(&mut *self.0).await?;
-        row.map(|r| {
-            Ok(((r.try_get("kyc_level")?, r.try_get("vip_level")?, r.try_get("created_at")?), r.try_get("state")?))
-        })
-        .transpose()
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT a.id, a.kyc_level, a.vip_level, a.created_at, r.state FROM accounts a
+                 JOIN risk_states r ON r.account_id = a.id WHERE a.id IN ({}) ORDER BY a.id{lock}",
+                params(1, chunk.len())
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for r in q.fetch_all(&mut *self.0).await? {
+                let profile = (r.try_get("kyc_level")?, r.try_get("vip_level")?, r.try_get("created_at")?);
+                found.insert(r.try_get("id")?, (profile, r.try_get("state")?));
+            }
+        }
+        Ok(found)
     }
 
-    pub async fn save_state(
-        &mut self,
-        account_id: &str,
-        state: &str,
-        last_activity_at: Option<i64>,
-        now_ms: i64,
-    ) -> Result<()> {
-        sqlx::query("UPDATE risk_states SET state = $1, last_activity_at = $2, updated_at = $3 WHERE account_id = $4")
-            .bind(state)
-            .bind(last_activity_at)
-            .bind(now_ms)
-            .bind(account_id)
-            .execute(&mut *self.0)
-            .await?;
+    /// Writes accounts' new risk states (the rows exist: [`Risk::profiles_and_states`] or
+    /// [`Risk::lock_state`] read them), one statement per [`ROWS_PER_STATEMENT`]; each account
+    /// once.
+    pub async fn save_states(&mut self, states: &[StateRecord<'_>]) -> Result<()> {
+        for chunk in states.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO risk_states (account_id, state, last_activity_at, updated_at) VALUES {}
+                 ON CONFLICT (account_id) DO UPDATE SET state = excluded.state,
+                 last_activity_at = excluded.last_activity_at, updated_at = excluded.updated_at",
+                placeholders(chunk.len(), 4)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
+            for s in chunk {
+                q = q.bind(s.account_id).bind(s.state.as_str()).bind(s.last_activity_at).bind(s.now_ms);
+            }
+            q.execute(&mut *self.0).await?;
+        }
         Ok(())
     }
 
@@ -149,8 +199,6 @@ impl Risk<'_> {
         rows.iter().map(|r| Ok(r.try_get("body")?)).collect()
     }
 
-    /// Accounts whose last activity is before `cutoff_ms` and that have no inactivity hold
-    /// from this idle spell yet (active, or placed after the last activity), for the sweep.
     /// A decision with its event: (account, action, decision body, event body).
     pub async fn decision_with_event(&mut self, decision_id: &str) -> Result<Option<(String, String, String, String)>> {
         let row = sqlx::query(
@@ -179,6 +227,8 @@ impl Risk<'_> {
         rows.iter().map(|r| Ok((r.try_get("event_body")?, r.try_get("decision_body")?))).collect()
     }
 
+    /// Accounts whose last activity is before `cutoff_ms` and that have no inactivity hold
+    /// from this idle spell yet (active, or placed after the last activity), for the sweep.
     pub async fn inactive_since(&mut self, cutoff_ms: i64, limit: i64) -> Result<Vec<(String, i64)>> {
         let rows = sqlx::query(
             "SELECT r.account_id, r.last_activity_at FROM risk_states r WHERE r.last_activity_at < $1

@@ -272,6 +272,7 @@ pub async fn bench(config: Config, args: DeskBenchArgs) -> anyhow::Result<()> {
         config: Arc::new(config.http()),
         risk: risk.clone(),
         ingestor: thaw_services::events::Ingestor::start(db.clone(), risk),
+        api_keys: Default::default(),
         security: Arc::new(
             thaw_services::security::Security::new(config.security().map_err(anyhow::Error::msg)?)
                 .map_err(anyhow::Error::msg)?,

@@ -114,6 +114,7 @@ pub async fn serve_with(
         config: Arc::new(config.http()),
         risk,
         ingestor,
+        api_keys: Default::default(),
         security,
         desk,
         live,

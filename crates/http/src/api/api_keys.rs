@@ -84,6 +84,6 @@ pub async fn revoke_key(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Permission::ManageApiKeys)?;
-    api_keys::revoke(&state.db, &id).await?;
+    state.api_keys.revoke(&state.db, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

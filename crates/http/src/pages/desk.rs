@@ -635,7 +635,7 @@ async fn key_revoke(
 ) -> Result<Response, PageError> {
     ctx.require(Permission::ManageApiKeys)?;
     ctx.check_csrf(&form.csrf)?;
-    api_keys::revoke(&state.db, &id).await.map_err(|e| PageError::from_service(&ctx, e))?;
+    state.api_keys.revoke(&state.db, &id).await.map_err(|e| PageError::from_service(&ctx, e))?;
     key_page(&state, &ctx, None, Some("desk.keys.revoked_notice"), None).await
 }
 

@@ -151,6 +151,16 @@ on_both_backends! {
         let other = s.api_key().await;
         let (status, _) = error_of(c.get(s.url("/api/v1/api-keys")).bearer_auth(&other).send().await.unwrap()).await;
         assert_eq!(status, 403);
+        // A verified key is remembered for a moment, its secret still checked on every call; one
+        // revoked elsewhere (another process, the CLI) stops working within that moment.
+        let last = if other.ends_with('0') { "1" } else { "0" };
+        let forged = format!("{}{last}", &other[..other.len() - 1]);
+        let (status, e) = error_of(c.get(s.url("/api/v1/whoami")).bearer_auth(&forged).send().await.unwrap()).await;
+        assert_eq!((status, e["code"].as_str()), (401, Some("invalid_api_key")), "a known id with a wrong secret");
+        thaw_services::api_keys::revoke(&s.db, &other[5..21]).await.unwrap();
+        tokio::time::sleep(thaw_services::api_keys::KEY_CACHE_TTL + std::time::Duration::from_millis(100)).await;
+        let (status, e) = error_of(c.get(s.url("/api/v1/whoami")).bearer_auth(&other).send().await.unwrap()).await;
+        assert_eq!((status, e["code"].as_str()), (401, Some("invalid_api_key")), "revoked in another process");
     }
 }
 

@@ -108,6 +108,76 @@ on_both_backends! {
 }
 
 on_both_backends! {
+    async fn events_sent_at_once_are_decided_as_if_one_by_one(b) {
+        let s = TestServer::start(b).await;
+        let key = s.api_key().await;
+        let at = ago(60_000);
+        let failure = |id: String, account: &str| {
+            json!({"id": id, "account_id": account, "kind": "login_failed", "occurred_at": at, "ip": "203.0.113.9",
+                   "device_id": "laptop"})
+        };
+        // One account's twelve failed sign-ins one by one: what they come to.
+        let mut expected = Vec::new();
+        for n in 0..12 {
+            let (st, d, _) = post(&s, &key, "/api/v1/events", &failure(format!("one-{n}"), "alone")).await;
+            assert_eq!(st, 200, "{d}");
+            expected.push(d["action"].as_str().unwrap().to_string());
+        }
+        expected.sort();
+        assert!(expected.iter().any(|a| a == "challenge") && expected.iter().any(|a| a == "hold"), "{expected:?}");
+        let holds_alone = get(&s, &key, "/api/v1/accounts/alone/holds").await.as_array().unwrap().len();
+
+        // The same for eight accounts at once, with one id sent six times and another id sent
+        // twice with different bodies, all in flight together so that they share transactions.
+        let mut bodies = Vec::new();
+        for a in 0..8 {
+            bodies.extend((0..12).map(|n| failure(format!("many-{a}-{n}"), &format!("many-{a}"))));
+        }
+        let twice = failure("dup-1".into(), "dup");
+        bodies.extend(std::iter::repeat_n(twice.clone(), 6));
+        let mut other = failure("dup-2".into(), "dup");
+        bodies.push(other.clone());
+        other["ip"] = json!("198.51.100.7");
+        bodies.push(other);
+        let mut tasks = Vec::new();
+        for body in bodies.clone() {
+            let (url, key) = (s.url("/api/v1/events"), key.clone());
+            tasks.push(tokio::spawn(async move {
+                let res = client().post(url).bearer_auth(key).json(&body).send().await.unwrap();
+                let replayed = res.headers().contains_key("idempotent-replayed");
+                (res.status().as_u16(), replayed, res.json::<Value>().await.unwrap())
+            }));
+        }
+        let mut answers = Vec::new();
+        for t in tasks {
+            answers.push(t.await.unwrap());
+        }
+        for a in 0..8 {
+            let mut actions: Vec<String> = answers
+                .iter()
+                .filter(|(_, _, d)| d["account_id"] == format!("many-{a}"))
+                .map(|(st, _, d)| {
+                    assert_eq!(*st, 200, "{d}");
+                    d["action"].as_str().unwrap().to_string()
+                })
+                .collect();
+            actions.sort();
+            assert_eq!(actions, expected, "account many-{a}");
+            let holds = get(&s, &key, &format!("/api/v1/accounts/many-{a}/holds")).await;
+            assert_eq!(holds.as_array().unwrap().len(), holds_alone, "account many-{a}");
+        }
+        let dup1: Vec<_> = answers.iter().filter(|(_, _, d)| d["event_id"] == "dup-1").collect();
+        assert_eq!(dup1.len(), 6);
+        assert!(dup1.iter().all(|(st, _, d)| *st == 200 && *d == dup1[0].2), "one answer for one id");
+        assert_eq!(dup1.iter().filter(|(_, replayed, _)| *replayed).count(), 5, "five replays");
+        let dup2: Vec<u16> = answers[answers.len() - 2..].iter().map(|(st, _, _)| *st).collect();
+        assert!(dup2.contains(&200) && dup2.contains(&409), "{dup2:?}");
+        assert_eq!(count(&s, "events").await, 12 + 8 * 12 + 2);
+        assert_eq!(count(&s, "decisions").await, 12 + 8 * 12 + 2);
+    }
+}
+
+on_both_backends! {
     async fn bad_events_are_refused_naming_the_field_and_write_nothing(b) {
         let s = TestServer::start(b).await;
         let key = s.api_key().await;
