@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 use thaw_domain::AccountId;
 use thaw_domain::risk::{Action, Actor, Event, HoldOrigin, ReleasePolicy};
 use thaw_engines::risk::{AccountState, Engine, Profile};
-use thaw_store::risk::{DecisionRecord, EventRecord, StateRecord};
+use thaw_store::risk::{DecisionRecord, EventRecord, EventTx, StateRecord};
 use thaw_store::{AnyConnection, Capabilities, Db, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
@@ -44,12 +44,9 @@ pub async fn ingest(
     if let Some(done) = replay(db, &event.id, &hash).await? {
         return Ok(done);
     }
-    let engine = risk.engine();
-    let mut tx = db.begin_write().await?;
     let item = Item { event, body: canonical_body, hash: &hash, now_ms };
     let step =
-        decide_all(&mut tx, risk, &engine, std::slice::from_ref(&item)).await?.pop().expect("one step per event");
-    tx.commit().await.map_err(StoreError::from)?;
+        decide_all(db, risk, &risk.engine(), std::slice::from_ref(&item)).await?.pop().expect("one step an event");
     finish(db, &event.id, &hash, step).await
 }
 
@@ -96,13 +93,28 @@ struct Account {
     now_ms: i64,
 }
 
-/// Decides and stores events inside the caller's transaction, one account's events in the
-/// order given. The group costs a few statements whatever its size — claim every id, read and
-/// lock every account's profile and state, write every decision, write every new state — and
-/// an event costs statements of its own only when something follows from it (a hold, a
-/// release, a webhook, an alert) or when it is its account's first.
+/// Decides and stores events in one transaction, one account's events in the order given.
+/// The group costs two round trips to the database on SQLite whatever its size
+/// ([`thaw_store::risk::EventTx`]): claim every id and read every account's profile and state,
+/// then write every decision and state and commit. An event costs statements of its own only
+/// when something follows from it (a hold, a release, a webhook, an alert) or when it is its
+/// account's first.
 async fn decide_all(
-    conn: &mut AnyConnection,
+    db: &Db,
+    risk: &RiskRuntime,
+    engine: &Engine,
+    items: &[Item<'_>],
+) -> Result<Vec<Step>, ServiceError> {
+    let mut tx = db.begin_events().await?;
+    let decided = decide_in(&mut tx, risk, engine, items).await;
+    if decided.is_err() {
+        tx.rollback().await;
+    }
+    decided
+}
+
+async fn decide_in(
+    tx: &mut EventTx,
     risk: &RiskRuntime,
     engine: &Engine,
     items: &[Item<'_>],
@@ -127,17 +139,17 @@ async fn decide_all(
             decision_id,
         })
         .collect();
-    let claimed = conn.risk().claim_events(&records).await?;
-    let decide: Vec<bool> =
-        items.iter().zip(&first).map(|(it, first)| *first && claimed.contains(&it.event.id)).collect();
-
-    // Every account's profile and state in one statement; an account seen for the first time
-    // is created, in id order like the rest.
-    let mut ids: Vec<&str> =
-        items.iter().zip(&decide).filter(|(_, d)| **d).map(|(it, _)| it.event.account_id.as_str()).collect();
+    // Every account of the group is read with the claim (also those of events already stored,
+    // since the claim's answer is not known yet); an account seen for the first time is then
+    // created, in id order like the rest.
+    let mut ids: Vec<&str> = items.iter().map(|it| it.event.account_id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
-    let mut loaded = conn.risk().profiles_and_states(&ids).await?;
+    let (claimed, mut loaded) = tx.claim_and_load(&records, &ids).await?;
+    let decide: Vec<bool> =
+        items.iter().zip(&first).map(|(it, first)| *first && claimed.contains(&it.event.id)).collect();
+    ids.retain(|id| items.iter().zip(&decide).any(|(it, d)| *d && it.event.account_id.as_str() == *id));
+    let conn = tx.conn();
     let mut accounts: HashMap<&str, Account> = HashMap::with_capacity(ids.len());
     for id in ids {
         let (profile, state_json) = match loaded.remove(id) {
@@ -190,7 +202,6 @@ async fn decide_all(
             at_ms: items[*i].now_ms,
         })
         .collect();
-    conn.risk().insert_decisions(&decisions).await?;
     let states: Vec<StateRecord> = accounts
         .iter()
         .map(|(id, a)| StateRecord {
@@ -200,7 +211,7 @@ async fn decide_all(
             now_ms: a.now_ms,
         })
         .collect();
-    conn.risk().save_states(&states).await?;
+    tx.commit(&decisions, &states).await?;
     Ok(steps)
 }
 
@@ -428,8 +439,5 @@ async fn write_group(
 ) -> Result<Vec<Step>, ServiceError> {
     let items: Vec<Item> =
         group.iter().map(|p| Item { event: &p.event, body: &p.body, hash: &p.hash, now_ms: p.now_ms }).collect();
-    let mut tx = db.begin_write().await?;
-    let steps = decide_all(&mut tx, risk, engine, &items).await?;
-    tx.commit().await.map_err(StoreError::from)?;
-    Ok(steps)
+    decide_all(db, risk, engine, &items).await
 }

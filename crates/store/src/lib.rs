@@ -241,6 +241,11 @@ impl Db {
         })
     }
 
+    /// The transaction that decides a group of events: [`risk::EventTx`].
+    pub async fn begin_events(&self) -> Result<risk::EventTx> {
+        risk::EventTx::begin(self.pool.acquire().await?, self.backend == Backend::Sqlite).await
+    }
+
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()

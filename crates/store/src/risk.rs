@@ -15,9 +15,238 @@ fn params(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
-/// `($1, $2), ($3, $4)`: the placeholders of `rows` rows of `cols` values each.
-fn placeholders(rows: usize, cols: usize) -> String {
-    (0..rows).map(|r| format!("({})", params(r * cols + 1, cols))).collect::<Vec<_>>().join(", ")
+/// `($first, …), (…)`: the placeholders of `rows` rows of `cols` values each.
+fn placeholders(first: usize, rows: usize, cols: usize) -> String {
+    (0..rows).map(|r| format!("({})", params(first + r * cols, cols))).collect::<Vec<_>>().join(", ")
+}
+
+type AnyQuery<'a> = sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// SQL statements whose placeholders are numbered from where the previous one's stopped, so
+/// that SQLite can take them in one string (one round trip to its worker thread); PostgreSQL
+/// takes one statement at a time, so there each starts again at `$1`.
+struct Statements {
+    sql: Vec<String>,
+    next: usize,
+    continued: bool,
+}
+
+impl Statements {
+    fn new(continued: bool) -> Statements {
+        Statements { sql: Vec::new(), next: 1, continued }
+    }
+
+    /// Adds the statement `sql(first placeholder)` of `values` placeholders.
+    fn push(&mut self, values: usize, sql: impl FnOnce(usize) -> String) {
+        if !self.continued {
+            self.next = 1;
+        }
+        self.sql.push(sql(self.next));
+        self.next += values;
+    }
+}
+
+fn claim_sql(s: &mut Statements, rows: usize) {
+    s.push(rows * 8, |first| {
+        format!(
+            "INSERT INTO events (id, account_id, kind, occurred_at, received_at, body_hash, body, decision_id)
+             VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
+            placeholders(first, rows, 8)
+        )
+    });
+}
+
+fn bind_events<'a>(mut q: AnyQuery<'a>, events: &[EventRecord<'_>]) -> AnyQuery<'a> {
+    for e in events {
+        q = q
+            .bind(e.id)
+            .bind(e.account_id)
+            .bind(e.kind)
+            .bind(e.occurred_at_ms)
+            .bind(e.received_at_ms)
+            .bind(e.body_hash)
+            .bind(e.body)
+            .bind(e.decision_id);
+    }
+    q
+}
+
+fn profiles_sql(s: &mut Statements, rows: usize, lock: &str) {
+    s.push(rows, |first| {
+        format!(
+            "SELECT a.id, a.kyc_level, a.vip_level, a.created_at, r.state FROM accounts a
+             JOIN risk_states r ON r.account_id = a.id WHERE a.id IN ({}) ORDER BY a.id{lock}",
+            params(first, rows)
+        )
+    });
+}
+
+fn bind_ids<'a>(mut q: AnyQuery<'a>, ids: &[&str]) -> AnyQuery<'a> {
+    for id in ids {
+        q = q.bind(*id);
+    }
+    q
+}
+
+fn decisions_sql(s: &mut Statements, rows: usize) {
+    s.push(rows * 6, |first| {
+        format!(
+            "INSERT INTO decisions (id, event_id, account_id, action, body, decided_at) VALUES {}",
+            placeholders(first, rows, 6)
+        )
+    });
+}
+
+fn bind_decisions<'a>(mut q: AnyQuery<'a>, decisions: &[DecisionRecord<'_>]) -> AnyQuery<'a> {
+    for d in decisions {
+        q = q.bind(d.id).bind(d.event_id).bind(d.account_id).bind(d.action).bind(d.body).bind(d.at_ms);
+    }
+    q
+}
+
+fn states_sql(s: &mut Statements, rows: usize) {
+    s.push(rows * 4, |first| {
+        format!(
+            "INSERT INTO risk_states (account_id, state, last_activity_at, updated_at) VALUES {}
+             ON CONFLICT (account_id) DO UPDATE SET state = excluded.state,
+             last_activity_at = excluded.last_activity_at, updated_at = excluded.updated_at",
+            placeholders(first, rows, 4)
+        )
+    });
+}
+
+fn bind_states<'a>(mut q: AnyQuery<'a>, states: &[StateRecord<'_>]) -> AnyQuery<'a> {
+    for s in states {
+        q = q.bind(s.account_id).bind(s.state.as_str()).bind(s.last_activity_at).bind(s.now_ms);
+    }
+    q
+}
+
+/// An account's profile (KYC level, VIP level, creation time) and its risk state as JSON.
+pub type Loaded = ((i64, i64, i64), String);
+
+/// The transaction that decides a group of events ([`crate::Db::begin_events`]), in as few
+/// round trips as the backend allows. On SQLite, where every statement is a round trip to
+/// sqlx's worker thread, it begins with the claim of the events and the read of their accounts
+/// in one ([`EventTx::claim_and_load`]) and ends with the decisions, the states and the commit
+/// in another ([`EventTx::commit`]). Dropped without a commit or a rollback, its connection is
+/// closed, which rolls it back.
+pub struct EventTx {
+    conn: sqlx::pool::PoolConnection<sqlx::Any>,
+    sqlite: bool,
+    open: bool,
+}
+
+impl EventTx {
+    pub(crate) async fn begin(mut conn: sqlx::pool::PoolConnection<sqlx::Any>, sqlite: bool) -> Result<EventTx> {
+        if !sqlite {
+            sqlx::query("BEGIN").execute(&mut *conn).await?;
+        }
+        // SQLite begins with the first statements (`BEGIN IMMEDIATE`, taking the write lock).
+        Ok(EventTx { conn, sqlite, open: !sqlite })
+    }
+
+    /// The connection, for the statements of a single event (holds, alerts, webhooks).
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.conn
+    }
+
+    /// Claims the events' ids (distinct): stores each event unless one with its id exists,
+    /// committed or in a transaction that then commits. Reads the profile and risk state of
+    /// `accounts` (sorted), locking their state rows in that order (PostgreSQL; SQLite's write
+    /// transaction holds the whole database). Returns the ids this transaction stored and the
+    /// accounts found: one whose row or state row is missing is left out, for the caller to
+    /// create ([`Risk::lock_state`]).
+    pub async fn claim_and_load(
+        &mut self,
+        events: &[EventRecord<'_>],
+        accounts: &[&str],
+    ) -> Result<(HashSet<String>, HashMap<String, Loaded>)> {
+        let mut claimed = HashSet::with_capacity(events.len());
+        let mut loaded = HashMap::with_capacity(accounts.len());
+        let mut take = |row: sqlx::any::AnyRow| -> Result<()> {
+            if row.len() == 1 {
+                claimed.insert(row.try_get("id")?);
+            } else {
+                let profile = (row.try_get("kyc_level")?, row.try_get("vip_level")?, row.try_get("created_at")?);
+                loaded.insert(row.try_get("id")?, (profile, row.try_get("state")?));
+            }
+            Ok(())
+        };
+        let lock = if self.sqlite { "" } else { " FOR UPDATE OF r" };
+        if self.sqlite {
+            let mut s = Statements::new(true);
+            s.sql.push("BEGIN IMMEDIATE".into());
+            events.chunks(ROWS_PER_STATEMENT).for_each(|c| claim_sql(&mut s, c.len()));
+            accounts.chunks(ROWS_PER_STATEMENT).for_each(|c| profiles_sql(&mut s, c.len(), lock));
+            let q = sqlx::query(sqlx::AssertSqlSafe(s.sql.join(";\n"))).persistent(false);
+            let q = bind_ids(bind_events(q, events), accounts);
+            self.open = true;
+            for row in q.fetch_all(&mut *self.conn).await? {
+                take(row)?;
+            }
+            return Ok((claimed, loaded));
+        }
+        for chunk in events.chunks(ROWS_PER_STATEMENT) {
+            let mut s = Statements::new(false);
+            claim_sql(&mut s, chunk.len());
+            let q = bind_events(sqlx::query(sqlx::AssertSqlSafe(s.sql.remove(0))).persistent(false), chunk);
+            for row in q.fetch_all(&mut *self.conn).await? {
+                take(row)?;
+            }
+        }
+        for chunk in accounts.chunks(ROWS_PER_STATEMENT) {
+            let mut s = Statements::new(false);
+            profiles_sql(&mut s, chunk.len(), lock);
+            let q = bind_ids(sqlx::query(sqlx::AssertSqlSafe(s.sql.remove(0))).persistent(false), chunk);
+            for row in q.fetch_all(&mut *self.conn).await? {
+                take(row)?;
+            }
+        }
+        Ok((claimed, loaded))
+    }
+
+    /// Stores the decisions and the accounts' new states (each account once; its row exists)
+    /// and commits.
+    pub async fn commit(&mut self, decisions: &[DecisionRecord<'_>], states: &[StateRecord<'_>]) -> Result<()> {
+        let mut s = Statements::new(self.sqlite);
+        decisions.chunks(ROWS_PER_STATEMENT).for_each(|c| decisions_sql(&mut s, c.len()));
+        states.chunks(ROWS_PER_STATEMENT).for_each(|c| states_sql(&mut s, c.len()));
+        if self.sqlite {
+            s.sql.push("COMMIT".into());
+            let q = sqlx::query(sqlx::AssertSqlSafe(s.sql.join(";\n"))).persistent(false);
+            bind_states(bind_decisions(q, decisions), states).execute(&mut *self.conn).await?;
+        } else {
+            let mut sql = s.sql.into_iter();
+            for chunk in decisions.chunks(ROWS_PER_STATEMENT) {
+                let q = sqlx::query(sqlx::AssertSqlSafe(sql.next().expect("one statement a chunk")));
+                bind_decisions(q.persistent(false), chunk).execute(&mut *self.conn).await?;
+            }
+            for chunk in states.chunks(ROWS_PER_STATEMENT) {
+                let q = sqlx::query(sqlx::AssertSqlSafe(sql.next().expect("one statement a chunk")));
+                bind_states(q.persistent(false), chunk).execute(&mut *self.conn).await?;
+            }
+            sqlx::query("COMMIT").execute(&mut *self.conn).await?;
+        }
+        self.open = false;
+        Ok(())
+    }
+
+    /// Rolls back what was done; should that fail, the connection is closed instead of going
+    /// back to the pool (which rolls back too).
+    pub async fn rollback(&mut self) {
+        if self.open && sqlx::query("ROLLBACK").execute(&mut *self.conn).await.is_ok() {
+            self.open = false;
+        }
+    }
+}
+
+impl Drop for EventTx {
+    fn drop(&mut self) {
+        if self.open {
+            self.conn.close_on_drop();
+        }
+    }
 }
 
 pub struct Risk<'c>(pub(crate) &'c mut AnyConnection);
@@ -70,52 +299,6 @@ impl Risk<'_> {
             .transpose()
     }
 
-    /// Claims the events' ids: stores each event unless one with its id exists (committed, or in
-    /// a transaction that then commits). Returns the ids this call stored. One statement per
-    /// [`ROWS_PER_STATEMENT`] events; the ids must be distinct.
-    pub async fn claim_events(&mut self, events: &[EventRecord<'_>]) -> Result<HashSet<String>> {
-        let mut claimed = HashSet::with_capacity(events.len());
-        for chunk in events.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "INSERT INTO events (id, account_id, kind, occurred_at, received_at, body_hash, body, decision_id)
-                 VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
-                placeholders(chunk.len(), 8)
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
-            for e in chunk {
-                q = q
-                    .bind(e.id)
-                    .bind(e.account_id)
-                    .bind(e.kind)
-                    .bind(e.occurred_at_ms)
-                    .bind(e.received_at_ms)
-                    .bind(e.body_hash)
-                    .bind(e.body)
-                    .bind(e.decision_id);
-            }
-            for row in q.fetch_all(&mut *self.0).await? {
-                claimed.insert(row.try_get("id")?);
-            }
-        }
-        Ok(claimed)
-    }
-
-    /// Stores decisions, one statement per [`ROWS_PER_STATEMENT`].
-    pub async fn insert_decisions(&mut self, decisions: &[DecisionRecord<'_>]) -> Result<()> {
-        for chunk in decisions.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "INSERT INTO decisions (id, event_id, account_id, action, body, decided_at) VALUES {}",
-                placeholders(chunk.len(), 6)
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
-            for d in chunk {
-                q = q.bind(d.id).bind(d.event_id).bind(d.account_id).bind(d.action).bind(d.body).bind(d.at_ms);
-            }
-            q.execute(&mut *self.0).await?;
-        }
-        Ok(())
-    }
-
     /// The account's risk state as JSON, locking its row until the transaction ends (PostgreSQL;
     /// SQLite's write transaction holds the whole database). None for an account never seen.
     pub async fn lock_state(&mut self, account_id: &str, now_ms: i64) -> Result<Option<String>> {
@@ -139,51 +322,6 @@ impl Risk<'_> {
         .await?;
         let state: String = sqlx::query(sql).bind(account_id).fetch_one(&mut *self.0).await?.try_get("state")?;
         Ok(Some(state).filter(|s| !s.is_empty()))
-    }
-
-    /// The profiles (KYC level, VIP level, creation time) and risk states of accounts, by id,
-    /// with the state rows locked in id order (PostgreSQL; SQLite's write transaction holds the
-    /// whole database). An account whose row or state row is missing is left out: the caller
-    /// then takes the slower path that creates them.
-    pub async fn profiles_and_states(&mut self, ids: &[&str]) -> Result<HashMap<String, ((i64, i64, i64), String)>> {
-        let mut found = HashMap::with_capacity(ids.len());
-        let lock = if is_postgres(self.0) { " FOR UPDATE OF r" } else { "" };
-        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "SELECT a.id, a.kyc_level, a.vip_level, a.created_at, r.state FROM accounts a
-                 JOIN risk_states r ON r.account_id = a.id WHERE a.id IN ({}) ORDER BY a.id{lock}",
-                params(1, chunk.len())
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
-            for id in chunk {
-                q = q.bind(*id);
-            }
-            for r in q.fetch_all(&mut *self.0).await? {
-                let profile = (r.try_get("kyc_level")?, r.try_get("vip_level")?, r.try_get("created_at")?);
-                found.insert(r.try_get("id")?, (profile, r.try_get("state")?));
-            }
-        }
-        Ok(found)
-    }
-
-    /// Writes accounts' new risk states (the rows exist: [`Risk::profiles_and_states`] or
-    /// [`Risk::lock_state`] read them), one statement per [`ROWS_PER_STATEMENT`]; each account
-    /// once.
-    pub async fn save_states(&mut self, states: &[StateRecord<'_>]) -> Result<()> {
-        for chunk in states.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "INSERT INTO risk_states (account_id, state, last_activity_at, updated_at) VALUES {}
-                 ON CONFLICT (account_id) DO UPDATE SET state = excluded.state,
-                 last_activity_at = excluded.last_activity_at, updated_at = excluded.updated_at",
-                placeholders(chunk.len(), 4)
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
-            for s in chunk {
-                q = q.bind(s.account_id).bind(s.state.as_str()).bind(s.last_activity_at).bind(s.now_ms);
-            }
-            q.execute(&mut *self.0).await?;
-        }
-        Ok(())
     }
 
     /// Decisions of an account, newest first, as answered.

@@ -207,9 +207,25 @@ async fn open_loop(client: &reqwest::Client, base: &str, key: &str, args: &LoadA
         }));
     }
     let mut lat = Vec::new();
-    for t in tasks {
+    let per = rate as usize;
+    let mut sec: Vec<u64> = Vec::new();
+    for (i, t) in tasks.into_iter().enumerate() {
         if let Ok(Some(l)) = t.await {
             lat.push(l);
+            sec.push(l);
+        }
+        if (i + 1) % per.max(1) == 0 {
+            sec.sort_unstable();
+            if !sec.is_empty() {
+                eprintln!(
+                    "  second {}: p50 {} us p99 {} us max {} us",
+                    i / per.max(1),
+                    sec[sec.len() / 2],
+                    sec[sec.len() * 99 / 100],
+                    sec[sec.len() - 1]
+                );
+            }
+            sec.clear();
         }
     }
     figures(lat, started.elapsed(), errors.load(Ordering::Relaxed))

@@ -178,6 +178,43 @@ on_both_backends! {
 }
 
 on_both_backends! {
+    async fn an_event_that_cannot_be_stored_spoils_only_itself(b) {
+        let s = TestServer::start(b).await;
+        let key = s.api_key().await;
+        let at = ago(60_000);
+        let sign_in = |id: String, account: String| {
+            json!({"id": id, "account_id": account, "kind": "login_succeeded", "occurred_at": at, "ip": "203.0.113.9",
+                   "device_id": "laptop"})
+        };
+        let (st, _, _) = post(&s, &key, "/api/v1/events", &sign_in("first".into(), "broken".into())).await;
+        assert_eq!(st, 200);
+        sqlx::query("UPDATE risk_states SET state = 'not json' WHERE account_id = 'broken'")
+            .execute(s.db.pool())
+            .await
+            .unwrap();
+        // Sent together, so that the broken account's event shares a transaction with others.
+        let mut tasks = Vec::new();
+        for n in 0..24 {
+            let account = if n == 11 { "broken".to_string() } else { format!("fine-{n}") };
+            let (url, key, body) = (s.url("/api/v1/events"), key.clone(), sign_in(format!("e-{n}"), account));
+            tasks.push(tokio::spawn(async move {
+                client().post(url).bearer_auth(key).json(&body).send().await.unwrap().status().as_u16()
+            }));
+        }
+        let mut statuses = Vec::new();
+        for t in tasks {
+            statuses.push(t.await.unwrap());
+        }
+        assert_eq!(statuses[11], 500, "the account's stored state is unreadable");
+        assert!(statuses.iter().enumerate().all(|(n, st)| n == 11 || *st == 200), "{statuses:?}");
+        assert_eq!(count(&s, "events").await, 1 + 23, "nothing of the failed event was written");
+        assert_eq!(count(&s, "decisions").await, 1 + 23);
+        let (st, d, _) = post(&s, &key, "/api/v1/events", &sign_in("after".into(), "fine-0".into())).await;
+        assert_eq!((st, d["action"].as_str()), (200, Some("allow")), "the server goes on");
+    }
+}
+
+on_both_backends! {
     async fn bad_events_are_refused_naming_the_field_and_write_nothing(b) {
         let s = TestServer::start(b).await;
         let key = s.api_key().await;
