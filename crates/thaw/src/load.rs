@@ -105,6 +105,7 @@ fn event(run: &str, i: u64, accounts: usize) -> serde_json::Value {
 
 struct Figures {
     rate: f64,
+    elapsed: Duration,
     p50: f64,
     p99: f64,
     p999: f64,
@@ -118,6 +119,7 @@ fn figures(mut lat_us: Vec<u64>, elapsed: Duration, errors: u64) -> Figures {
     };
     Figures {
         rate: lat_us.len() as f64 / elapsed.as_secs_f64(),
+        elapsed,
         p50: pct(0.50),
         p99: pct(0.99),
         p999: pct(0.999),
@@ -207,33 +209,51 @@ async fn open_loop(client: &reqwest::Client, base: &str, key: &str, args: &LoadA
         }));
     }
     let mut lat = Vec::new();
-    let per = rate as usize;
-    let mut sec: Vec<u64> = Vec::new();
-    for (i, t) in tasks.into_iter().enumerate() {
+    for t in tasks {
         if let Ok(Some(l)) = t.await {
             lat.push(l);
-            sec.push(l);
-        }
-        if (i + 1) % per.max(1) == 0 {
-            sec.sort_unstable();
-            if !sec.is_empty() {
-                eprintln!(
-                    "  second {}: p50 {} us p99 {} us max {} us",
-                    i / per.max(1),
-                    sec[sec.len() / 2],
-                    sec[sec.len() * 99 / 100],
-                    sec[sec.len() - 1]
-                );
-            }
-            sec.clear();
         }
     }
     figures(lat, started.elapsed(), errors.load(Ordering::Relaxed))
 }
 
-fn line(name: &str, f: &Figures) {
+/// CPU time a process has used so far (all its threads), from `/proc` (Linux); None elsewhere.
+fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name (which may hold spaces) in parentheses; user and
+    // system time are the 14th and 15th fields in clock ticks.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    static TICKS_PER_SECOND: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let hz = *TICKS_PER_SECOND.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+            .unwrap_or(100)
+    });
+    Some(Duration::from_micros(ticks * 1_000_000 / hz))
+}
+
+/// Runs a phase and measures the CPU time the server process spent per answered request:
+/// unlike throughput, hardly moved by other programs on a shared machine.
+async fn measured(pid: u32, phase: impl std::future::Future<Output = Figures>) -> (Figures, Option<f64>) {
+    let before = cpu_time(pid);
+    let f = phase.await;
+    let per_request = match (before, cpu_time(pid)) {
+        (Some(b), Some(a)) if f.rate > 0.0 => {
+            Some((a - b).as_micros() as f64 / (f.rate * f.elapsed.as_secs_f64()).max(1.0))
+        }
+        _ => None,
+    };
+    (f, per_request)
+}
+
+fn line(name: &str, (f, cpu): &(Figures, Option<f64>)) {
+    let cpu = cpu.map(|us| format!("  server CPU {us:>5.0} µs/request")).unwrap_or_default();
     println!(
-        "  {name:<44} {:>9.0}/s  p50 {:>7.2} ms  p99 {:>7.2} ms  p99.9 {:>7.2} ms  errors {}",
+        "  {name:<44} {:>9.0}/s  p50 {:>7.2} ms  p99 {:>7.2} ms  p99.9 {:>7.2} ms  errors {}{cpu}",
         f.rate, f.p50, f.p99, f.p999, f.errors
     );
 }
@@ -260,7 +280,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     }
     let key = String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default().to_string();
     let (thaw_port, ceiling_port) = (free_port()?, free_port()?);
-    let _thaw = Child(
+    let thaw_child = Child(
         std::process::Command::new(&exe)
             .args(["serve", "--listen", &format!("127.0.0.1:{thaw_port}")])
             .env("THAW_DATABASE_URL", &database_url)
@@ -271,7 +291,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
             .stdout(Stdio::null())
             .spawn()?,
     );
-    let _ceiling = Child(
+    let ceiling_child = Child(
         std::process::Command::new(&exe)
             .args(["bench", "ceiling", "--listen", &format!("127.0.0.1:{ceiling_port}")])
             .stdout(Stdio::null())
@@ -293,15 +313,24 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     // Warm-up: every account gets a first event, so the measured phases see existing state.
     let warm = LoadArgs { seconds: 2.max(args.seconds / 5), ..args.clone() };
     closed_loop(&client, &thaw, &key, &warm, &format!("{run}w"), false).await;
-    let max = closed_loop(&client, &thaw, &key, &args, &run, false).await;
+    let (thaw_pid, ceiling_pid) = (thaw_child.0.id(), ceiling_child.0.id());
+    let max = measured(thaw_pid, closed_loop(&client, &thaw, &key, &args, &run, false)).await;
     line("thaw POST /api/v1/events, max (closed loop)", &max);
-    let bare = closed_loop(&client, &ceil, &key, &args, &run, false).await;
+    let bare = measured(ceiling_pid, closed_loop(&client, &ceil, &key, &args, &run, false)).await;
     line("bare axum handler, max (closed loop)", &bare);
-    let half = open_loop(&client, &thaw, &key, &args, &format!("{run}h"), max.rate / 2.0).await;
-    line(&format!("thaw at half its max ({:.0}/s, open loop)", max.rate / 2.0), &half);
-    let status = closed_loop(&client, &thaw, &key, &args, &run, true).await;
+    let half_rate = max.0.rate / 2.0;
+    let half = measured(thaw_pid, open_loop(&client, &thaw, &key, &args, &format!("{run}h"), half_rate)).await;
+    line(&format!("thaw at half its max ({half_rate:.0}/s, open loop)"), &half);
+    let status = measured(thaw_pid, closed_loop(&client, &thaw, &key, &args, &run, true)).await;
     line("thaw GET …/status (closed loop)", &status);
-    println!("  ratio thaw/ceiling: {:.1} %", 100.0 * max.rate / bare.rate.max(1.0));
+    println!("  ratio thaw/ceiling: {:.1} %", 100.0 * max.0.rate / bare.0.rate.max(1.0));
+    if let (Some(t), Some(b)) = (max.1, bare.1) {
+        println!(
+            "  server CPU per event, thaw/ceiling: {:.1} (the ceiling's share of it: {:.1} %)",
+            t / b,
+            100.0 * b / t
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
