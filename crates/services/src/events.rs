@@ -12,7 +12,7 @@
 use crate::holds::{from_plan, hold_json, insert, release_in};
 use crate::risk::RiskRuntime;
 use crate::{ServiceError, new_id, outbox, rfc3339, secret_digest};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use thaw_domain::AccountId;
 use thaw_domain::risk::{Action, Actor, Event, HoldOrigin, ReleasePolicy};
 use thaw_engines::risk::{AccountState, Engine, Profile};
@@ -148,17 +148,19 @@ async fn decide_in(
     let (claimed, mut loaded) = tx.claim_and_load(&records, &ids).await?;
     let decide: Vec<bool> =
         items.iter().zip(&first).map(|(it, first)| *first && claimed.contains(&it.event.id)).collect();
-    ids.retain(|id| items.iter().zip(&decide).any(|(it, d)| *d && it.event.account_id.as_str() == *id));
+    // Each account's first event to decide, in account order: it creates the account if new.
+    let mut firsts: BTreeMap<&str, &Item> = BTreeMap::new();
+    for (it, _) in items.iter().zip(&decide).filter(|(_, d)| **d) {
+        firsts.entry(it.event.account_id.as_str()).or_insert(it);
+    }
     let conn = tx.conn();
-    let mut accounts: HashMap<&str, Account> = HashMap::with_capacity(ids.len());
-    for id in ids {
+    let mut accounts: HashMap<&str, Account> = HashMap::with_capacity(firsts.len());
+    for (id, it) in firsts {
         let (profile, state_json) = match loaded.remove(id) {
             Some(((kyc_level, vip_level, created_at_ms), state)) => {
                 (Profile { kyc_level, vip_level, created_at_ms }, Some(state))
             }
             None => {
-                let it = items.iter().zip(&decide).find(|(it, d)| **d && it.event.account_id.as_str() == id);
-                let it = it.expect("an account to decide has an event").0;
                 let account =
                     crate::holds::ensure_account(conn, &it.event.account_id, it.event.occurred_at_ms, it.now_ms)
                         .await?;

@@ -22,27 +22,35 @@ fn placeholders(first: usize, rows: usize, cols: usize) -> String {
 
 type AnyQuery<'a> = sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments>;
 
-/// SQL statements whose placeholders are numbered from where the previous one's stopped, so
+/// SQL statements whose placeholders are numbered on from where the previous one's stopped, so
 /// that SQLite can take them in one string (one round trip to its worker thread); PostgreSQL
-/// takes one statement at a time, so there each starts again at `$1`.
+/// takes one statement at a time ([`Statements::single`]).
 struct Statements {
     sql: Vec<String>,
     next: usize,
-    continued: bool,
 }
 
 impl Statements {
-    fn new(continued: bool) -> Statements {
-        Statements { sql: Vec::new(), next: 1, continued }
+    fn new() -> Statements {
+        Statements { sql: Vec::new(), next: 1 }
     }
 
     /// Adds the statement `sql(first placeholder)` of `values` placeholders.
     fn push(&mut self, values: usize, sql: impl FnOnce(usize) -> String) {
-        if !self.continued {
-            self.next = 1;
-        }
         self.sql.push(sql(self.next));
         self.next += values;
+    }
+
+    /// All the statements, to run as one.
+    fn query<'a>(&self) -> AnyQuery<'a> {
+        sqlx::query(sqlx::AssertSqlSafe(self.sql.join(";\n"))).persistent(false)
+    }
+
+    /// The one statement `add` adds, to run alone.
+    fn single<'a>(add: impl FnOnce(&mut Statements)) -> AnyQuery<'a> {
+        let mut s = Statements::new();
+        add(&mut s);
+        s.query()
     }
 }
 
@@ -175,12 +183,11 @@ impl EventTx {
         };
         let lock = if self.sqlite { "" } else { " FOR UPDATE OF r" };
         if self.sqlite {
-            let mut s = Statements::new(true);
+            let mut s = Statements::new();
             s.sql.push("BEGIN IMMEDIATE".into());
             events.chunks(ROWS_PER_STATEMENT).for_each(|c| claim_sql(&mut s, c.len()));
             accounts.chunks(ROWS_PER_STATEMENT).for_each(|c| profiles_sql(&mut s, c.len(), lock));
-            let q = sqlx::query(sqlx::AssertSqlSafe(s.sql.join(";\n"))).persistent(false);
-            let q = bind_ids(bind_events(q, events), accounts);
+            let q = bind_ids(bind_events(s.query(), events), accounts);
             self.open = true;
             for row in q.fetch_all(&mut *self.conn).await? {
                 take(row)?;
@@ -188,17 +195,13 @@ impl EventTx {
             return Ok((claimed, loaded));
         }
         for chunk in events.chunks(ROWS_PER_STATEMENT) {
-            let mut s = Statements::new(false);
-            claim_sql(&mut s, chunk.len());
-            let q = bind_events(sqlx::query(sqlx::AssertSqlSafe(s.sql.remove(0))).persistent(false), chunk);
+            let q = bind_events(Statements::single(|s| claim_sql(s, chunk.len())), chunk);
             for row in q.fetch_all(&mut *self.conn).await? {
                 take(row)?;
             }
         }
         for chunk in accounts.chunks(ROWS_PER_STATEMENT) {
-            let mut s = Statements::new(false);
-            profiles_sql(&mut s, chunk.len(), lock);
-            let q = bind_ids(sqlx::query(sqlx::AssertSqlSafe(s.sql.remove(0))).persistent(false), chunk);
+            let q = bind_ids(Statements::single(|s| profiles_sql(s, chunk.len(), lock)), chunk);
             for row in q.fetch_all(&mut *self.conn).await? {
                 take(row)?;
             }
@@ -209,22 +212,20 @@ impl EventTx {
     /// Stores the decisions and the accounts' new states (each account once; its row exists)
     /// and commits.
     pub async fn commit(&mut self, decisions: &[DecisionRecord<'_>], states: &[StateRecord<'_>]) -> Result<()> {
-        let mut s = Statements::new(self.sqlite);
-        decisions.chunks(ROWS_PER_STATEMENT).for_each(|c| decisions_sql(&mut s, c.len()));
-        states.chunks(ROWS_PER_STATEMENT).for_each(|c| states_sql(&mut s, c.len()));
         if self.sqlite {
+            let mut s = Statements::new();
+            decisions.chunks(ROWS_PER_STATEMENT).for_each(|c| decisions_sql(&mut s, c.len()));
+            states.chunks(ROWS_PER_STATEMENT).for_each(|c| states_sql(&mut s, c.len()));
             s.sql.push("COMMIT".into());
-            let q = sqlx::query(sqlx::AssertSqlSafe(s.sql.join(";\n"))).persistent(false);
-            bind_states(bind_decisions(q, decisions), states).execute(&mut *self.conn).await?;
+            bind_states(bind_decisions(s.query(), decisions), states).execute(&mut *self.conn).await?;
         } else {
-            let mut sql = s.sql.into_iter();
             for chunk in decisions.chunks(ROWS_PER_STATEMENT) {
-                let q = sqlx::query(sqlx::AssertSqlSafe(sql.next().expect("one statement a chunk")));
-                bind_decisions(q.persistent(false), chunk).execute(&mut *self.conn).await?;
+                let q = Statements::single(|s| decisions_sql(s, chunk.len()));
+                bind_decisions(q, chunk).execute(&mut *self.conn).await?;
             }
             for chunk in states.chunks(ROWS_PER_STATEMENT) {
-                let q = sqlx::query(sqlx::AssertSqlSafe(sql.next().expect("one statement a chunk")));
-                bind_states(q.persistent(false), chunk).execute(&mut *self.conn).await?;
+                let q = Statements::single(|s| states_sql(s, chunk.len()));
+                bind_states(q, chunk).execute(&mut *self.conn).await?;
             }
             sqlx::query("COMMIT").execute(&mut *self.conn).await?;
         }
@@ -379,5 +380,21 @@ impl Risk<'_> {
         .fetch_all(&mut *self.0)
         .await?;
         rows.iter().map(|r| Ok((r.try_get("account_id")?, r.try_get("last_activity_at")?))).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_number_on_across_statements() {
+        assert_eq!(placeholders(3, 2, 2), "($3, $4), ($5, $6)");
+        let mut s = Statements::new();
+        claim_sql(&mut s, 1);
+        profiles_sql(&mut s, 2, "");
+        assert!(s.sql[0].contains("VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT"), "{}", s.sql[0]);
+        assert!(s.sql[1].contains("IN ($9, $10)"), "{}", s.sql[1]);
+        assert_eq!(s.next, 11);
     }
 }
