@@ -34,13 +34,13 @@ pub async fn create(db: &Db, name: &str, created_by: &str) -> Result<CreatedKey,
     Ok(CreatedKey { record, plaintext: format!("thaw_{id}_{secret}") })
 }
 
-/// The live key this bearer token names, or None for a malformed, unknown, wrong or revoked key.
 /// A bearer token's key id and secret, when it has the shape of one.
 fn parse(token: &str) -> Option<(&str, &str)> {
     let (id, secret) = token.strip_prefix("thaw_")?.split_once('_')?;
     (id.len() == 16 && secret.len() == 64).then_some((id, secret))
 }
 
+/// The live key this bearer token names, or None for a malformed, unknown, wrong or revoked key.
 pub async fn authenticate(db: &Db, token: &str) -> Result<Option<ApiKeyRecord>, ServiceError> {
     let Some((id, secret)) = parse(token) else { return Ok(None) };
     let mut conn = db.conn().await?;

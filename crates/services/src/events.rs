@@ -189,8 +189,8 @@ async fn decide_in(
         }
         let account = accounts.get_mut(it.event.account_id.as_str()).expect("every account was loaded");
         account.now_ms = account.now_ms.max(it.now_ms);
-        let decision = decide_one(conn, risk, engine, it.event, account, &decision_ids[i], it.now_ms).await?;
-        bodies.push((i, decision["action"].as_str().unwrap_or_default().to_string(), decision.to_string()));
+        let (decision, action) = decide_one(conn, risk, engine, it.event, account, &decision_ids[i], it.now_ms).await?;
+        bodies.push((i, action, decision.to_string()));
         steps.push(Step::Decided(decision));
     }
     let decisions: Vec<DecisionRecord> = bodies
@@ -218,7 +218,8 @@ async fn decide_in(
 }
 
 /// Decides one claimed event on its account's state, and writes what follows from the
-/// decision: holds, releases, the webhook, alerts. Returns the decision as answered.
+/// decision: holds, releases, the webhook, alerts. Returns the decision as answered, and its
+/// action's code.
 async fn decide_one(
     conn: &mut AnyConnection,
     risk: &RiskRuntime,
@@ -227,7 +228,7 @@ async fn decide_one(
     account: &mut Account,
     decision_id: &str,
     now_ms: i64,
-) -> Result<serde_json::Value, ServiceError> {
+) -> Result<(serde_json::Value, &'static str), ServiceError> {
     // An event without a place gets one from the city database, when one is configured.
     let mut located = None;
     if event.geo.is_none() && event.ip.is_some() && risk.geo.is_some() {
@@ -285,7 +286,7 @@ async fn decide_one(
     // A withdrawal stopped for compliance is announced only as a restriction under review.
     let new_address = outcome.new_address && !holds.iter().any(|h| h.confidential);
     queue_alerts(conn, event, &outcome.reasons, new_address, now_ms).await?;
-    Ok(decision)
+    Ok((decision, outcome.action.code()))
 }
 
 /// Alerts the holder should get about this event (holds placed and lifted alert on their own).

@@ -172,6 +172,7 @@ impl EventTx {
     ) -> Result<(HashSet<String>, HashMap<String, Loaded>)> {
         let mut claimed = HashSet::with_capacity(events.len());
         let mut loaded = HashMap::with_capacity(accounts.len());
+        // The claim returns one column (the id), the read five.
         let mut take = |row: sqlx::any::AnyRow| -> Result<()> {
             if row.len() == 1 {
                 claimed.insert(row.try_get("id")?);

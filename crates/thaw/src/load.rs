@@ -105,7 +105,8 @@ fn event(run: &str, i: u64, accounts: usize) -> serde_json::Value {
 
 struct Figures {
     rate: f64,
-    elapsed: Duration,
+    /// Requests answered successfully.
+    answered: usize,
     p50: f64,
     p99: f64,
     p999: f64,
@@ -119,7 +120,7 @@ fn figures(mut lat_us: Vec<u64>, elapsed: Duration, errors: u64) -> Figures {
     };
     Figures {
         rate: lat_us.len() as f64 / elapsed.as_secs_f64(),
-        elapsed,
+        answered: lat_us.len(),
         p50: pct(0.50),
         p99: pct(0.99),
         p999: pct(0.999),
@@ -242,9 +243,7 @@ async fn measured(pid: u32, phase: impl std::future::Future<Output = Figures>) -
     let before = cpu_time(pid);
     let f = phase.await;
     let per_request = match (before, cpu_time(pid)) {
-        (Some(b), Some(a)) if f.rate > 0.0 => {
-            Some((a - b).as_micros() as f64 / (f.rate * f.elapsed.as_secs_f64()).max(1.0))
-        }
+        (Some(b), Some(a)) if f.answered > 0 => Some((a - b).as_micros() as f64 / f.answered as f64),
         _ => None,
     };
     (f, per_request)
