@@ -47,8 +47,25 @@ impl Default for HttpConfig {
 }
 
 /// What every handler can reach.
+/// What every handler shares: one pointer, cloned for each request by each layer that needs it.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl AppState {
+    pub fn new(services: Services) -> AppState {
+        AppState(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// The database, configuration and services of the application ([`AppState`]).
+pub struct Services {
     pub db: Db,
     pub config: Arc<HttpConfig>,
     pub risk: Arc<thaw_services::risk::RiskRuntime>,

@@ -351,7 +351,7 @@ struct Pending {
 /// account's events in order, and each account's row lock in one writer).
 #[derive(Clone)]
 pub struct Ingestor {
-    queues: Vec<mpsc::Sender<Pending>>,
+    queues: std::sync::Arc<[mpsc::Sender<Pending>]>,
 }
 
 impl Ingestor {
@@ -374,16 +374,34 @@ impl Ingestor {
     /// Decides and stores `event`, committed together with whatever else is waiting. A replay
     /// is recognised by the writer when it claims the id, and answered from what is stored.
     pub async fn submit(&self, event: Event, canonical_body: String, now_ms: i64) -> Result<Ingested, ServiceError> {
+        self.enqueue(event, canonical_body, now_ms).await?.answer().await
+    }
+
+    /// Queues `event` for its writer and returns its answer to wait for. Events queued one
+    /// after the other are decided in that order (an account's events go to one writer) and
+    /// may be committed together: a batch is queued whole, then its answers awaited.
+    pub async fn enqueue(&self, event: Event, canonical_body: String, now_ms: i64) -> Result<Queued, ServiceError> {
         let hash = body_hash(&canonical_body);
         let (reply, answer) = oneshot::channel();
         let lane = account_lane(event.account_id.as_str(), self.queues.len());
         let pending = Pending { event, body: canonical_body, hash, now_ms, reply };
-        self.queues[lane]
-            .send(pending)
-            .await
-            .map_err(|_| ServiceError::Store(StoreError::Corrupt("the event writer stopped".into())))?;
-        answer.await.map_err(|_| ServiceError::Store(StoreError::Corrupt("the event writer stopped".into())))?
+        self.queues[lane].send(pending).await.map_err(|_| writer_stopped())?;
+        Ok(Queued(answer))
     }
+}
+
+/// An event queued for its writer ([`Ingestor::enqueue`]).
+pub struct Queued(oneshot::Receiver<Result<Ingested, ServiceError>>);
+
+impl Queued {
+    /// The decision, once the event is durable.
+    pub async fn answer(self) -> Result<Ingested, ServiceError> {
+        self.0.await.map_err(|_| writer_stopped())?
+    }
+}
+
+fn writer_stopped() -> ServiceError {
+    ServiceError::Store(StoreError::Corrupt("the event writer stopped".into()))
 }
 
 /// Which writer takes an account's events: a stable hash of its id.
@@ -392,7 +410,11 @@ fn account_lane(account_id: &str, lanes: usize) -> usize {
     (h % lanes as u64) as usize
 }
 
+/// How often the writer has SQLite's log copied into the database ([`Db::checkpoint`]).
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
 async fn writer(db: Db, risk: std::sync::Arc<RiskRuntime>, mut rx: mpsc::Receiver<Pending>) {
+    let mut checkpoint: Option<(std::time::Instant, tokio::task::JoinHandle<()>)> = None;
     while let Some(first) = rx.recv().await {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -406,6 +428,17 @@ async fn writer(db: Db, risk: std::sync::Arc<RiskRuntime>, mut rx: mpsc::Receive
         let task = tokio::spawn(commit_group(db.clone(), risk.clone(), group));
         if let Err(e) = task.await {
             tracing::error!(error = %e, "an event group failed unexpectedly; its requests were answered with an error");
+        }
+        // One checkpoint at a time, beside the next groups.
+        let due = checkpoint.as_ref().is_none_or(|(at, task)| task.is_finished() && at.elapsed() >= CHECKPOINT_EVERY);
+        if db.backend() == thaw_store::Backend::Sqlite && due {
+            let db = db.clone();
+            let task = tokio::spawn(async move {
+                if let Err(e) = db.checkpoint().await {
+                    tracing::warn!(error = %e, "checkpoint of the event log failed");
+                }
+            });
+            checkpoint = Some((std::time::Instant::now(), task));
         }
     }
 }

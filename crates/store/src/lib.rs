@@ -39,7 +39,36 @@ pub use holders::{EmailCode, HolderSessionRecord, Holders};
 /// A connection or transaction, for callers that combine capabilities in one transaction.
 pub use sqlx::AnyConnection;
 /// A write transaction from [`Db::begin_write`].
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+/// A write transaction ([`Db::begin_write`]): the connection, through `*tx`, until
+/// [`Tx::commit`] or [`Tx::rollback`] (dropped, it rolls back). On SQLite it holds the process's
+/// write gate ([`Db::begin_write`]).
+pub struct Tx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Tx {
+    pub async fn commit(self) -> std::result::Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> std::result::Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+}
 pub use api_keys::{ApiKeyRecord, ApiKeys};
 pub use holds::{HoldChange, Holds};
 pub use jobs::{Job, Jobs};
@@ -91,6 +120,17 @@ pub struct Db {
     pool: AnyPool,
     backend: Backend,
     masked_url: String,
+    /// SQLite: the connection events are written on ([`Db::begin_events`]), kept out of the pool
+    /// so that its page cache stays warm (SQLite empties a connection's cache whenever another
+    /// connection wrote, and the pool hands its connections out in turn). Opened on first use.
+    events_conn: std::sync::Arc<tokio::sync::Mutex<Option<sqlx::AnyConnection>>>,
+    /// SQLite: the settings every connection is opened with.
+    sqlite_pragmas: &'static str,
+    /// SQLite: taken by every write transaction of this process before it asks for SQLite's
+    /// write lock, so that they queue in turn. Waiting on SQLite's lock itself is polling with
+    /// sleeps of up to 100 ms, which let a busy writer (the job runner) pass a waiting one (the
+    /// event writer) again and again: stalls of hundreds of milliseconds.
+    write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -136,6 +176,23 @@ pub struct DbOptions {
     pub sqlite_synchronous_full: bool,
 }
 
+/// How long a writer waits for SQLite's write lock (the `busy_timeout` of [`sqlite_pragmas`]).
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The settings of every SQLite connection. Temporary storage in memory keeps a statement's
+/// undo journal (kept while a statement that may fail changes many rows inside a transaction,
+/// such as the multi-row statements of the event writer) from spilling into a temporary file
+/// that is created, written and deleted for each such statement.
+fn sqlite_pragmas(options: &DbOptions) -> &'static str {
+    if options.sqlite_synchronous_full {
+        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;
+         PRAGMA temp_store = MEMORY;"
+    } else {
+        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;
+         PRAGMA temp_store = MEMORY;"
+    }
+}
+
 impl Default for DbOptions {
     fn default() -> Self {
         Self { max_connections: 10, connect_timeout: Duration::from_secs(5), sqlite_synchronous_full: true }
@@ -164,11 +221,7 @@ impl Db {
         let mut pool =
             AnyPoolOptions::new().max_connections(options.max_connections).acquire_timeout(options.connect_timeout);
         if backend == Backend::Sqlite {
-            let pragmas: &'static str = if options.sqlite_synchronous_full {
-                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
-            } else {
-                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
-            };
+            let pragmas = sqlite_pragmas(options);
             // A SQLite connection is a file in this process: there is nothing to test before
             // handing it out, and the test is a round trip to its worker thread.
             pool = pool.test_before_acquire(false).after_connect(move |conn, _| {
@@ -182,7 +235,9 @@ impl Db {
             .connect_with(connect_options)
             .await
             .map_err(|e| StoreError::Unreachable { url: masked_url.clone(), cause: e.to_string() })?;
-        Ok(Db { pool, backend, masked_url })
+        let events_conn = Default::default();
+        let write_gate = Default::default();
+        Ok(Db { pool, backend, masked_url, events_conn, sqlite_pragmas: sqlite_pragmas(options), write_gate })
     }
 
     /// Applies the migrations that are missing. Safe when several processes start at once:
@@ -236,14 +291,49 @@ impl Db {
     /// (`BEGIN IMMEDIATE`), so that it never fails half-way on a lock upgrade.
     pub async fn begin_write(&self) -> Result<Tx> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => {
+                let gate = self.write_gate().await?;
+                Tx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _gate: Some(gate) }
+            }
+            Backend::Postgres => Tx { tx: self.pool.begin().await?, _gate: None },
         })
+    }
+
+    /// SQLite: this process's turn to write, waited for as long as SQLite would wait for its
+    /// lock (`busy_timeout`).
+    async fn write_gate(&self) -> Result<tokio::sync::OwnedMutexGuard<()>> {
+        tokio::time::timeout(SQLITE_BUSY_TIMEOUT, self.write_gate.clone().lock_owned())
+            .await
+            .map_err(|_| StoreError::Sql(sqlx::Error::PoolTimedOut))
     }
 
     /// The transaction that decides a group of events: [`risk::EventTx`].
     pub async fn begin_events(&self) -> Result<risk::EventTx> {
-        risk::EventTx::begin(self.pool.acquire().await?, self.backend == Backend::Sqlite).await
+        if self.backend == Backend::Postgres {
+            return risk::EventTx::begin(risk::TxConn::Pooled(self.pool.acquire().await?), false).await;
+        }
+        let gate = self.write_gate().await?;
+        let mut own = self.events_conn.clone().lock_owned().await;
+        if own.is_none() {
+            let mut conn = self.pool.connect_options().connect().await?;
+            conn.execute(sqlx::raw_sql(self.sqlite_pragmas)).await?;
+            // A cache large enough for the pages of every account's state and the indexes'
+            // hot pages. Its commits leave the copying of the log into the database to
+            // [`Db::checkpoint`], out of the writer's way, up to a log of 40 MB.
+            conn.execute("PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 10000").await?;
+            *own = Some(conn);
+        }
+        risk::EventTx::begin(risk::TxConn::Own(own, gate), true).await
+    }
+
+    /// SQLite: copies what the write-ahead log holds into the database, as far as readers
+    /// allow, without waiting for them or for the writer (`PRAGMA wal_checkpoint(PASSIVE)`).
+    /// The event writer calls it in the background so that its commits do not do it.
+    pub async fn checkpoint(&self) -> Result<()> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&self.pool).await?;
+        }
+        Ok(())
     }
 
     /// Whether the database answers a trivial query.
@@ -257,6 +347,9 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        if let Some(conn) = self.events_conn.lock().await.take() {
+            let _ = sqlx::Connection::close(conn).await;
+        }
         self.pool.close().await;
     }
 }

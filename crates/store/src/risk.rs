@@ -10,34 +10,54 @@ use std::collections::{HashMap, HashSet};
 /// limits on bound values).
 pub const ROWS_PER_STATEMENT: usize = 256;
 
-/// `$first, …`: `n` numbered placeholders.
-fn params(first: usize, n: usize) -> String {
-    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+/// Where a statement's placeholders start, and how they are written: numbered (`$1`) for
+/// PostgreSQL; plain `?` for SQLite, which binds them in order, since it looks a numbered one up
+/// in a list of every placeholder of the statement (when parsing, then when binding), a cost
+/// that grows with the square of their number in a statement of thousands.
+#[derive(Clone, Copy)]
+struct Marks {
+    first: usize,
+    numbered: bool,
 }
 
-/// `($first, …), (…)`: the placeholders of `rows` rows of `cols` values each.
-fn placeholders(first: usize, rows: usize, cols: usize) -> String {
-    (0..rows).map(|r| format!("({})", params(first + r * cols, cols))).collect::<Vec<_>>().join(", ")
+impl Marks {
+    /// `$first, …` or `?, …`: `n` placeholders.
+    fn list(self, n: usize) -> String {
+        if self.numbered {
+            (self.first..self.first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+        } else {
+            vec!["?"; n].join(", ")
+        }
+    }
+
+    /// `($first, …), (…)`: the placeholders of `rows` rows of `cols` values each.
+    fn rows(self, rows: usize, cols: usize) -> String {
+        (0..rows)
+            .map(|r| format!("({})", Marks { first: self.first + r * cols, ..self }.list(cols)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 type AnyQuery<'a> = sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments>;
 
-/// SQL statements whose placeholders are numbered on from where the previous one's stopped, so
-/// that SQLite can take them in one string (one round trip to its worker thread); PostgreSQL
-/// takes one statement at a time ([`Statements::single`]).
+/// SQL statements whose placeholders are numbered on from where the previous one's stopped (or
+/// plain `?`, bound in order), so that SQLite can take them in one string (one round trip to its
+/// worker thread); PostgreSQL takes one statement at a time ([`Statements::single`]).
 struct Statements {
     sql: Vec<String>,
     next: usize,
+    numbered: bool,
 }
 
 impl Statements {
-    fn new() -> Statements {
-        Statements { sql: Vec::new(), next: 1 }
+    fn new(numbered: bool) -> Statements {
+        Statements { sql: Vec::new(), next: 1, numbered }
     }
 
-    /// Adds the statement `sql(first placeholder)` of `values` placeholders.
-    fn push(&mut self, values: usize, sql: impl FnOnce(usize) -> String) {
-        self.sql.push(sql(self.next));
+    /// Adds the statement `sql(its placeholders)` of `values` placeholders.
+    fn push(&mut self, values: usize, sql: impl FnOnce(Marks) -> String) {
+        self.sql.push(sql(Marks { first: self.next, numbered: self.numbered }));
         self.next += values;
     }
 
@@ -46,20 +66,20 @@ impl Statements {
         sqlx::query(sqlx::AssertSqlSafe(self.sql.join(";\n"))).persistent(false)
     }
 
-    /// The one statement `add` adds, to run alone.
+    /// The one statement `add` adds, numbered, to run alone.
     fn single<'a>(add: impl FnOnce(&mut Statements)) -> AnyQuery<'a> {
-        let mut s = Statements::new();
+        let mut s = Statements::new(true);
         add(&mut s);
         s.query()
     }
 }
 
 fn claim_sql(s: &mut Statements, rows: usize) {
-    s.push(rows * 8, |first| {
+    s.push(rows * 8, |m| {
         format!(
             "INSERT INTO events (id, account_id, kind, occurred_at, received_at, body_hash, body, decision_id)
              VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
-            placeholders(first, rows, 8)
+            m.rows(rows, 8)
         )
     });
 }
@@ -80,11 +100,11 @@ fn bind_events<'a>(mut q: AnyQuery<'a>, events: &[EventRecord<'_>]) -> AnyQuery<
 }
 
 fn profiles_sql(s: &mut Statements, rows: usize, lock: &str) {
-    s.push(rows, |first| {
+    s.push(rows, |m| {
         format!(
             "SELECT a.id, a.kyc_level, a.vip_level, a.created_at, r.state FROM accounts a
              JOIN risk_states r ON r.account_id = a.id WHERE a.id IN ({}) ORDER BY a.id{lock}",
-            params(first, rows)
+            m.list(rows)
         )
     });
 }
@@ -97,11 +117,8 @@ fn bind_ids<'a>(mut q: AnyQuery<'a>, ids: &[&str]) -> AnyQuery<'a> {
 }
 
 fn decisions_sql(s: &mut Statements, rows: usize) {
-    s.push(rows * 6, |first| {
-        format!(
-            "INSERT INTO decisions (id, event_id, account_id, action, body, decided_at) VALUES {}",
-            placeholders(first, rows, 6)
-        )
+    s.push(rows * 6, |m| {
+        format!("INSERT INTO decisions (id, event_id, account_id, action, body, decided_at) VALUES {}", m.rows(rows, 6))
     });
 }
 
@@ -113,12 +130,12 @@ fn bind_decisions<'a>(mut q: AnyQuery<'a>, decisions: &[DecisionRecord<'_>]) -> 
 }
 
 fn states_sql(s: &mut Statements, rows: usize) {
-    s.push(rows * 4, |first| {
+    s.push(rows * 4, |m| {
         format!(
             "INSERT INTO risk_states (account_id, state, last_activity_at, updated_at) VALUES {}
              ON CONFLICT (account_id) DO UPDATE SET state = excluded.state,
              last_activity_at = excluded.last_activity_at, updated_at = excluded.updated_at",
-            placeholders(first, rows, 4)
+            m.rows(rows, 4)
         )
     });
 }
@@ -138,15 +155,42 @@ pub type Loaded = ((i64, i64, i64), String);
 /// sqlx's worker thread, it begins with the claim of the events and the read of their accounts
 /// in one ([`EventTx::claim_and_load`]) and ends with the decisions, the states and the commit
 /// in another ([`EventTx::commit`]). Dropped without a commit or a rollback, its connection is
-/// closed, which rolls it back.
+/// closed, which rolls it back. On SQLite it is written on a connection of its own
+/// ([`crate::Db::begin_events`]).
 pub struct EventTx {
-    conn: sqlx::pool::PoolConnection<sqlx::Any>,
+    conn: TxConn,
     sqlite: bool,
     open: bool,
 }
 
+/// The connection of an [`EventTx`]: from the pool, or the one SQLite writes events on.
+pub(crate) enum TxConn {
+    Pooled(sqlx::pool::PoolConnection<sqlx::Any>),
+    /// With the process's write gate, held (not read) until the transaction ends.
+    Own(tokio::sync::OwnedMutexGuard<Option<AnyConnection>>, #[allow(dead_code)] tokio::sync::OwnedMutexGuard<()>),
+}
+
+impl std::ops::Deref for TxConn {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            TxConn::Pooled(c) => c,
+            TxConn::Own(c, _) => c.as_ref().expect("opened before use"),
+        }
+    }
+}
+
+impl std::ops::DerefMut for TxConn {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            TxConn::Pooled(c) => c,
+            TxConn::Own(c, _) => c.as_mut().expect("opened before use"),
+        }
+    }
+}
+
 impl EventTx {
-    pub(crate) async fn begin(mut conn: sqlx::pool::PoolConnection<sqlx::Any>, sqlite: bool) -> Result<EventTx> {
+    pub(crate) async fn begin(mut conn: TxConn, sqlite: bool) -> Result<EventTx> {
         if !sqlite {
             sqlx::query("BEGIN").execute(&mut *conn).await?;
         }
@@ -184,7 +228,7 @@ impl EventTx {
         };
         let lock = if self.sqlite { "" } else { " FOR UPDATE OF r" };
         if self.sqlite {
-            let mut s = Statements::new();
+            let mut s = Statements::new(false);
             s.sql.push("BEGIN IMMEDIATE".into());
             events.chunks(ROWS_PER_STATEMENT).for_each(|c| claim_sql(&mut s, c.len()));
             accounts.chunks(ROWS_PER_STATEMENT).for_each(|c| profiles_sql(&mut s, c.len(), lock));
@@ -214,7 +258,7 @@ impl EventTx {
     /// and commits.
     pub async fn commit(&mut self, decisions: &[DecisionRecord<'_>], states: &[StateRecord<'_>]) -> Result<()> {
         if self.sqlite {
-            let mut s = Statements::new();
+            let mut s = Statements::new(false);
             decisions.chunks(ROWS_PER_STATEMENT).for_each(|c| decisions_sql(&mut s, c.len()));
             states.chunks(ROWS_PER_STATEMENT).for_each(|c| states_sql(&mut s, c.len()));
             s.sql.push("COMMIT".into());
@@ -246,7 +290,11 @@ impl EventTx {
 impl Drop for EventTx {
     fn drop(&mut self) {
         if self.open {
-            self.conn.close_on_drop();
+            // Closing the connection rolls the transaction back; the next opens another.
+            match &mut self.conn {
+                TxConn::Pooled(c) => c.close_on_drop(),
+                TxConn::Own(c, _) => drop(c.take()),
+            }
         }
     }
 }
@@ -390,8 +438,9 @@ mod tests {
 
     #[test]
     fn placeholders_number_on_across_statements() {
-        assert_eq!(placeholders(3, 2, 2), "($3, $4), ($5, $6)");
-        let mut s = Statements::new();
+        assert_eq!(Marks { first: 3, numbered: true }.rows(2, 2), "($3, $4), ($5, $6)");
+        assert_eq!(Marks { first: 3, numbered: false }.rows(2, 2), "(?, ?), (?, ?)");
+        let mut s = Statements::new(true);
         claim_sql(&mut s, 1);
         profiles_sql(&mut s, 2, "");
         assert!(s.sql[0].contains("VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT"), "{}", s.sql[0]);

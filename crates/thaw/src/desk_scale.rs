@@ -267,7 +267,7 @@ pub async fn bench(config: Config, args: DeskBenchArgs) -> anyhow::Result<()> {
     // The real router with its state, without the background jobs.
     let risk = crate::load_risk(&config)?;
     let (closing, closing_rx) = tokio::sync::watch::channel(false);
-    let state = thaw_http::AppState {
+    let state = thaw_http::AppState::new(thaw_http::Services {
         db: db.clone(),
         config: Arc::new(config.http()),
         risk: risk.clone(),
@@ -281,7 +281,7 @@ pub async fn bench(config: Config, args: DeskBenchArgs) -> anyhow::Result<()> {
         live: thaw_http::live::Live::new(closing_rx.clone()),
         search,
         triage: Arc::new(thaw_services::triage::Triage::new()),
-    };
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let app = thaw_http::router(state);

@@ -109,7 +109,7 @@ pub async fn serve_with(
         None => thaw_services::search::Search::new()?,
     });
     let indexer = tokio::spawn(follow_search(db.clone(), search.clone(), closing.subscribe()));
-    let state = thaw_http::AppState {
+    let state = thaw_http::AppState::new(thaw_http::Services {
         db: db.clone(),
         config: Arc::new(config.http()),
         risk,
@@ -120,7 +120,7 @@ pub async fn serve_with(
         live,
         search,
         triage: Arc::new(thaw_services::triage::Triage::new()),
-    };
+    });
     let app = thaw_http::router(state);
     tracing::info!(addr = %listener.local_addr()?, database = db.masked_url(), "thaw is listening");
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())

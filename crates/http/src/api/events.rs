@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use thaw_domain::Permission;
 use thaw_domain::risk::EventBody;
-use thaw_services::{ServiceError, events, now_ms};
+use thaw_services::{ServiceError, now_ms};
 
 pub const MAX_BATCH: usize = 1_000;
 
@@ -41,10 +41,9 @@ pub struct BatchAnswer {
     results: Vec<BatchItem>,
 }
 
-async fn decide(state: &AppState, body: &EventBody) -> Result<events::Ingested, ApiError> {
+fn validated(body: &EventBody) -> Result<(thaw_domain::risk::Event, i64), ApiError> {
     let now = now_ms();
-    let event = body.validate(now).map_err(ServiceError::from)?;
-    Ok(state.ingestor.submit(event, body.canonical(), now).await?)
+    Ok((body.validate(now).map_err(ServiceError::from)?, now))
 }
 
 /// Decides on one event. The decision is stored before it is answered; the same id again
@@ -61,7 +60,8 @@ pub async fn post_event(
 ) -> Result<Response, ApiError> {
     caller.require(Permission::IngestEvents)?;
     let ApiJson(body) = body?;
-    let done = decide(&state, &body).await?;
+    let (event, now) = validated(&body)?;
+    let done = state.ingestor.submit(event, body.canonical(), now).await?;
     let mut res = Json(done.decision).into_response();
     if done.replayed {
         res.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
@@ -89,11 +89,20 @@ pub async fn post_batch(
         )
         .field("events"));
     }
-    let mut results = Vec::with_capacity(body.events.len());
-    for (index, raw) in body.events.into_iter().enumerate() {
+    // Every valid event is queued before any answer is awaited, so that the batch is decided
+    // in order and committed in as few transactions as its size allows.
+    let mut queued = Vec::with_capacity(body.events.len());
+    for raw in body.events {
         let parsed = crate::json::parse::<EventBody>(raw.to_string().as_bytes());
-        let outcome = match parsed {
-            Ok(event) => decide(&state, &event).await,
+        queued.push(match parsed.and_then(|event| Ok((validated(&event)?, event.canonical()))) {
+            Ok(((event, now), canonical)) => Ok(state.ingestor.enqueue(event, canonical, now).await?),
+            Err(e) => Err(e),
+        });
+    }
+    let mut results = Vec::with_capacity(queued.len());
+    for (index, queued) in queued.into_iter().enumerate() {
+        let outcome = match queued {
+            Ok(q) => q.answer().await.map_err(ApiError::from),
             Err(e) => Err(e),
         };
         results.push(match outcome {

@@ -178,6 +178,56 @@ on_both_backends! {
 }
 
 on_both_backends! {
+    async fn a_batch_is_decided_in_order_as_if_sent_one_by_one(b) {
+        let s = TestServer::start(b).await;
+        let key = s.api_key().await;
+        let at = ago(60_000);
+        let failure = |id: String, account: &str| {
+            json!({"id": id, "account_id": account, "kind": "login_failed", "occurred_at": at, "ip": "203.0.113.9",
+                   "device_id": "laptop"})
+        };
+        let mut expected = Vec::new();
+        for n in 0..12 {
+            let (st, d, _) = post(&s, &key, "/api/v1/events", &failure(format!("one-{n}"), "alone")).await;
+            assert_eq!(st, 200, "{d}");
+            expected.push(d["action"].as_str().unwrap().to_string());
+        }
+        assert!(expected.iter().any(|a| a == "challenge") && expected.iter().any(|a| a == "hold"), "{expected:?}");
+
+        // Two accounts' failures interleaved, an invalid event, an id sent twice and an id
+        // reused with another body, in one batch (queued whole, so committed together).
+        let mut events = Vec::new();
+        for n in 0..12 {
+            events.push(failure(format!("a-{n}"), "batch-a"));
+            events.push(failure(format!("b-{n}"), "batch-b"));
+        }
+        events.insert(5, json!({"id": "bad", "account_id": "batch-a", "kind": "nope", "occurred_at": at}));
+        events.push(failure("a-3".into(), "batch-a"));
+        let mut reused = failure("b-4".into(), "batch-b");
+        reused["ip"] = json!("198.51.100.7");
+        events.push(reused);
+        let (st, answer, _) = post(&s, &key, "/api/v1/events/batch", &json!({ "events": events })).await;
+        assert_eq!(st, 200, "{answer}");
+        let results = answer["results"].as_array().unwrap();
+        assert_eq!(results.len(), 27);
+        assert!(results.iter().enumerate().all(|(i, r)| r["index"] == i), "{answer}");
+        assert_eq!((results[5]["status"].as_u64(), results[5]["error"]["field"].as_str()), (Some(422), Some("events[5].kind")));
+        for account in ["batch-a", "batch-b"] {
+            let actions: Vec<&str> = results[..25]
+                .iter()
+                .filter(|r| r["status"] == 200 && r["decision"]["account_id"] == account)
+                .map(|r| r["decision"]["action"].as_str().unwrap())
+                .collect();
+            assert_eq!(actions, expected, "{account}, in the batch's order");
+        }
+        let first_a3 = results.iter().find(|r| r["decision"]["event_id"] == "a-3").unwrap();
+        assert_eq!((results[25]["status"].as_u64(), &results[25]["decision"]), (Some(200), &first_a3["decision"]), "a replay");
+        assert_eq!(results[26]["status"], 409, "{}", results[26]);
+        assert_eq!(count(&s, "events").await, 12 + 24);
+    }
+}
+
+on_both_backends! {
     async fn an_event_that_cannot_be_stored_spoils_only_itself(b) {
         let s = TestServer::start(b).await;
         let key = s.api_key().await;
