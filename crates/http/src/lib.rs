@@ -46,7 +46,6 @@ impl Default for HttpConfig {
     }
 }
 
-/// What every handler can reach.
 /// What every handler shares: one pointer, cloned for each request by each layer that needs it.
 #[derive(Clone)]
 pub struct AppState(Arc<Services>);

@@ -38,7 +38,6 @@ pub use factors::{FactorRecord, Factors, Subject};
 pub use holders::{EmailCode, HolderSessionRecord, Holders};
 /// A connection or transaction, for callers that combine capabilities in one transaction.
 pub use sqlx::AnyConnection;
-/// A write transaction from [`Db::begin_write`].
 /// A write transaction ([`Db::begin_write`]): the connection, through `*tx`, until
 /// [`Tx::commit`] or [`Tx::rollback`] (dropped, it rolls back). On SQLite it holds the process's
 /// write gate ([`Db::begin_write`]).
@@ -310,7 +309,7 @@ impl Db {
     /// The transaction that decides a group of events: [`risk::EventTx`].
     pub async fn begin_events(&self) -> Result<risk::EventTx> {
         if self.backend == Backend::Postgres {
-            return risk::EventTx::begin(risk::TxConn::Pooled(self.pool.acquire().await?), false).await;
+            return risk::EventTx::begin(risk::TxConn::Pooled(self.pool.acquire().await?)).await;
         }
         let gate = self.write_gate().await?;
         let mut own = self.events_conn.clone().lock_owned().await;
@@ -323,7 +322,7 @@ impl Db {
             conn.execute("PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 10000").await?;
             *own = Some(conn);
         }
-        risk::EventTx::begin(risk::TxConn::Own(own, gate), true).await
+        risk::EventTx::begin(risk::TxConn::Own { conn: own, _gate: gate }).await
     }
 
     /// SQLite: copies what the write-ahead log holds into the database, as far as readers

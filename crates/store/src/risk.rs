@@ -166,8 +166,11 @@ pub struct EventTx {
 /// The connection of an [`EventTx`]: from the pool, or the one SQLite writes events on.
 pub(crate) enum TxConn {
     Pooled(sqlx::pool::PoolConnection<sqlx::Any>),
-    /// With the process's write gate, held (not read) until the transaction ends.
-    Own(tokio::sync::OwnedMutexGuard<Option<AnyConnection>>, #[allow(dead_code)] tokio::sync::OwnedMutexGuard<()>),
+    /// SQLite's, with the process's write gate, held until the transaction ends.
+    Own {
+        conn: tokio::sync::OwnedMutexGuard<Option<AnyConnection>>,
+        _gate: tokio::sync::OwnedMutexGuard<()>,
+    },
 }
 
 impl std::ops::Deref for TxConn {
@@ -175,7 +178,7 @@ impl std::ops::Deref for TxConn {
     fn deref(&self) -> &AnyConnection {
         match self {
             TxConn::Pooled(c) => c,
-            TxConn::Own(c, _) => c.as_ref().expect("opened before use"),
+            TxConn::Own { conn, .. } => conn.as_ref().expect("opened before use"),
         }
     }
 }
@@ -184,13 +187,14 @@ impl std::ops::DerefMut for TxConn {
     fn deref_mut(&mut self) -> &mut AnyConnection {
         match self {
             TxConn::Pooled(c) => c,
-            TxConn::Own(c, _) => c.as_mut().expect("opened before use"),
+            TxConn::Own { conn, .. } => conn.as_mut().expect("opened before use"),
         }
     }
 }
 
 impl EventTx {
-    pub(crate) async fn begin(mut conn: TxConn, sqlite: bool) -> Result<EventTx> {
+    pub(crate) async fn begin(mut conn: TxConn) -> Result<EventTx> {
+        let sqlite = matches!(conn, TxConn::Own { .. });
         if !sqlite {
             sqlx::query("BEGIN").execute(&mut *conn).await?;
         }
@@ -293,7 +297,7 @@ impl Drop for EventTx {
             // Closing the connection rolls the transaction back; the next opens another.
             match &mut self.conn {
                 TxConn::Pooled(c) => c.close_on_drop(),
-                TxConn::Own(c, _) => drop(c.take()),
+                TxConn::Own { conn, .. } => drop(conn.take()),
             }
         }
     }

@@ -107,24 +107,31 @@ on_both_backends! {
     }
 }
 
+fn failed_sign_in(id: String, account: &str, at: &str) -> Value {
+    json!({"id": id, "account_id": account, "kind": "login_failed", "occurred_at": at, "ip": "203.0.113.9",
+           "device_id": "laptop"})
+}
+
+/// What twelve failed sign-ins of account `alone`, sent one by one, come to: their actions in order.
+async fn twelve_failures_one_by_one(s: &TestServer, key: &str, at: &str) -> Vec<String> {
+    let mut actions = Vec::new();
+    for n in 0..12 {
+        let (st, d, _) = post(s, key, "/api/v1/events", &failed_sign_in(format!("one-{n}"), "alone", at)).await;
+        assert_eq!(st, 200, "{d}");
+        actions.push(d["action"].as_str().unwrap().to_string());
+    }
+    assert!(actions.iter().any(|a| a == "challenge") && actions.iter().any(|a| a == "hold"), "{actions:?}");
+    actions
+}
+
 on_both_backends! {
     async fn events_sent_at_once_are_decided_as_if_one_by_one(b) {
         let s = TestServer::start(b).await;
         let key = s.api_key().await;
         let at = ago(60_000);
-        let failure = |id: String, account: &str| {
-            json!({"id": id, "account_id": account, "kind": "login_failed", "occurred_at": at, "ip": "203.0.113.9",
-                   "device_id": "laptop"})
-        };
-        // One account's twelve failed sign-ins one by one: what they come to.
-        let mut expected = Vec::new();
-        for n in 0..12 {
-            let (st, d, _) = post(&s, &key, "/api/v1/events", &failure(format!("one-{n}"), "alone")).await;
-            assert_eq!(st, 200, "{d}");
-            expected.push(d["action"].as_str().unwrap().to_string());
-        }
+        let failure = |id: String, account: &str| failed_sign_in(id, account, &at);
+        let mut expected = twelve_failures_one_by_one(&s, &key, &at).await;
         expected.sort();
-        assert!(expected.iter().any(|a| a == "challenge") && expected.iter().any(|a| a == "hold"), "{expected:?}");
         let holds_alone = get(&s, &key, "/api/v1/accounts/alone/holds").await.as_array().unwrap().len();
 
         // The same for eight accounts at once, with one id sent six times and another id sent
@@ -182,17 +189,8 @@ on_both_backends! {
         let s = TestServer::start(b).await;
         let key = s.api_key().await;
         let at = ago(60_000);
-        let failure = |id: String, account: &str| {
-            json!({"id": id, "account_id": account, "kind": "login_failed", "occurred_at": at, "ip": "203.0.113.9",
-                   "device_id": "laptop"})
-        };
-        let mut expected = Vec::new();
-        for n in 0..12 {
-            let (st, d, _) = post(&s, &key, "/api/v1/events", &failure(format!("one-{n}"), "alone")).await;
-            assert_eq!(st, 200, "{d}");
-            expected.push(d["action"].as_str().unwrap().to_string());
-        }
-        assert!(expected.iter().any(|a| a == "challenge") && expected.iter().any(|a| a == "hold"), "{expected:?}");
+        let failure = |id: String, account: &str| failed_sign_in(id, account, &at);
+        let expected = twelve_failures_one_by_one(&s, &key, &at).await;
 
         // Two accounts' failures interleaved, an invalid event, an id sent twice and an id
         // reused with another body, in one batch (queued whole, so committed together).
