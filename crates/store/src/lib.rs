@@ -219,8 +219,8 @@ impl Db {
             .disable_statement_logging();
         let mut pool =
             AnyPoolOptions::new().max_connections(options.max_connections).acquire_timeout(options.connect_timeout);
+        let pragmas = sqlite_pragmas(options);
         if backend == Backend::Sqlite {
-            let pragmas = sqlite_pragmas(options);
             // A SQLite connection is a file in this process: there is nothing to test before
             // handing it out, and the test is a round trip to its worker thread.
             pool = pool.test_before_acquire(false).after_connect(move |conn, _| {
@@ -236,7 +236,7 @@ impl Db {
             .map_err(|e| StoreError::Unreachable { url: masked_url.clone(), cause: e.to_string() })?;
         let events_conn = Default::default();
         let write_gate = Default::default();
-        Ok(Db { pool, backend, masked_url, events_conn, sqlite_pragmas: sqlite_pragmas(options), write_gate })
+        Ok(Db { pool, backend, masked_url, events_conn, sqlite_pragmas: pragmas, write_gate })
     }
 
     /// Applies the migrations that are missing. Safe when several processes start at once:
