@@ -21,7 +21,7 @@ const DAY_MS: i64 = 24 * 3600 * 1000;
 
 /// One sweep; returns (sessions removed, failures removed).
 pub async fn sweep(db: &Db, now_ms: i64) -> thaw_store::Result<(u64, u64)> {
-    let mut conn = db.conn().await?;
+    let mut conn = db.write_conn().await?;
     let sessions = conn.sessions().delete_expired(now_ms).await? + conn.holders().delete_expired(now_ms).await?;
     let failures = conn.throttle().delete_older_than(now_ms - FAILURE_RETENTION_MS).await?;
     Ok((sessions, failures))
@@ -194,7 +194,7 @@ async fn run_one(
     let now = now_ms();
     // The claim covered a batch; the lease is renewed for this job alone before it runs, so a
     // job that waited behind slow ones is never run here after another process took it over.
-    let renewed = match db.conn().await {
+    let renewed = match db.write_conn().await {
         Ok(mut conn) => conn.jobs().renew(&job.id, worker, now, LEASE_MS).await,
         Err(e) => Err(e),
     };
@@ -226,7 +226,7 @@ async fn run_one(
         other => Err(format!("unknown job kind {other}")),
     };
     let outcome = async {
-        let mut conn = db.conn().await?;
+        let mut conn = db.write_conn().await?;
         match result {
             Ok(None) => {
                 conn.jobs().complete(&job.id, worker, now_ms()).await?;
@@ -297,7 +297,7 @@ async fn deliver(db: &Db, client: &reqwest::Client, job: &Job, now: i64) -> Resu
     } else {
         "retrying"
     };
-    let mut conn = db.conn().await.map_err(|e| e.to_string())?;
+    let mut conn = db.write_conn().await.map_err(|e| e.to_string())?;
     conn.webhooks()
         .record_attempt(&delivery.id, state, status, error.as_deref(), now_ms())
         .await

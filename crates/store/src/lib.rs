@@ -39,33 +39,131 @@ pub use holders::{EmailCode, HolderSessionRecord, Holders};
 /// A connection or transaction, for callers that combine capabilities in one transaction.
 pub use sqlx::AnyConnection;
 /// A write transaction ([`Db::begin_write`]): the connection, through `*tx`, until
-/// [`Tx::commit`] or [`Tx::rollback`] (dropped, it rolls back). On SQLite it holds the process's
-/// write gate ([`Db::begin_write`]).
-pub struct Tx {
-    tx: sqlx::Transaction<'static, sqlx::Any>,
-    _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+/// [`Tx::commit`] or [`Tx::rollback`] (dropped, it rolls back). On SQLite it is written on the
+/// process's writer connection ([`Writer`]), held until it ends.
+pub struct Tx(TxConn);
+
+enum TxConn {
+    Pooled(sqlx::Transaction<'static, sqlx::Any>),
+    Own(Writer),
 }
 
 impl Tx {
     pub async fn commit(self) -> std::result::Result<(), sqlx::Error> {
-        self.tx.commit().await
+        match self.0 {
+            TxConn::Pooled(tx) => tx.commit().await,
+            TxConn::Own(mut w) => w.end("COMMIT").await,
+        }
     }
 
     pub async fn rollback(self) -> std::result::Result<(), sqlx::Error> {
-        self.tx.rollback().await
+        match self.0 {
+            TxConn::Pooled(tx) => tx.rollback().await,
+            TxConn::Own(mut w) => w.end("ROLLBACK").await,
+        }
     }
 }
 
 impl std::ops::Deref for Tx {
     type Target = sqlx::AnyConnection;
     fn deref(&self) -> &sqlx::AnyConnection {
-        &self.tx
+        match &self.0 {
+            TxConn::Pooled(tx) => tx,
+            TxConn::Own(w) => w,
+        }
     }
 }
 
 impl std::ops::DerefMut for Tx {
     fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
-        &mut self.tx
+        match &mut self.0 {
+            TxConn::Pooled(tx) => tx,
+            TxConn::Own(w) => w,
+        }
+    }
+}
+
+/// SQLite: the connection every write of this process goes through ([`Db::begin_write`],
+/// [`Db::begin_events`], [`Db::write_conn`]), held by one writer at a time: holding it is the
+/// process's turn to write. Writers queue for it in turn rather than on SQLite's lock, whose
+/// waiting is polling with sleeps of up to 100 ms that let a busy writer (the job runner) pass
+/// a waiting one (the event writer) again and again: stalls of hundreds of milliseconds. And
+/// SQLite empties a connection's page cache whenever another connection wrote: with every
+/// write of the process on this one connection, its cache stays warm.
+///
+/// Dropped inside a transaction (`open`), it rolls the transaction back before the next writer
+/// gets the connection (or, outside a runtime, closes it, which rolls back too).
+pub(crate) struct Writer {
+    guard: Option<tokio::sync::OwnedMutexGuard<Option<sqlx::AnyConnection>>>,
+    pub(crate) open: bool,
+}
+
+impl Writer {
+    /// Ends the transaction with `sql` (`COMMIT` or `ROLLBACK`).
+    async fn end(&mut self, sql: &'static str) -> std::result::Result<(), sqlx::Error> {
+        sqlx::query(sql).execute(&mut **self).await?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Writer {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        self.guard.as_ref().and_then(|g| g.as_ref()).expect("opened before use")
+    }
+}
+
+impl std::ops::DerefMut for Writer {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        self.guard.as_mut().and_then(|g| g.as_mut()).expect("opened before use")
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        let Some(mut guard) = self.guard.take().filter(|_| self.open) else { return };
+        match tokio::runtime::Handle::try_current() {
+            // The guard goes with the rollback: the next writer finds the transaction ended.
+            Ok(runtime) => drop(runtime.spawn(async move {
+                let rolled_back = match guard.as_mut() {
+                    Some(conn) => sqlx::query("ROLLBACK").execute(conn).await.is_ok(),
+                    None => true,
+                };
+                if !rolled_back {
+                    // Closing the connection rolls back; the next writer opens another.
+                    guard.take();
+                }
+            })),
+            Err(_) => drop(guard.take()),
+        }
+    }
+}
+
+/// A connection to write on outside a transaction ([`Db::write_conn`]).
+pub struct WriteConn(WriteConnInner);
+
+enum WriteConnInner {
+    Pooled(sqlx::pool::PoolConnection<sqlx::Any>),
+    Own(Writer),
+}
+
+impl std::ops::Deref for WriteConn {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        match &self.0 {
+            WriteConnInner::Pooled(c) => c,
+            WriteConnInner::Own(w) => w,
+        }
+    }
+}
+
+impl std::ops::DerefMut for WriteConn {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        match &mut self.0 {
+            WriteConnInner::Pooled(c) => c,
+            WriteConnInner::Own(w) => w,
+        }
     }
 }
 pub use api_keys::{ApiKeyRecord, ApiKeys};
@@ -119,17 +217,11 @@ pub struct Db {
     pool: AnyPool,
     backend: Backend,
     masked_url: String,
-    /// SQLite: the connection events are written on ([`Db::begin_events`]), kept out of the pool
-    /// so that its page cache stays warm (SQLite empties a connection's cache whenever another
-    /// connection wrote, and the pool hands its connections out in turn). Opened on first use.
-    events_conn: std::sync::Arc<tokio::sync::Mutex<Option<sqlx::AnyConnection>>>,
+    /// SQLite: the connection every write of this process goes through ([`Writer`]), opened on
+    /// first use.
+    writer: std::sync::Arc<tokio::sync::Mutex<Option<sqlx::AnyConnection>>>,
     /// SQLite: the settings every connection is opened with.
     sqlite_pragmas: &'static str,
-    /// SQLite: taken by every write transaction of this process before it asks for SQLite's
-    /// write lock, so that they queue in turn. Waiting on SQLite's lock itself is polling with
-    /// sleeps of up to 100 ms, which let a busy writer (the job runner) pass a waiting one (the
-    /// event writer) again and again: stalls of hundreds of milliseconds.
-    write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -234,9 +326,7 @@ impl Db {
             .connect_with(connect_options)
             .await
             .map_err(|e| StoreError::Unreachable { url: masked_url.clone(), cause: e.to_string() })?;
-        let events_conn = Default::default();
-        let write_gate = Default::default();
-        Ok(Db { pool, backend, masked_url, events_conn, sqlite_pragmas: pragmas, write_gate })
+        Ok(Db { pool, backend, masked_url, writer: Default::default(), sqlite_pragmas: pragmas })
     }
 
     /// Applies the migrations that are missing. Safe when several processes start at once:
@@ -287,23 +377,45 @@ impl Db {
     }
 
     /// A transaction that will write: on SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`), so that it never fails half-way on a lock upgrade.
+    /// (`BEGIN IMMEDIATE`), so that it never fails half-way on a lock upgrade, on the process's
+    /// writer connection ([`Writer`]).
     pub async fn begin_write(&self) -> Result<Tx> {
         Ok(match self.backend {
             Backend::Sqlite => {
-                let gate = self.write_gate().await?;
-                Tx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _gate: Some(gate) }
+                let mut writer = self.writer().await?;
+                sqlx::query("BEGIN IMMEDIATE").execute(&mut *writer).await?;
+                writer.open = true;
+                Tx(TxConn::Own(writer))
             }
-            Backend::Postgres => Tx { tx: self.pool.begin().await?, _gate: None },
+            Backend::Postgres => Tx(TxConn::Pooled(self.pool.begin().await?)),
         })
     }
 
-    /// SQLite: this process's turn to write, waited for as long as SQLite would wait for its
-    /// lock (`busy_timeout`).
-    async fn write_gate(&self) -> Result<tokio::sync::OwnedMutexGuard<()>> {
-        tokio::time::timeout(SQLITE_BUSY_TIMEOUT, self.write_gate.clone().lock_owned())
+    /// A connection for writes outside a transaction (each statement commits on its own): on
+    /// SQLite the process's writer connection ([`Writer`]), so hold it only for the writes.
+    pub async fn write_conn(&self) -> Result<WriteConn> {
+        Ok(WriteConn(match self.backend {
+            Backend::Sqlite => WriteConnInner::Own(self.writer().await?),
+            Backend::Postgres => WriteConnInner::Pooled(self.pool.acquire().await?),
+        }))
+    }
+
+    /// SQLite: the process's writer connection, waited for as long as SQLite would wait for its
+    /// lock (`busy_timeout`), and opened if it is not yet (or was closed).
+    async fn writer(&self) -> Result<Writer> {
+        let mut guard = tokio::time::timeout(SQLITE_BUSY_TIMEOUT, self.writer.clone().lock_owned())
             .await
-            .map_err(|_| StoreError::Sql(sqlx::Error::PoolTimedOut))
+            .map_err(|_| StoreError::Sql(sqlx::Error::PoolTimedOut))?;
+        if guard.is_none() {
+            let mut conn = self.pool.connect_options().connect().await?;
+            conn.execute(sqlx::raw_sql(self.sqlite_pragmas)).await?;
+            // A cache large enough for the pages of every account's risk state and the indexes'
+            // hot pages. Its commits leave the copying of the log into the database to
+            // [`Db::checkpoint`], out of the writers' way, up to a log of 40 MB.
+            conn.execute("PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 10000").await?;
+            *guard = Some(conn);
+        }
+        Ok(Writer { guard: Some(guard), open: false })
     }
 
     /// The transaction that decides a group of events: [`risk::EventTx`].
@@ -311,18 +423,7 @@ impl Db {
         if self.backend == Backend::Postgres {
             return risk::EventTx::begin(risk::TxConn::Pooled(self.pool.acquire().await?)).await;
         }
-        let gate = self.write_gate().await?;
-        let mut own = self.events_conn.clone().lock_owned().await;
-        if own.is_none() {
-            let mut conn = self.pool.connect_options().connect().await?;
-            conn.execute(sqlx::raw_sql(self.sqlite_pragmas)).await?;
-            // A cache large enough for the pages of every account's state and the indexes'
-            // hot pages. Its commits leave the copying of the log into the database to
-            // [`Db::checkpoint`], out of the writer's way, up to a log of 40 MB.
-            conn.execute("PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 10000").await?;
-            *own = Some(conn);
-        }
-        risk::EventTx::begin(risk::TxConn::Own { conn: own, _gate: gate }).await
+        risk::EventTx::begin(risk::TxConn::Own(self.writer().await?)).await
     }
 
     /// SQLite: copies what the write-ahead log holds into the database, as far as readers
@@ -346,7 +447,7 @@ impl Db {
     }
 
     pub async fn close(&self) {
-        if let Some(conn) = self.events_conn.lock().await.take() {
+        if let Some(conn) = self.writer.lock().await.take() {
             let _ = sqlx::Connection::close(conn).await;
         }
         self.pool.close().await;

@@ -5,83 +5,70 @@ use crate::{Result, is_postgres};
 use sqlx::{AnyConnection, Row};
 use std::collections::{HashMap, HashSet};
 
-/// Most rows one multi-row statement writes or reads: a group of events is written in a few
-/// statements instead of several per event (8 values a row stays far below both databases'
-/// limits on bound values).
+/// Most rows one multi-row statement writes or reads on PostgreSQL: a group of events is
+/// written in a few statements instead of several per event (8 values a row stays far below
+/// its limit on bound values). SQLite takes each statement's rows as one JSON array instead.
 pub const ROWS_PER_STATEMENT: usize = 256;
-
-/// Where a statement's placeholders start, and how they are written: numbered (`$1`) for
-/// PostgreSQL; plain `?` for SQLite, which binds them in order, since it looks a numbered one up
-/// in a list of every placeholder of the statement (when parsing, then when binding), a cost
-/// that grows with the square of their number in a statement of thousands.
-#[derive(Clone, Copy)]
-struct Marks {
-    first: usize,
-    numbered: bool,
-}
-
-impl Marks {
-    /// `$first, …` or `?, …`: `n` placeholders.
-    fn list(self, n: usize) -> String {
-        if self.numbered {
-            (self.first..self.first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-        } else {
-            vec!["?"; n].join(", ")
-        }
-    }
-
-    /// `($first, …), (…)`: the placeholders of `rows` rows of `cols` values each.
-    fn rows(self, rows: usize, cols: usize) -> String {
-        (0..rows)
-            .map(|r| format!("({})", Marks { first: self.first + r * cols, ..self }.list(cols)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-}
 
 type AnyQuery<'a> = sqlx::query::Query<'a, sqlx::Any, sqlx::any::AnyArguments>;
 
-/// SQL statements whose placeholders are numbered on from where the previous one's stopped (or
-/// plain `?`, bound in order), so that SQLite can take them in one string (one round trip to its
-/// worker thread); PostgreSQL takes one statement at a time ([`Statements::single`]).
-struct Statements {
-    sql: Vec<String>,
-    next: usize,
-    numbered: bool,
+/// `($1, …), (…)`: the numbered placeholders of `rows` rows of `cols` values each (PostgreSQL).
+fn marks(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", (1..=cols).map(|c| format!("${}", r * cols + c)).collect::<Vec<_>>().join(", ")))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-impl Statements {
-    fn new(numbered: bool) -> Statements {
-        Statements { sql: Vec::new(), next: 1, numbered }
-    }
+// On SQLite, the statements of a group are fixed texts that take their rows as one JSON array
+// (`json_each`), so that they are prepared once per connection and bind one value each: a
+// multi-row statement with a placeholder per value is parsed anew for each size of group and
+// costs a bind per value. Each is a round trip to the connection's worker thread, so the
+// writer's statements go in two strings: `BEGIN IMMEDIATE`, the claim and the read; then the
+// decisions, the states and `COMMIT`.
 
-    /// Adds the statement `sql(its placeholders)` of `values` placeholders.
-    fn push(&mut self, values: usize, sql: impl FnOnce(Marks) -> String) {
-        self.sql.push(sql(Marks { first: self.next, numbered: self.numbered }));
-        self.next += values;
-    }
+/// Claims event ids: stores each event unless its id is stored, returning the ids stored.
+const CLAIM: &str = "INSERT INTO events (id, account_id, kind, occurred_at, received_at, body_hash, body, decision_id)";
+const CLAIM_SQLITE: &str = "BEGIN IMMEDIATE;
+INSERT INTO events (id, account_id, kind, occurred_at, received_at, body_hash, body, decision_id)
+SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7 FROM json_each(?)
+WHERE true ON CONFLICT (id) DO NOTHING RETURNING id;
+SELECT a.id, a.kyc_level, a.vip_level, a.created_at, r.state FROM accounts a JOIN risk_states r ON r.account_id = a.id
+WHERE a.id IN (SELECT value FROM json_each(?)) ORDER BY a.id";
+const PROFILES: &str = "SELECT a.id, a.kyc_level, a.vip_level, a.created_at, r.state FROM accounts a
+JOIN risk_states r ON r.account_id = a.id WHERE a.id IN";
+const DECISIONS: &str = "INSERT INTO decisions (id, event_id, account_id, action, body, decided_at)";
+const STATES: &str = "INSERT INTO risk_states (account_id, state, last_activity_at, updated_at)";
+const STATES_CONFLICT: &str = "ON CONFLICT (account_id) DO UPDATE SET state = excluded.state,
+last_activity_at = excluded.last_activity_at, updated_at = excluded.updated_at";
+const COMMIT_SQLITE: &str = "INSERT INTO decisions (id, event_id, account_id, action, body, decided_at)
+SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM json_each(?);
+INSERT INTO risk_states (account_id, state, last_activity_at, updated_at)
+SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each(?) WHERE true
+ON CONFLICT (account_id) DO UPDATE SET state = excluded.state,
+last_activity_at = excluded.last_activity_at, updated_at = excluded.updated_at;
+COMMIT";
 
-    /// All the statements, to run as one.
-    fn query<'a>(&self) -> AnyQuery<'a> {
-        sqlx::query(sqlx::AssertSqlSafe(self.sql.join(";\n"))).persistent(false)
-    }
-
-    /// The one statement `add` adds, numbered, to run alone.
-    fn single<'a>(add: impl FnOnce(&mut Statements)) -> AnyQuery<'a> {
-        let mut s = Statements::new(true);
-        add(&mut s);
-        s.query()
-    }
+/// One statement of PostgreSQL's, with its placeholders.
+fn pg<'a>(sql: String) -> AnyQuery<'a> {
+    sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false)
 }
 
-fn claim_sql(s: &mut Statements, rows: usize) {
-    s.push(rows * 8, |m| {
-        format!(
-            "INSERT INTO events (id, account_id, kind, occurred_at, received_at, body_hash, body, decision_id)
-             VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
-            m.rows(rows, 8)
-        )
-    });
+/// The rows of `items` as one JSON array of arrays, for `json_each` (SQLite).
+fn json_rows<T: serde::Serialize>(items: impl Iterator<Item = T>) -> String {
+    serde_json::to_string(&items.collect::<Vec<T>>()).expect("rows serialise")
+}
+
+fn event_row<'a>(e: &'a EventRecord<'_>) -> (&'a str, &'a str, &'a str, i64, i64, &'a str, &'a str, &'a str) {
+    (e.id, e.account_id, e.kind, e.occurred_at_ms, e.received_at_ms, e.body_hash, e.body, e.decision_id)
+}
+
+fn decision_row<'a>(d: &'a DecisionRecord<'_>) -> (&'a str, &'a str, &'a str, &'a str, &'a str, i64) {
+    (d.id, d.event_id, d.account_id, d.action, d.body, d.at_ms)
+}
+
+fn state_row<'a>(s: &'a StateRecord<'_>) -> (&'a str, &'a str, Option<i64>, i64) {
+    (s.account_id, s.state.as_str(), s.last_activity_at, s.now_ms)
 }
 
 fn bind_events<'a>(mut q: AnyQuery<'a>, events: &[EventRecord<'_>]) -> AnyQuery<'a> {
@@ -99,16 +86,6 @@ fn bind_events<'a>(mut q: AnyQuery<'a>, events: &[EventRecord<'_>]) -> AnyQuery<
     q
 }
 
-fn profiles_sql(s: &mut Statements, rows: usize, lock: &str) {
-    s.push(rows, |m| {
-        format!(
-            "SELECT a.id, a.kyc_level, a.vip_level, a.created_at, r.state FROM accounts a
-             JOIN risk_states r ON r.account_id = a.id WHERE a.id IN ({}) ORDER BY a.id{lock}",
-            m.list(rows)
-        )
-    });
-}
-
 fn bind_ids<'a>(mut q: AnyQuery<'a>, ids: &[&str]) -> AnyQuery<'a> {
     for id in ids {
         q = q.bind(*id);
@@ -116,28 +93,11 @@ fn bind_ids<'a>(mut q: AnyQuery<'a>, ids: &[&str]) -> AnyQuery<'a> {
     q
 }
 
-fn decisions_sql(s: &mut Statements, rows: usize) {
-    s.push(rows * 6, |m| {
-        format!("INSERT INTO decisions (id, event_id, account_id, action, body, decided_at) VALUES {}", m.rows(rows, 6))
-    });
-}
-
 fn bind_decisions<'a>(mut q: AnyQuery<'a>, decisions: &[DecisionRecord<'_>]) -> AnyQuery<'a> {
     for d in decisions {
         q = q.bind(d.id).bind(d.event_id).bind(d.account_id).bind(d.action).bind(d.body).bind(d.at_ms);
     }
     q
-}
-
-fn states_sql(s: &mut Statements, rows: usize) {
-    s.push(rows * 4, |m| {
-        format!(
-            "INSERT INTO risk_states (account_id, state, last_activity_at, updated_at) VALUES {}
-             ON CONFLICT (account_id) DO UPDATE SET state = excluded.state,
-             last_activity_at = excluded.last_activity_at, updated_at = excluded.updated_at",
-            m.rows(rows, 4)
-        )
-    });
 }
 
 fn bind_states<'a>(mut q: AnyQuery<'a>, states: &[StateRecord<'_>]) -> AnyQuery<'a> {
@@ -154,23 +114,17 @@ pub type Loaded = ((i64, i64, i64), String);
 /// round trips as the backend allows. On SQLite, where every statement is a round trip to
 /// sqlx's worker thread, it begins with the claim of the events and the read of their accounts
 /// in one ([`EventTx::claim_and_load`]) and ends with the decisions, the states and the commit
-/// in another ([`EventTx::commit`]). Dropped without a commit or a rollback, its connection is
-/// closed, which rolls it back. On SQLite it is written on a connection of its own
-/// ([`crate::Db::begin_events`]).
+/// in another ([`EventTx::commit`]). Dropped without a commit or a rollback, it is rolled back. On SQLite it is written on the process's writer connection ([`crate::Writer`]).
 pub struct EventTx {
     conn: TxConn,
     sqlite: bool,
     open: bool,
 }
 
-/// The connection of an [`EventTx`]: from the pool, or the one SQLite writes events on.
+/// The connection of an [`EventTx`]: from the pool, or SQLite's writer connection.
 pub(crate) enum TxConn {
     Pooled(sqlx::pool::PoolConnection<sqlx::Any>),
-    /// SQLite's, with the process's write gate, held until the transaction ends.
-    Own {
-        conn: tokio::sync::OwnedMutexGuard<Option<AnyConnection>>,
-        _gate: tokio::sync::OwnedMutexGuard<()>,
-    },
+    Own(crate::Writer),
 }
 
 impl std::ops::Deref for TxConn {
@@ -178,7 +132,7 @@ impl std::ops::Deref for TxConn {
     fn deref(&self) -> &AnyConnection {
         match self {
             TxConn::Pooled(c) => c,
-            TxConn::Own { conn, .. } => conn.as_ref().expect("opened before use"),
+            TxConn::Own(w) => w,
         }
     }
 }
@@ -187,14 +141,14 @@ impl std::ops::DerefMut for TxConn {
     fn deref_mut(&mut self) -> &mut AnyConnection {
         match self {
             TxConn::Pooled(c) => c,
-            TxConn::Own { conn, .. } => conn.as_mut().expect("opened before use"),
+            TxConn::Own(w) => w,
         }
     }
 }
 
 impl EventTx {
     pub(crate) async fn begin(mut conn: TxConn) -> Result<EventTx> {
-        let sqlite = matches!(conn, TxConn::Own { .. });
+        let sqlite = matches!(conn, TxConn::Own(_));
         if !sqlite {
             sqlx::query("BEGIN").execute(&mut *conn).await?;
         }
@@ -230,13 +184,9 @@ impl EventTx {
             }
             Ok(())
         };
-        let lock = if self.sqlite { "" } else { " FOR UPDATE OF r" };
         if self.sqlite {
-            let mut s = Statements::new(false);
-            s.sql.push("BEGIN IMMEDIATE".into());
-            events.chunks(ROWS_PER_STATEMENT).for_each(|c| claim_sql(&mut s, c.len()));
-            accounts.chunks(ROWS_PER_STATEMENT).for_each(|c| profiles_sql(&mut s, c.len(), lock));
-            let q = bind_ids(bind_events(s.query(), events), accounts);
+            let ids = serde_json::to_string(accounts).expect("ids serialise");
+            let q = sqlx::query(CLAIM_SQLITE).bind(json_rows(events.iter().map(event_row))).bind(ids);
             self.open = true;
             for row in q.fetch_all(&mut *self.conn).await? {
                 take(row)?;
@@ -244,14 +194,14 @@ impl EventTx {
             return Ok((claimed, loaded));
         }
         for chunk in events.chunks(ROWS_PER_STATEMENT) {
-            let q = bind_events(Statements::single(|s| claim_sql(s, chunk.len())), chunk);
-            for row in q.fetch_all(&mut *self.conn).await? {
+            let sql = format!("{CLAIM} VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id", marks(chunk.len(), 8));
+            for row in bind_events(pg(sql), chunk).fetch_all(&mut *self.conn).await? {
                 take(row)?;
             }
         }
         for chunk in accounts.chunks(ROWS_PER_STATEMENT) {
-            let q = bind_ids(Statements::single(|s| profiles_sql(s, chunk.len(), lock)), chunk);
-            for row in q.fetch_all(&mut *self.conn).await? {
+            let sql = format!("{PROFILES} {} ORDER BY a.id FOR UPDATE OF r", marks(1, chunk.len()));
+            for row in bind_ids(pg(sql), chunk).fetch_all(&mut *self.conn).await? {
                 take(row)?;
             }
         }
@@ -262,19 +212,19 @@ impl EventTx {
     /// and commits.
     pub async fn commit(&mut self, decisions: &[DecisionRecord<'_>], states: &[StateRecord<'_>]) -> Result<()> {
         if self.sqlite {
-            let mut s = Statements::new(false);
-            decisions.chunks(ROWS_PER_STATEMENT).for_each(|c| decisions_sql(&mut s, c.len()));
-            states.chunks(ROWS_PER_STATEMENT).for_each(|c| states_sql(&mut s, c.len()));
-            s.sql.push("COMMIT".into());
-            bind_states(bind_decisions(s.query(), decisions), states).execute(&mut *self.conn).await?;
+            sqlx::query(COMMIT_SQLITE)
+                .bind(json_rows(decisions.iter().map(decision_row)))
+                .bind(json_rows(states.iter().map(state_row)))
+                .execute(&mut *self.conn)
+                .await?;
         } else {
             for chunk in decisions.chunks(ROWS_PER_STATEMENT) {
-                let q = Statements::single(|s| decisions_sql(s, chunk.len()));
-                bind_decisions(q, chunk).execute(&mut *self.conn).await?;
+                let sql = format!("{DECISIONS} VALUES {}", marks(chunk.len(), 6));
+                bind_decisions(pg(sql), chunk).execute(&mut *self.conn).await?;
             }
             for chunk in states.chunks(ROWS_PER_STATEMENT) {
-                let q = Statements::single(|s| states_sql(s, chunk.len()));
-                bind_states(q, chunk).execute(&mut *self.conn).await?;
+                let sql = format!("{STATES} VALUES {} {STATES_CONFLICT}", marks(chunk.len(), 4));
+                bind_states(pg(sql), chunk).execute(&mut *self.conn).await?;
             }
             sqlx::query("COMMIT").execute(&mut *self.conn).await?;
         }
@@ -294,10 +244,11 @@ impl EventTx {
 impl Drop for EventTx {
     fn drop(&mut self) {
         if self.open {
-            // Closing the connection rolls the transaction back; the next opens another.
             match &mut self.conn {
+                // Closing the connection rolls the transaction back; the pool opens another.
                 TxConn::Pooled(c) => c.close_on_drop(),
-                TxConn::Own { conn, .. } => drop(conn.take()),
+                // The writer connection rolls it back when it is dropped.
+                TxConn::Own(w) => w.open = true,
             }
         }
     }
@@ -441,14 +392,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn placeholders_number_on_across_statements() {
-        assert_eq!(Marks { first: 3, numbered: true }.rows(2, 2), "($3, $4), ($5, $6)");
-        assert_eq!(Marks { first: 3, numbered: false }.rows(2, 2), "(?, ?), (?, ?)");
-        let mut s = Statements::new(true);
-        claim_sql(&mut s, 1);
-        profiles_sql(&mut s, 2, "");
-        assert!(s.sql[0].contains("VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT"), "{}", s.sql[0]);
-        assert!(s.sql[1].contains("IN ($9, $10)"), "{}", s.sql[1]);
-        assert_eq!(s.next, 11);
+    fn placeholders_number_on_across_rows() {
+        assert_eq!(marks(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(marks(1, 2), "($1, $2)");
+    }
+
+    #[test]
+    fn rows_go_to_sqlite_as_arrays_in_column_order() {
+        let state = StateRecord { account_id: "a\"1", state: "{\"x\":1}".into(), last_activity_at: None, now_ms: 7 };
+        assert_eq!(json_rows(std::iter::once(state_row(&state))), r#"[["a\"1","{\"x\":1}",null,7]]"#);
     }
 }
