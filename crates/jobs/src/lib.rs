@@ -175,7 +175,7 @@ pub async fn run_due(
     tx.commit().await?;
     let n = jobs.len();
     for job in jobs {
-        run_one(db, risk, security, desk, client, settings, worker, job).await;
+        run_one(db, risk, security, desk, client, settings, worker, job, now).await;
     }
     Ok(n)
 }
@@ -190,13 +190,19 @@ async fn run_one(
     settings: &RunnerSettings,
     worker: &str,
     job: Job,
+    claimed_at: i64,
 ) {
     let now = now_ms();
-    // The claim covered a batch; the lease is renewed for this job alone before it runs, so a
-    // job that waited behind slow ones is never run here after another process took it over.
-    let renewed = match db.write_conn().await {
-        Ok(mut conn) => conn.jobs().renew(&job.id, worker, now, LEASE_MS).await,
-        Err(e) => Err(e),
+    // The claim covered a batch; past half of its lease, the lease is renewed for this job alone
+    // before it runs, so a job that waited behind slow ones is never run here after another
+    // process took it over. Before that, no other process may have claimed it.
+    let renewed = if now - claimed_at < LEASE_MS / 2 {
+        Ok(true)
+    } else {
+        match db.write_conn().await {
+            Ok(mut conn) => conn.jobs().renew(&job.id, worker, now, LEASE_MS).await,
+            Err(e) => Err(e),
+        }
     };
     match renewed {
         Ok(true) => {}

@@ -63,20 +63,26 @@ impl Jobs<'_> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now_ms).bind(limit).fetch_all(&mut *self.0).await?;
         let mut jobs = Vec::with_capacity(rows.len());
         for r in rows {
-            let job = Job {
+            let attempts: i64 = r.try_get("attempts")?;
+            jobs.push(Job {
                 id: r.try_get("id")?,
                 kind: r.try_get("kind")?,
                 payload: r.try_get("payload")?,
-                attempts: r.try_get("attempts")?,
-            };
-            sqlx::query("UPDATE jobs SET locked_until = $1, locked_by = $2, attempts = attempts + 1 WHERE id = $3")
-                .bind(now_ms + lease_ms)
-                .bind(worker)
-                .bind(&job.id)
-                .execute(&mut *self.0)
-                .await?;
-            jobs.push(Job { attempts: job.attempts + 1, ..job });
+                attempts: attempts + 1,
+            });
         }
+        if jobs.is_empty() {
+            return Ok(jobs);
+        }
+        // One statement for the batch: on SQLite the claim holds the process's writer connection.
+        let ids = (3..3 + jobs.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let sql =
+            format!("UPDATE jobs SET locked_until = $1, locked_by = $2, attempts = attempts + 1 WHERE id IN ({ids})");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false).bind(now_ms + lease_ms).bind(worker);
+        for job in &jobs {
+            q = q.bind(&job.id);
+        }
+        q.execute(&mut *self.0).await?;
         Ok(jobs)
     }
 

@@ -71,7 +71,8 @@ async fn wait_up(url: &str) -> anyhow::Result<()> {
 }
 
 /// The i-th event of the mix: sign-ins (some failed), trades, deposits, withdrawals, address
-/// changes, over `accounts` accounts, with the time of sending.
+/// changes, over `accounts` accounts, with the time of sending. Its first `accounts` events go
+/// to every account once (the multiplier is a prime).
 fn event(run: &str, i: u64, accounts: usize) -> serde_json::Value {
     let account = (i.wrapping_mul(2_654_435_761) % accounts as u64) as usize;
     let r = i.wrapping_mul(40_503) % 100;
@@ -128,7 +129,8 @@ fn figures(mut lat_us: Vec<u64>, elapsed: Duration, errors: u64) -> Figures {
     }
 }
 
-/// Sends as fast as `connections` workers can for `seconds`.
+/// Sends as fast as `connections` workers can for `seconds`, and on until `at_least` requests
+/// were sent.
 async fn closed_loop(
     client: &reqwest::Client,
     base: &str,
@@ -136,6 +138,7 @@ async fn closed_loop(
     args: &LoadArgs,
     run: &str,
     status_calls: bool,
+    at_least: u64,
 ) -> Figures {
     let counter = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
@@ -147,8 +150,11 @@ async fn closed_loop(
         let (counter, errors, accounts) = (counter.clone(), errors.clone(), args.accounts);
         workers.push(tokio::spawn(async move {
             let mut lat = Vec::new();
-            while Instant::now() < deadline {
+            loop {
                 let i = counter.fetch_add(1, Ordering::Relaxed);
+                if Instant::now() >= deadline && i >= at_least {
+                    break;
+                }
                 let t = Instant::now();
                 let res = if status_calls {
                     client
@@ -309,18 +315,19 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         args.connections,
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
     );
-    // Warm-up: every account gets a first event, so the measured phases see existing state.
+    // Warm-up: every account gets a first event (the first `accounts` events of the mix are
+    // one per account), so the measured phases see existing state.
     let warm = LoadArgs { seconds: 2.max(args.seconds / 5), ..args.clone() };
-    closed_loop(&client, &thaw, &key, &warm, &format!("{run}w"), false).await;
+    closed_loop(&client, &thaw, &key, &warm, &format!("{run}w"), false, args.accounts as u64).await;
     let (thaw_pid, ceiling_pid) = (thaw_child.0.id(), ceiling_child.0.id());
-    let max = measured(thaw_pid, closed_loop(&client, &thaw, &key, &args, &run, false)).await;
+    let max = measured(thaw_pid, closed_loop(&client, &thaw, &key, &args, &run, false, 0)).await;
     line("thaw POST /api/v1/events, max (closed loop)", &max);
-    let bare = measured(ceiling_pid, closed_loop(&client, &ceil, &key, &args, &run, false)).await;
+    let bare = measured(ceiling_pid, closed_loop(&client, &ceil, &key, &args, &run, false, 0)).await;
     line("bare axum handler, max (closed loop)", &bare);
     let half_rate = max.0.rate / 2.0;
     let half = measured(thaw_pid, open_loop(&client, &thaw, &key, &args, &format!("{run}h"), half_rate)).await;
     line(&format!("thaw at half its max ({half_rate:.0}/s, open loop)"), &half);
-    let status = measured(thaw_pid, closed_loop(&client, &thaw, &key, &args, &run, true)).await;
+    let status = measured(thaw_pid, closed_loop(&client, &thaw, &key, &args, &run, true, 0)).await;
     line("thaw GET …/status (closed loop)", &status);
     println!("  ratio thaw/ceiling: {:.1} %", 100.0 * max.0.rate / bare.0.rate.max(1.0));
     if let (Some(t), Some(b)) = (max.1, bare.1) {
@@ -332,4 +339,18 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_first_events_of_the_mix_reach_every_account_once() {
+        for accounts in [7, 1_000, 10_000] {
+            let mut seen: Vec<String> =
+                (0..accounts as u64).map(|i| super::event("r", i, accounts)["account_id"].to_string()).collect();
+            seen.sort();
+            seen.dedup();
+            assert_eq!(seen.len(), accounts);
+        }
+    }
 }
