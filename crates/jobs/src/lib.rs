@@ -224,7 +224,12 @@ async fn run_one(
             Err(e) => Err(e.to_string()),
         },
         "webhook" => deliver(db, client, &job, now).await,
-        "alert" => alerts::deliver(db, security, &job.payload, now).await.map(|_| None).map_err(|e| e.to_string()),
+        // Done with its delivery, in one transaction.
+        "alert" => match alerts::deliver(db, security, &job.payload, now, (&job.id, worker)).await {
+            Ok(true) => return,
+            Ok(false) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        },
         "email" => mail::send(db, security, &job.payload, now).await.map(|_| None),
         case_mail::JOB => {
             case_mail::deliver(db, security, desk, &job.payload, now).await.map(|_| None).map_err(|e| e.to_string())

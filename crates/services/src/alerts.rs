@@ -90,19 +90,38 @@ pub fn hold_facts(h: &Hold) -> Map<String, Value> {
 }
 
 /// Runs an `alert` job: throttle, record, webhook, email. Ok when done (sent or throttled).
-pub async fn deliver(db: &Db, security: &Security, payload: &str, now_ms: i64) -> Result<(), ServiceError> {
+/// The job itself, `(id, worker)`, is marked done in the same transaction, so that it costs one
+/// commit; Ok(false) when it was not (the payload names no account, or the worker no longer
+/// holds the job, in which case nothing is sent).
+pub async fn deliver(
+    db: &Db,
+    security: &Security,
+    payload: &str,
+    now_ms: i64,
+    job: (&str, &str),
+) -> Result<bool, ServiceError> {
     let p: Value = serde_json::from_str(payload).map_err(|e| thaw_store::StoreError::Corrupt(e.to_string()))?;
     let account_id = p["account_id"].as_str().unwrap_or_default();
     let kind = p["kind"].as_str().unwrap_or_default();
     let facts = p["facts"].as_object().cloned().unwrap_or_default();
     let at = p["at"].as_i64().unwrap_or(now_ms);
-    let Ok(id) = AccountId::parse("account_id", account_id) else { return Ok(()) };
+    let Ok(id) = AccountId::parse("account_id", account_id) else { return Ok(false) };
     let mut tx = db.begin_write().await?;
-    if tx.alerts().sent_since(account_id, kind, at - security.config.alert_throttle_ms).await? {
-        tracing::debug!(account = account_id, kind, "alert throttled");
-        return Ok(());
+    if !tx.jobs().complete(job.0, job.1, now_ms).await? {
+        return Ok(false);
     }
-    let Some(account) = tx.accounts().get(&id).await? else { return Ok(()) };
+    let throttled = tx.alerts().sent_since(account_id, kind, at - security.config.alert_throttle_ms).await?;
+    let account = match throttled {
+        false => tx.accounts().get(&id).await?,
+        true => {
+            tracing::debug!(account = account_id, kind, "alert throttled");
+            None
+        }
+    };
+    let Some(account) = account else {
+        tx.commit().await.map_err(thaw_store::StoreError::from)?;
+        return Ok(true);
+    };
     let alert = AlertRecord {
         id: new_id(),
         account_id: account_id.into(),
@@ -130,7 +149,7 @@ pub async fn deliver(db: &Db, security: &Security, payload: &str, now_ms: i64) -
         mail::queue(&mut tx, security, &account, &format!("alert:{kind}"), &content, now_ms).await?;
     }
     tx.commit().await.map_err(thaw_store::StoreError::from)?;
-    Ok(())
+    Ok(true)
 }
 
 fn tr(locale: Locale, zh: &'static str, en: &'static str) -> String {

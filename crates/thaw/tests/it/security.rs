@@ -626,5 +626,12 @@ on_both_backends! {
         )
         .unwrap();
         assert_eq!(n as usize, alerts.len(), "every alert is also a webhook delivery");
+        // Each alert job, the one sent and the one throttled, was marked done with its delivery.
+        let jobs: Vec<(Option<i64>, i64)> = sqlx::query_as("SELECT done_at, attempts FROM jobs WHERE kind = 'alert'")
+            .fetch_all(s.db.pool())
+            .await
+            .unwrap();
+        assert!(jobs.len() >= 2, "{jobs:?}");
+        assert!(jobs.iter().all(|(done, attempts)| done.is_some() && *attempts == 1), "{jobs:?}");
     }
 }
