@@ -187,3 +187,36 @@ async fn sqlite_gets_planner_statistics_so_a_queue_is_read_by_its_most_selective
     // Again, with statistics in place: PRAGMA optimize, nothing breaks.
     db.refresh_statistics().await.unwrap();
 }
+
+on_both_backends! {
+    async fn a_write_dropped_unfinished_leaves_nothing_and_the_next_writer_goes_on(b) {
+        let db = fresh_db(b).await;
+        let id = AccountId::parse("id", "u-drop").unwrap();
+        let within = std::time::Duration::from_secs(5);
+        {
+            // A request that failed half-way: its transaction is dropped without a commit.
+            let mut tx = db.begin_write().await.unwrap();
+            assert_eq!(tx.accounts().upsert(&account("u-drop", "d@example.com", 1_000)).await.unwrap(), Upserted::Created);
+        }
+        let mut tx = tokio::time::timeout(within, db.begin_write()).await.expect("the next writer is not kept waiting").unwrap();
+        assert!(tx.accounts().get(&id).await.unwrap().is_none(), "the dropped write is gone");
+        tx.accounts().upsert(&account("u-drop", "e@example.com", 2_000)).await.unwrap();
+        tx.commit().await.unwrap();
+        {
+            // The same for the event writer's transaction, after its first round trip.
+            let mut events = db.begin_events().await.unwrap();
+            let record = thaw_store::risk::EventRecord {
+                id: "ev-drop", account_id: "u-drop", kind: "login_succeeded", occurred_at_ms: 3_000,
+                received_at_ms: 3_000, body_hash: "h", body: "{}", decision_id: "d-drop",
+            };
+            let (claimed, _) = events.claim_and_load(&[record], &["u-drop"]).await.unwrap();
+            assert!(claimed.contains("ev-drop"));
+        }
+        let mut w = tokio::time::timeout(within, db.write_conn()).await.expect("the next writer is not kept waiting").unwrap();
+        let n: i64 = sqlx::Row::try_get(&sqlx::query("SELECT COUNT(*) AS n FROM events").fetch_one(&mut *w).await.unwrap(), "n").unwrap();
+        assert_eq!(n, 0, "the dropped claim is gone");
+        drop(w);
+        let got = db.conn().await.unwrap().accounts().get(&id).await.unwrap().unwrap();
+        assert_eq!(got, account("u-drop", "e@example.com", 2_000), "the committed write stays");
+    }
+}
