@@ -174,7 +174,22 @@ pub async fn run_due(
     let jobs = tx.jobs().claim(worker, now, LEASE_MS, 16).await?;
     tx.commit().await?;
     let n = jobs.len();
-    for job in jobs {
+    // The batch's alerts are delivered in one transaction (they are many under load, and each
+    // transaction holds SQLite's writer connection, which the event writer waits for). Should
+    // it fail, or an alert not be done with it, each runs on its own, retried as any job.
+    let (alerts, others): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|j| j.kind == "alert");
+    let mut again = Vec::new();
+    if !alerts.is_empty() {
+        let batch: Vec<(&str, &str)> = alerts.iter().map(|j| (j.id.as_str(), j.payload.as_str())).collect();
+        again = match alerts::deliver(db, security, &batch, worker, now).await {
+            Ok(done) => alerts.into_iter().zip(done).filter(|(_, done)| !done).map(|(job, _)| job).collect(),
+            Err(e) => {
+                tracing::info!(error = %e, jobs = alerts.len(), "alert batch failed; running its jobs one by one");
+                alerts
+            }
+        };
+    }
+    for job in others.into_iter().chain(again) {
         run_one(db, risk, security, desk, client, settings, worker, job, now).await;
     }
     Ok(n)
@@ -225,9 +240,9 @@ async fn run_one(
         },
         "webhook" => deliver(db, client, &job, now).await,
         // Done with its delivery, in one transaction.
-        "alert" => match alerts::deliver(db, security, &job.payload, now, (&job.id, worker)).await {
-            Ok(true) => return,
-            Ok(false) => Ok(None),
+        "alert" => match alerts::deliver(db, security, &[(&job.id, &job.payload)], worker, now).await {
+            Ok(done) if done == [true] => return,
+            Ok(_) => Ok(None),
             Err(e) => Err(e.to_string()),
         },
         "email" => mail::send(db, security, &job.payload, now).await.map(|_| None),

@@ -89,16 +89,32 @@ pub fn hold_facts(h: &Hold) -> Map<String, Value> {
     f
 }
 
-/// Runs an `alert` job: throttle, record, webhook, email. Ok when done (sent or throttled).
-/// The job itself, `(id, worker)`, is marked done in the same transaction, so that it costs one
-/// commit; Ok(false) when it was not (the payload names no account, or the worker no longer
-/// holds the job, in which case nothing is sent).
+/// Runs `alert` jobs, `(id, payload)` each, held by `worker`, in one transaction: throttle,
+/// record, webhook, email, and each job marked done with its delivery, so that a batch costs one
+/// commit. Returns, per job, whether it was marked done: not when its payload names no account
+/// (nothing to send) or when `worker` no longer holds it (nothing sent).
 pub async fn deliver(
     db: &Db,
     security: &Security,
+    jobs: &[(&str, &str)],
+    worker: &str,
+    now_ms: i64,
+) -> Result<Vec<bool>, ServiceError> {
+    let mut tx = db.begin_write().await?;
+    let mut done = Vec::with_capacity(jobs.len());
+    for (id, payload) in jobs {
+        done.push(deliver_one(&mut tx, security, (id, worker), payload, now_ms).await?);
+    }
+    tx.commit().await.map_err(thaw_store::StoreError::from)?;
+    Ok(done)
+}
+
+async fn deliver_one(
+    tx: &mut AnyConnection,
+    security: &Security,
+    job: (&str, &str),
     payload: &str,
     now_ms: i64,
-    job: (&str, &str),
 ) -> Result<bool, ServiceError> {
     let p: Value = serde_json::from_str(payload).map_err(|e| thaw_store::StoreError::Corrupt(e.to_string()))?;
     let account_id = p["account_id"].as_str().unwrap_or_default();
@@ -106,22 +122,14 @@ pub async fn deliver(
     let facts = p["facts"].as_object().cloned().unwrap_or_default();
     let at = p["at"].as_i64().unwrap_or(now_ms);
     let Ok(id) = AccountId::parse("account_id", account_id) else { return Ok(false) };
-    let mut tx = db.begin_write().await?;
     if !tx.jobs().complete(job.0, job.1, now_ms).await? {
         return Ok(false);
     }
-    let throttled = tx.alerts().sent_since(account_id, kind, at - security.config.alert_throttle_ms).await?;
-    let account = match throttled {
-        false => tx.accounts().get(&id).await?,
-        true => {
-            tracing::debug!(account = account_id, kind, "alert throttled");
-            None
-        }
-    };
-    let Some(account) = account else {
-        tx.commit().await.map_err(thaw_store::StoreError::from)?;
+    if tx.alerts().sent_since(account_id, kind, at - security.config.alert_throttle_ms).await? {
+        tracing::debug!(account = account_id, kind, "alert throttled");
         return Ok(true);
-    };
+    }
+    let Some(account) = tx.accounts().get(&id).await? else { return Ok(true) };
     let alert = AlertRecord {
         id: new_id(),
         account_id: account_id.into(),
@@ -139,16 +147,15 @@ pub async fn deliver(
         "created_at": rfc3339(at),
         "security_centre_url": security.link("/security"),
     });
-    outbox::enqueue(&mut tx, "alert.created", &webhook, now_ms).await?;
+    outbox::enqueue(tx, "alert.created", &webhook, now_ms).await?;
     if account.email.is_some() {
         let token = random_hex(32);
         tx.holders()
             .insert_freeze_link(&secret_digest(&token), account_id, now_ms, now_ms + FREEZE_LINK_TTL_MS)
             .await?;
         let content = compose(account.locale, kind, &facts, security, &token);
-        mail::queue(&mut tx, security, &account, &format!("alert:{kind}"), &content, now_ms).await?;
+        mail::queue(tx, security, &account, &format!("alert:{kind}"), &content, now_ms).await?;
     }
-    tx.commit().await.map_err(thaw_store::StoreError::from)?;
     Ok(true)
 }
 

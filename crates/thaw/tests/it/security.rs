@@ -635,3 +635,58 @@ on_both_backends! {
         assert!(jobs.iter().all(|(done, attempts)| done.is_some() && *attempts == 1), "{jobs:?}");
     }
 }
+
+on_both_backends! {
+    async fn alert_jobs_run_in_batches_and_a_bad_one_spoils_only_itself(b) {
+        let s = server(b, None, None).await;
+        let key = s.api_key().await;
+        for id in ["ab-1", "ab-2"] {
+            put_account(&s, &key, id, &format!("{id}@example.com")).await;
+        }
+        // Three alert jobs due at once, as the runner claims them in one batch: two good ones
+        // and one whose payload is not JSON, which fails the batch's transaction.
+        let now = thaw_services::now_ms();
+        let mut conn = s.db.write_conn().await.unwrap();
+        for (id, payload) in [
+            ("job-ab-1", json!({"account_id": "ab-1", "kind": "new_device", "facts": {"device": "d1"}, "at": now}).to_string()),
+            ("job-ab-bad", "not json".to_string()),
+            ("job-ab-2", json!({"account_id": "ab-2", "kind": "new_device", "facts": {"device": "d2"}, "at": now}).to_string()),
+        ] {
+            thaw_store::Capabilities::jobs(&mut *conn).schedule(id, "alert", &payload, now, now).await.unwrap();
+        }
+        drop(conn);
+        let mut delivered = 0;
+        for _ in 0..100 {
+            delivered = 0;
+            for id in ["ab-1", "ab-2"] {
+                delivered += thaw_services::alerts::for_account(&s.db, id, 10).await.unwrap().len();
+            }
+            if delivered == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(delivered, 2, "each good alert is delivered once");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let jobs: Vec<(String, Option<i64>, i64, Option<String>)> =
+            sqlx::query_as("SELECT id, done_at, attempts, last_error FROM jobs WHERE kind = 'alert' ORDER BY id")
+                .fetch_all(s.db.pool())
+                .await
+                .unwrap();
+        let by_id = |id: &str| jobs.iter().find(|j| j.0 == id).cloned().unwrap();
+        for id in ["job-ab-1", "job-ab-2"] {
+            let (_, done, attempts, _) = by_id(id);
+            assert!(done.is_some(), "{id} is done: {jobs:?}");
+            assert_eq!(attempts, 1, "{id} was claimed once: {jobs:?}");
+        }
+        let (_, done, attempts, error) = by_id("job-ab-bad");
+        assert!(done.is_none() && attempts >= 1, "the bad job waits for its retry: {jobs:?}");
+        assert!(error.is_some_and(|e| !e.is_empty()), "its error is recorded: {jobs:?}");
+        let n: i64 = sqlx::Row::try_get(
+            &sqlx::query("SELECT COUNT(*) AS n FROM alerts WHERE account_id IN ('ab-1', 'ab-2')").fetch_one(s.db.pool()).await.unwrap(),
+            "n",
+        )
+        .unwrap();
+        assert_eq!(n, 2, "nothing of the failed batch stayed");
+    }
+}
