@@ -140,30 +140,44 @@ impl Drop for Writer {
     }
 }
 
-/// A connection to write on outside a transaction ([`Db::write_conn`]).
-pub struct WriteConn(WriteConnInner);
-
-enum WriteConnInner {
+/// A connection to write on: from the pool (PostgreSQL), or SQLite's writer connection.
+pub(crate) enum Conn {
     Pooled(sqlx::pool::PoolConnection<sqlx::Any>),
     Own(Writer),
 }
 
+impl std::ops::Deref for Conn {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        match self {
+            Conn::Pooled(c) => c,
+            Conn::Own(w) => w,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        match self {
+            Conn::Pooled(c) => c,
+            Conn::Own(w) => w,
+        }
+    }
+}
+
+/// A connection to write on outside a transaction ([`Db::write_conn`]).
+pub struct WriteConn(Conn);
+
 impl std::ops::Deref for WriteConn {
     type Target = sqlx::AnyConnection;
     fn deref(&self) -> &sqlx::AnyConnection {
-        match &self.0 {
-            WriteConnInner::Pooled(c) => c,
-            WriteConnInner::Own(w) => w,
-        }
+        &self.0
     }
 }
 
 impl std::ops::DerefMut for WriteConn {
     fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
-        match &mut self.0 {
-            WriteConnInner::Pooled(c) => c,
-            WriteConnInner::Own(w) => w,
-        }
+        &mut self.0
     }
 }
 pub use api_keys::{ApiKeyRecord, ApiKeys};
@@ -395,8 +409,8 @@ impl Db {
     /// SQLite the process's writer connection ([`Writer`]), so hold it only for the writes.
     pub async fn write_conn(&self) -> Result<WriteConn> {
         Ok(WriteConn(match self.backend {
-            Backend::Sqlite => WriteConnInner::Own(self.writer().await?),
-            Backend::Postgres => WriteConnInner::Pooled(self.pool.acquire().await?),
+            Backend::Sqlite => Conn::Own(self.writer().await?),
+            Backend::Postgres => Conn::Pooled(self.pool.acquire().await?),
         }))
     }
 
@@ -421,9 +435,9 @@ impl Db {
     /// The transaction that decides a group of events: [`risk::EventTx`].
     pub async fn begin_events(&self) -> Result<risk::EventTx> {
         if self.backend == Backend::Postgres {
-            return risk::EventTx::begin(risk::TxConn::Pooled(self.pool.acquire().await?)).await;
+            return risk::EventTx::begin(Conn::Pooled(self.pool.acquire().await?)).await;
         }
-        risk::EventTx::begin(risk::TxConn::Own(self.writer().await?)).await
+        risk::EventTx::begin(Conn::Own(self.writer().await?)).await
     }
 
     /// SQLite: copies what the write-ahead log holds into the database, as far as readers

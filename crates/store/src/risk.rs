@@ -1,7 +1,7 @@
 //! Events, their decisions and each account's risk state. An event and its decision are
 //! written in the same transaction as the state they changed.
 
-use crate::{Result, is_postgres};
+use crate::{Conn, Result, is_postgres};
 use sqlx::{AnyConnection, Row};
 use std::collections::{HashMap, HashSet};
 
@@ -20,34 +20,55 @@ fn marks(rows: usize, cols: usize) -> String {
         .join(", ")
 }
 
+// The texts the writer's statements are made of, on both backends.
+macro_rules! events_insert {
+    () => {
+        "INSERT INTO events (id, account_id, kind, occurred_at, received_at, body_hash, body, decision_id)"
+    };
+}
+macro_rules! profiles_select {
+    () => {
+        "SELECT a.id, a.kyc_level, a.vip_level, a.created_at, r.state FROM accounts a
+         JOIN risk_states r ON r.account_id = a.id WHERE a.id IN"
+    };
+}
+macro_rules! decisions_insert {
+    () => {
+        "INSERT INTO decisions (id, event_id, account_id, action, body, decided_at)"
+    };
+}
+macro_rules! states_upsert {
+    ($rows:literal) => {
+        concat!(
+            "INSERT INTO risk_states (account_id, state, last_activity_at, updated_at) ",
+            $rows,
+            " ON CONFLICT (account_id) DO UPDATE SET state = excluded.state,
+             last_activity_at = excluded.last_activity_at, updated_at = excluded.updated_at"
+        )
+    };
+}
+
 // On SQLite, the statements of a group are fixed texts that take their rows as one JSON array
 // (`json_each`), so that they are prepared once per connection and bind one value each: a
 // multi-row statement with a placeholder per value is parsed anew for each size of group and
 // costs a bind per value. Each is a round trip to the connection's worker thread, so the
-// writer's statements go in two strings: `BEGIN IMMEDIATE`, the claim and the read; then the
-// decisions, the states and `COMMIT`.
-
-/// Claims event ids: stores each event unless its id is stored, returning the ids stored.
-const CLAIM: &str = "INSERT INTO events (id, account_id, kind, occurred_at, received_at, body_hash, body, decision_id)";
-const CLAIM_SQLITE: &str = "BEGIN IMMEDIATE;
-INSERT INTO events (id, account_id, kind, occurred_at, received_at, body_hash, body, decision_id)
-SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7 FROM json_each(?)
-WHERE true ON CONFLICT (id) DO NOTHING RETURNING id;
-SELECT a.id, a.kyc_level, a.vip_level, a.created_at, r.state FROM accounts a JOIN risk_states r ON r.account_id = a.id
-WHERE a.id IN (SELECT value FROM json_each(?)) ORDER BY a.id";
-const PROFILES: &str = "SELECT a.id, a.kyc_level, a.vip_level, a.created_at, r.state FROM accounts a
-JOIN risk_states r ON r.account_id = a.id WHERE a.id IN";
-const DECISIONS: &str = "INSERT INTO decisions (id, event_id, account_id, action, body, decided_at)";
-const STATES: &str = "INSERT INTO risk_states (account_id, state, last_activity_at, updated_at)";
-const STATES_CONFLICT: &str = "ON CONFLICT (account_id) DO UPDATE SET state = excluded.state,
-last_activity_at = excluded.last_activity_at, updated_at = excluded.updated_at";
-const COMMIT_SQLITE: &str = "INSERT INTO decisions (id, event_id, account_id, action, body, decided_at)
-SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM json_each(?);
-INSERT INTO risk_states (account_id, state, last_activity_at, updated_at)
-SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each(?) WHERE true
-ON CONFLICT (account_id) DO UPDATE SET state = excluded.state,
-last_activity_at = excluded.last_activity_at, updated_at = excluded.updated_at;
-COMMIT";
+// writer's statements go in two strings: `BEGIN IMMEDIATE`, the claim (which stores each event
+// unless its id is stored, returning the ids stored) and the read; then the decisions, the
+// states and `COMMIT`.
+const CLAIM_SQLITE: &str = concat!(
+    "BEGIN IMMEDIATE; ",
+    events_insert!(),
+    " SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7
+     FROM json_each(?) WHERE true ON CONFLICT (id) DO NOTHING RETURNING id; ",
+    profiles_select!(),
+    " (SELECT value FROM json_each(?)) ORDER BY a.id"
+);
+const COMMIT_SQLITE: &str = concat!(
+    decisions_insert!(),
+    " SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM json_each(?); ",
+    states_upsert!("SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each(?) WHERE true"),
+    "; COMMIT"
+);
 
 /// One statement of PostgreSQL's, with its placeholders.
 fn pg<'a>(sql: String) -> AnyQuery<'a> {
@@ -116,39 +137,14 @@ pub type Loaded = ((i64, i64, i64), String);
 /// in one ([`EventTx::claim_and_load`]) and ends with the decisions, the states and the commit
 /// in another ([`EventTx::commit`]). Dropped without a commit or a rollback, it is rolled back. On SQLite it is written on the process's writer connection ([`crate::Writer`]).
 pub struct EventTx {
-    conn: TxConn,
+    conn: Conn,
     sqlite: bool,
     open: bool,
 }
 
-/// The connection of an [`EventTx`]: from the pool, or SQLite's writer connection.
-pub(crate) enum TxConn {
-    Pooled(sqlx::pool::PoolConnection<sqlx::Any>),
-    Own(crate::Writer),
-}
-
-impl std::ops::Deref for TxConn {
-    type Target = AnyConnection;
-    fn deref(&self) -> &AnyConnection {
-        match self {
-            TxConn::Pooled(c) => c,
-            TxConn::Own(w) => w,
-        }
-    }
-}
-
-impl std::ops::DerefMut for TxConn {
-    fn deref_mut(&mut self) -> &mut AnyConnection {
-        match self {
-            TxConn::Pooled(c) => c,
-            TxConn::Own(w) => w,
-        }
-    }
-}
-
 impl EventTx {
-    pub(crate) async fn begin(mut conn: TxConn) -> Result<EventTx> {
-        let sqlite = matches!(conn, TxConn::Own(_));
+    pub(crate) async fn begin(mut conn: Conn) -> Result<EventTx> {
+        let sqlite = matches!(conn, Conn::Own(_));
         if !sqlite {
             sqlx::query("BEGIN").execute(&mut *conn).await?;
         }
@@ -194,13 +190,17 @@ impl EventTx {
             return Ok((claimed, loaded));
         }
         for chunk in events.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!("{CLAIM} VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id", marks(chunk.len(), 8));
+            let sql = format!(
+                "{} VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
+                events_insert!(),
+                marks(chunk.len(), 8)
+            );
             for row in bind_events(pg(sql), chunk).fetch_all(&mut *self.conn).await? {
                 take(row)?;
             }
         }
         for chunk in accounts.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!("{PROFILES} {} ORDER BY a.id FOR UPDATE OF r", marks(1, chunk.len()));
+            let sql = format!("{} {} ORDER BY a.id FOR UPDATE OF r", profiles_select!(), marks(1, chunk.len()));
             for row in bind_ids(pg(sql), chunk).fetch_all(&mut *self.conn).await? {
                 take(row)?;
             }
@@ -219,11 +219,11 @@ impl EventTx {
                 .await?;
         } else {
             for chunk in decisions.chunks(ROWS_PER_STATEMENT) {
-                let sql = format!("{DECISIONS} VALUES {}", marks(chunk.len(), 6));
+                let sql = format!("{} VALUES {}", decisions_insert!(), marks(chunk.len(), 6));
                 bind_decisions(pg(sql), chunk).execute(&mut *self.conn).await?;
             }
             for chunk in states.chunks(ROWS_PER_STATEMENT) {
-                let sql = format!("{STATES} VALUES {} {STATES_CONFLICT}", marks(chunk.len(), 4));
+                let sql = format!(states_upsert!("VALUES {}"), marks(chunk.len(), 4));
                 bind_states(pg(sql), chunk).execute(&mut *self.conn).await?;
             }
             sqlx::query("COMMIT").execute(&mut *self.conn).await?;
@@ -246,9 +246,9 @@ impl Drop for EventTx {
         if self.open {
             match &mut self.conn {
                 // Closing the connection rolls the transaction back; the pool opens another.
-                TxConn::Pooled(c) => c.close_on_drop(),
+                Conn::Pooled(c) => c.close_on_drop(),
                 // The writer connection rolls it back when it is dropped.
-                TxConn::Own(w) => w.open = true,
+                Conn::Own(w) => w.open = true,
             }
         }
     }
