@@ -135,21 +135,27 @@ pub type Loaded = ((i64, i64, i64), String);
 /// round trips as the backend allows. On SQLite, where every statement is a round trip to
 /// sqlx's worker thread, it begins with the claim of the events and the read of their accounts
 /// in one ([`EventTx::claim_and_load`]) and ends with the decisions, the states and the commit
-/// in another ([`EventTx::commit`]). Dropped without a commit or a rollback, it is rolled back. On SQLite it is written on the process's writer connection ([`crate::Writer`]).
+/// in another ([`EventTx::commit`]). Dropped without a commit or a rollback, it is rolled
+/// back. On SQLite it is written on the process's writer connection ([`crate::Writer`]).
 pub struct EventTx {
     conn: Conn,
-    sqlite: bool,
     open: bool,
 }
 
 impl EventTx {
-    pub(crate) async fn begin(mut conn: Conn) -> Result<EventTx> {
-        let sqlite = matches!(conn, Conn::Own(_));
-        if !sqlite {
-            sqlx::query("BEGIN").execute(&mut *conn).await?;
+    pub(crate) async fn begin(conn: Conn) -> Result<EventTx> {
+        let mut tx = EventTx { conn, open: false };
+        if !tx.sqlite() {
+            sqlx::query("BEGIN").execute(&mut *tx.conn).await?;
+            tx.open = true;
         }
         // SQLite begins with the first statements (`BEGIN IMMEDIATE`, taking the write lock).
-        Ok(EventTx { conn, sqlite, open: !sqlite })
+        Ok(tx)
+    }
+
+    /// Whether this is SQLite's (on its writer connection).
+    fn sqlite(&self) -> bool {
+        matches!(self.conn, Conn::Own(_))
     }
 
     /// The connection, for the statements of a single event (holds, alerts, webhooks).
@@ -180,7 +186,7 @@ impl EventTx {
             }
             Ok(())
         };
-        if self.sqlite {
+        if self.sqlite() {
             let ids = serde_json::to_string(accounts).expect("ids serialise");
             let q = sqlx::query(CLAIM_SQLITE).bind(json_rows(events.iter().map(event_row))).bind(ids);
             self.open = true;
@@ -211,7 +217,7 @@ impl EventTx {
     /// Stores the decisions and the accounts' new states (each account once; its row exists)
     /// and commits.
     pub async fn commit(&mut self, decisions: &[DecisionRecord<'_>], states: &[StateRecord<'_>]) -> Result<()> {
-        if self.sqlite {
+        if self.sqlite() {
             sqlx::query(COMMIT_SQLITE)
                 .bind(json_rows(decisions.iter().map(decision_row)))
                 .bind(json_rows(states.iter().map(state_row)))
