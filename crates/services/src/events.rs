@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use thaw_domain::AccountId;
 use thaw_domain::risk::{Action, Actor, Event, HoldOrigin, ReleasePolicy};
 use thaw_engines::risk::{AccountState, Engine, Profile};
-use thaw_store::risk::{DecisionRecord, EventRecord, EventTx, StateRecord};
+use thaw_store::risk::{ACTIVITY_STEP_MS, DecisionRecord, EventRecord, EventTx, Loaded, StateRecord};
 use thaw_store::{AnyConnection, Capabilities, Db, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
@@ -91,6 +91,8 @@ struct Account {
     profile: Profile,
     state: AccountState,
     now_ms: i64,
+    /// Its stored `last_activity_at` column.
+    activity_at: Option<i64>,
 }
 
 /// Decides and stores events in one transaction, one account's events in the order given.
@@ -156,9 +158,9 @@ async fn decide_in(
     let conn = tx.conn();
     let mut accounts: HashMap<&str, Account> = HashMap::with_capacity(firsts.len());
     for (id, it) in firsts {
-        let (profile, state_json) = match loaded.remove(id) {
-            Some(((kyc_level, vip_level, created_at_ms), state)) => {
-                (Profile { kyc_level, vip_level, created_at_ms }, Some(state))
+        let (profile, state_json, activity_at) = match loaded.remove(id) {
+            Some(Loaded { profile: (kyc_level, vip_level, created_at_ms), state, activity_at }) => {
+                (Profile { kyc_level, vip_level, created_at_ms }, Some(state), activity_at)
             }
             None => {
                 let account =
@@ -170,14 +172,14 @@ async fn decide_in(
                     vip_level: account.vip_level,
                     created_at_ms: account.created_at_ms,
                 };
-                (profile, state)
+                (profile, state, None)
             }
         };
         let state = match state_json.filter(|s| !s.is_empty()) {
             Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("risk state: {e}")))?,
             None => AccountState::default(),
         };
-        accounts.insert(id, Account { profile, state, now_ms: 0 });
+        accounts.insert(id, Account { profile, state, now_ms: 0, activity_at });
     }
 
     let mut steps = Vec::with_capacity(items.len());
@@ -209,7 +211,10 @@ async fn decide_in(
         .map(|(id, a)| StateRecord {
             account_id: id,
             state: serde_json::to_string(&a.state).expect("state serialises"),
-            last_activity_at: a.state.last_activity_at,
+            last_activity_at: a
+                .state
+                .last_activity_at
+                .filter(|at| a.activity_at.is_none_or(|stored| at - stored >= ACTIVITY_STEP_MS)),
             now_ms: a.now_ms,
         })
         .collect();

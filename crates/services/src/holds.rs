@@ -7,8 +7,9 @@ use crate::{ServiceError, new_id, outbox, rfc3339};
 use thaw_domain::risk::hold::AuthorityLimits;
 use thaw_domain::risk::{Actor, Hold, HoldOrigin, HoldStatus, Reason, ReleasePolicy, Scope, ScopeSet};
 use thaw_domain::{Account, AccountId, AccountInput};
+use thaw_engines::risk::AccountState;
 pub use thaw_engines::risk::HoldPlan;
-use thaw_store::{AnyConnection, Capabilities, Db, HoldChange};
+use thaw_store::{AnyConnection, Capabilities, Db, HoldChange, StoreError};
 
 /// A hold as the API and webhooks show it.
 pub fn hold_json(h: &Hold) -> serde_json::Value {
@@ -331,10 +332,16 @@ pub async fn inactivity_sweep(db: &Db, risk: &RiskRuntime, now_ms: i64) -> Resul
     }
     let candidates = db.conn().await?.risk().inactive_since(now_ms - idle_ms, 1_000).await?;
     let mut placed = 0;
-    for (account_id, last_activity) in candidates {
+    for (account_id, _) in candidates {
         let mut tx = db.begin_write().await?;
         // Lock the account's risk row so that two sweeps (or an event) cannot interleave here.
-        tx.risk().lock_state(&account_id, now_ms).await?;
+        // The stored column is the last activity to within an hour; the state has it exactly.
+        let state = tx.risk().lock_state(&account_id, now_ms).await?;
+        let state: AccountState = match state {
+            Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("risk state: {e}")))?,
+            None => continue,
+        };
+        let Some(last_activity) = state.last_activity_at.filter(|at| *at < now_ms - idle_ms) else { continue };
         let earlier = tx.holds().for_account(&account_id, 50).await?;
         if earlier.iter().any(|h| {
             h.origin == HoldOrigin::Inactivity && (h.status == HoldStatus::Active || h.created_at_ms > last_activity)

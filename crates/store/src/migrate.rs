@@ -66,6 +66,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_desk_scale.sql"),
         postgres: include_str!("../migrations/postgres/0009_desk_scale.sql"),
     },
+    Migration {
+        version: 10,
+        name: "event_writes",
+        sqlite: include_str!("../migrations/sqlite/0010_event_writes.sql"),
+        postgres: include_str!("../migrations/postgres/0010_event_writes.sql"),
+    },
 ];
 
 /// Arbitrary constant naming thaw's migration lock among PostgreSQL advisory locks.

@@ -602,3 +602,38 @@ on_both_backends! {
         assert_eq!(thaw_services::holds::inactivity_sweep(&s.db, &risk, now + 1).await.unwrap(), 0, "not again after the owner was helped back in");
     }
 }
+
+async fn stored_activity(s: &TestServer, account: &str) -> Option<i64> {
+    let row = sqlx::query("SELECT last_activity_at FROM risk_states WHERE account_id = $1").bind(account);
+    sqlx::Row::try_get(&row.fetch_one(s.db.pool()).await.unwrap(), "last_activity_at").unwrap()
+}
+
+on_both_backends! {
+    async fn the_activity_column_moves_by_the_hour_and_the_sweep_goes_by_the_exact_time(b) {
+        let s = TestServer::start(b).await;
+        let key = s.api_key().await;
+        let year = 365 * 86_400_000_i64;
+        let trade = |id: &str, at_ms: i64| json!({"id": id, "account_id": "u-edge", "kind": "trade",
+            "occurred_at": thaw_services::rfc3339(at_ms), "amount": "1", "asset": "BTC"});
+        let now = thaw_services::now_ms();
+        // Half an hour before the idle cutoff, then ten minutes after it: within the hour, so
+        // the column keeps the first time while the account was in fact active since the cutoff.
+        let first = now - year - 30 * 60_000;
+        assert_eq!(post(&s, &key, "/api/v1/events", &trade("e1", first)).await.0, 200);
+        assert_eq!(post(&s, &key, "/api/v1/events", &trade("e2", now - year + 10 * 60_000)).await.0, 200);
+        // rfc3339 keeps milliseconds, so the stored time is the one sent.
+        assert_eq!(stored_activity(&s, "u-edge").await, Some(first), "not rewritten within the hour");
+        let risk = thaw_services::risk::RiskRuntime::load(None, &s.base).unwrap();
+        assert_eq!(thaw_services::holds::inactivity_sweep(&s.db, &risk, now).await.unwrap(), 0, "active since the cutoff");
+        let st = get(&s, &key, "/api/v1/accounts/u-edge/status").await;
+        assert_eq!(st["login"], "allowed", "no inactivity hold: {st}");
+        // An hour or more later the column moves.
+        let later = now - year + 70 * 60_000;
+        assert_eq!(post(&s, &key, "/api/v1/events", &trade("e3", later)).await.0, 200);
+        assert_eq!(stored_activity(&s, "u-edge").await, Some(later));
+        // The account's decisions are read through its events, newest first.
+        let decisions = get(&s, &key, "/api/v1/accounts/u-edge/decisions").await;
+        let ids: Vec<&str> = decisions.as_array().unwrap().iter().map(|d| d["event_id"].as_str().unwrap()).collect();
+        assert_eq!(ids, ["e3", "e2", "e1"]);
+    }
+}
