@@ -54,6 +54,10 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
     let (size, idle) = state.db.pool_figures();
     metrics::gauge!("thaw_db_pool_connections").set(size as f64);
     metrics::gauge!("thaw_db_pool_idle_connections").set(idle as f64);
+    if let Some(syncs) = state.db.log_syncs() {
+        // SQLite: fsyncs of the event log shared by the events committed while one ran.
+        metrics::gauge!("thaw_sqlite_event_log_syncs").set(syncs as f64);
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], prometheus().render()).into_response()
 }
 

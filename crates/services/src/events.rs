@@ -47,6 +47,7 @@ pub async fn ingest(
     let item = Item { event, body: canonical_body, hash: &hash, now_ms };
     let step =
         decide_all(db, risk, &risk.engine(), std::slice::from_ref(&item)).await?.pop().expect("one step an event");
+    db.sync_log().await?;
     finish(db, &event.id, &hash, step).await
 }
 
@@ -454,12 +455,18 @@ async fn commit_group(db: Db, risk: std::sync::Arc<RiskRuntime>, mut group: Vec<
     group.sort_by(|a, b| a.event.account_id.as_str().cmp(b.event.account_id.as_str()));
     let engine = risk.engine();
     match write_group(&db, &risk, &engine, &group).await {
-        Ok(steps) => {
+        // The answers wait for the group's commit to be on disk; the writer goes on meanwhile
+        // (on SQLite the fsync is shared with the groups committed while it waits).
+        Ok(steps) => drop(tokio::spawn(async move {
+            let synced = db.sync_log().await.map_err(|e| e.to_string());
             for (p, step) in group.into_iter().zip(steps) {
-                let answer = finish(&db, &p.event.id, &p.hash, step).await;
+                let answer = match &synced {
+                    Ok(()) => finish(&db, &p.event.id, &p.hash, step).await,
+                    Err(e) => Err(ServiceError::Internal(format!("the event log was not synced to disk: {e}"))),
+                };
                 let _ = p.reply.send(answer);
             }
-        }
+        })),
         Err(e) => {
             // Something in the group failed: try each event on its own, so one bad apple
             // spoils only itself.

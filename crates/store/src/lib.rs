@@ -236,6 +236,28 @@ pub struct Db {
     writer: std::sync::Arc<tokio::sync::Mutex<Option<sqlx::AnyConnection>>>,
     /// SQLite: the settings every connection is opened with.
     sqlite_pragmas: &'static str,
+    /// SQLite with `synchronous = FULL`: the event writer's log syncs ([`Db::sync_log`]).
+    log_sync: Option<std::sync::Arc<LogSync>>,
+}
+
+/// Group commit of the event writer's fsyncs (SQLite with `synchronous = FULL`). The event
+/// writer commits in `synchronous = NORMAL`, so that its commit ends once the log is written and
+/// the writer connection goes on with the next group; the events' answers then wait for
+/// [`Db::sync_log`], one fsync of the log that covers every commit made before it began, however
+/// many waited for it. Every other writer turns the connection back to `FULL` first, so that its
+/// commits sync as before.
+pub(crate) struct LogSync {
+    /// The write-ahead log: the database file's path with `-wal`.
+    wal: std::path::PathBuf,
+    /// Syncs asked for so far.
+    requested: std::sync::atomic::AtomicU64,
+    /// How many of them the last finished fsync covers; held during an fsync.
+    done: tokio::sync::Mutex<u64>,
+    /// fsyncs made, for `/metrics`.
+    syncs: std::sync::atomic::AtomicU64,
+    /// Whether the writer connection may be in `synchronous = NORMAL` (the event writer left it
+    /// so).
+    pub(crate) relaxed: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Db {
@@ -340,7 +362,16 @@ impl Db {
             .connect_with(connect_options)
             .await
             .map_err(|e| StoreError::Unreachable { url: masked_url.clone(), cause: e.to_string() })?;
-        Ok(Db { pool, backend, masked_url, writer: Default::default(), sqlite_pragmas: pragmas })
+        let log_sync = (backend == Backend::Sqlite && options.sqlite_synchronous_full).then(|| {
+            std::sync::Arc::new(LogSync {
+                wal: format!("{}-wal", sqlite_path(&url)).into(),
+                requested: Default::default(),
+                done: Default::default(),
+                syncs: Default::default(),
+                relaxed: Default::default(),
+            })
+        });
+        Ok(Db { pool, backend, masked_url, writer: Default::default(), sqlite_pragmas: pragmas, log_sync })
     }
 
     /// Applies the migrations that are missing. Safe when several processes start at once:
@@ -396,7 +427,7 @@ impl Db {
     pub async fn begin_write(&self) -> Result<Tx> {
         Ok(match self.backend {
             Backend::Sqlite => {
-                let mut writer = self.writer().await?;
+                let mut writer = self.synced_writer().await?;
                 sqlx::query("BEGIN IMMEDIATE").execute(&mut *writer).await?;
                 writer.open = true;
                 Tx(TxConn::Own(writer))
@@ -409,9 +440,54 @@ impl Db {
     /// SQLite the process's writer connection ([`Writer`]), so hold it only for the writes.
     pub async fn write_conn(&self) -> Result<WriteConn> {
         Ok(WriteConn(match self.backend {
-            Backend::Sqlite => Conn::Own(self.writer().await?),
+            Backend::Sqlite => Conn::Own(self.synced_writer().await?),
             Backend::Postgres => Conn::Pooled(self.pool.acquire().await?),
         }))
+    }
+
+    /// SQLite: the writer connection in `synchronous = FULL`, restored if the event writer left
+    /// it in `NORMAL` ([`LogSync`]).
+    async fn synced_writer(&self) -> Result<Writer> {
+        let mut writer = self.writer().await?;
+        if let Some(sync) = self.log_sync.as_ref().filter(|s| s.relaxed.load(std::sync::atomic::Ordering::SeqCst)) {
+            sqlx::query("PRAGMA synchronous = FULL").execute(&mut *writer).await?;
+            sync.relaxed.store(false, std::sync::atomic::Ordering::SeqCst);
+        }
+        Ok(writer)
+    }
+
+    /// Waits until every commit this process made before the call is on disk: after the event
+    /// writer's commits, which do not sync ([`LogSync`]). One fsync of the log covers the
+    /// commits of every caller that waited while the one before it ran. Nothing to do on
+    /// PostgreSQL, or when SQLite is in `synchronous = NORMAL` by configuration.
+    pub async fn sync_log(&self) -> Result<()> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let Some(sync) = &self.log_sync else { return Ok(()) };
+        let ticket = sync.requested.fetch_add(1, SeqCst) + 1;
+        let mut done = sync.done.lock().await;
+        if *done >= ticket {
+            return Ok(());
+        }
+        // Every request made so far was made after its commit: this fsync covers them all.
+        let covers = sync.requested.load(SeqCst);
+        let wal = sync.wal.clone();
+        let synced = tokio::task::spawn_blocking(move || match std::fs::File::open(&wal) {
+            Ok(file) => file.sync_data(),
+            // No log: everything is in the database file, which a checkpoint synced.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        })
+        .await
+        .map_err(|e| StoreError::Sql(sqlx::Error::Io(std::io::Error::other(e))))?;
+        synced.map_err(|e| StoreError::Sql(sqlx::Error::Io(e)))?;
+        sync.syncs.fetch_add(1, SeqCst);
+        *done = covers;
+        Ok(())
+    }
+
+    /// How many fsyncs [`Db::sync_log`] made (None when it has nothing to do).
+    pub fn log_syncs(&self) -> Option<u64> {
+        self.log_sync.as_ref().map(|s| s.syncs.load(std::sync::atomic::Ordering::SeqCst))
     }
 
     /// SQLite: the process's writer connection, waited for as long as SQLite would wait for its
@@ -435,9 +511,9 @@ impl Db {
     /// The transaction that decides a group of events: [`risk::EventTx`].
     pub async fn begin_events(&self) -> Result<risk::EventTx> {
         if self.backend == Backend::Postgres {
-            return risk::EventTx::begin(Conn::Pooled(self.pool.acquire().await?)).await;
+            return risk::EventTx::begin(Conn::Pooled(self.pool.acquire().await?), None).await;
         }
-        risk::EventTx::begin(Conn::Own(self.writer().await?)).await
+        risk::EventTx::begin(Conn::Own(self.writer().await?), self.log_sync.clone()).await
     }
 
     /// SQLite: copies what the write-ahead log holds into the database, as far as readers
@@ -468,10 +544,16 @@ impl Db {
     }
 }
 
+/// The file path of a `sqlite:` URL.
+fn sqlite_path(url: &str) -> &str {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    rest.split_once('?').map_or(rest, |(path, _)| path)
+}
+
 /// Creates the folder of a SQLite file and asks for the file to be created if missing.
 fn prepare_sqlite_url(url: &str) -> std::result::Result<String, String> {
-    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
-    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let path = sqlite_path(url);
+    let query = url.split_once('?').map_or("", |(_, q)| q);
     if path.is_empty() || path == ":memory:" {
         return Err("thaw needs a SQLite file, not an in-memory database".into());
     }

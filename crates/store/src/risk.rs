@@ -59,14 +59,22 @@ macro_rules! states_upsert {
 // writer's statements go in two strings: `BEGIN IMMEDIATE`, the claim (which stores each event
 // unless its id is stored, returning the ids stored) and the read; then the decisions, the
 // states and `COMMIT`.
-const CLAIM_SQLITE: &str = concat!(
-    "BEGIN IMMEDIATE; ",
-    events_insert!(),
-    " SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7
+macro_rules! claim_sqlite {
+    () => {
+        concat!(
+            "BEGIN IMMEDIATE; ",
+            events_insert!(),
+            " SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7
      FROM json_each(?) WHERE true ON CONFLICT (id) DO NOTHING RETURNING id; ",
-    profiles_select!(),
-    " (SELECT value FROM json_each(?)) ORDER BY a.id"
-);
+            profiles_select!(),
+            " (SELECT value FROM json_each(?)) ORDER BY a.id"
+        )
+    };
+}
+const CLAIM_SQLITE: &str = claim_sqlite!();
+/// The claim with the commit left unsynced ([`crate::LogSync`]): the answers wait for
+/// [`crate::Db::sync_log`] instead.
+const CLAIM_SQLITE_UNSYNCED: &str = concat!("PRAGMA synchronous = NORMAL; ", claim_sqlite!());
 const COMMIT_SQLITE: &str = concat!(
     decisions_insert!(),
     " SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM json_each(?); ",
@@ -158,11 +166,14 @@ pub struct Loaded {
 pub struct EventTx {
     conn: Conn,
     open: bool,
+    /// SQLite with `synchronous = FULL`: the commit is left unsynced, for
+    /// [`crate::Db::sync_log`].
+    unsynced: Option<std::sync::Arc<crate::LogSync>>,
 }
 
 impl EventTx {
-    pub(crate) async fn begin(conn: Conn) -> Result<EventTx> {
-        let mut tx = EventTx { conn, open: false };
+    pub(crate) async fn begin(conn: Conn, unsynced: Option<std::sync::Arc<crate::LogSync>>) -> Result<EventTx> {
+        let mut tx = EventTx { conn, open: false, unsynced };
         if !tx.sqlite() {
             sqlx::query("BEGIN").execute(&mut *tx.conn).await?;
             tx.open = true;
@@ -207,7 +218,14 @@ impl EventTx {
         };
         if self.sqlite() {
             let ids = serde_json::to_string(accounts).expect("ids serialise");
-            let q = sqlx::query(CLAIM_SQLITE).bind(json_rows(events.iter().map(event_row))).bind(ids);
+            let sql = match &self.unsynced {
+                Some(sync) => {
+                    sync.relaxed.store(true, std::sync::atomic::Ordering::SeqCst);
+                    CLAIM_SQLITE_UNSYNCED
+                }
+                None => CLAIM_SQLITE,
+            };
+            let q = sqlx::query(sql).bind(json_rows(events.iter().map(event_row))).bind(ids);
             self.open = true;
             for row in q.fetch_all(&mut *self.conn).await? {
                 take(row)?;

@@ -220,3 +220,64 @@ on_both_backends! {
         assert_eq!(got, account("u-drop", "e@example.com", 2_000), "the committed write stays");
     }
 }
+
+async fn synchronous(conn: &mut thaw_store::AnyConnection) -> i64 {
+    sqlx::Row::try_get(&sqlx::query("PRAGMA synchronous").fetch_one(conn).await.unwrap(), 0).unwrap()
+}
+
+/// SQLite with `synchronous = FULL`: the event writer commits without syncing and its answers
+/// wait for `Db::sync_log`, one fsync for every commit made before it began; every other writer
+/// gets the connection back in `FULL`.
+#[tokio::test]
+async fn the_event_writer_leaves_syncing_to_one_shared_fsync_and_other_writers_sync_as_before() {
+    let db = fresh_db(Backend::Sqlite).await;
+    let mut events = db.begin_events().await.unwrap();
+    let record = thaw_store::risk::EventRecord {
+        id: "ev-sync",
+        account_id: "u-sync",
+        kind: "login_succeeded",
+        occurred_at_ms: 1_000,
+        received_at_ms: 1_000,
+        body_hash: "h",
+        body: "{}",
+        decision_id: "d-sync",
+    };
+    events.claim_and_load(&[record], &["u-sync"]).await.unwrap();
+    let decision = thaw_store::risk::DecisionRecord {
+        id: "d-sync",
+        event_id: "ev-sync",
+        account_id: "u-sync",
+        action: "allow",
+        body: "{}",
+        at_ms: 1_000,
+    };
+    events.commit(&[decision], &[]).await.unwrap();
+    assert_eq!(synchronous(events.conn()).await, 1, "the event writer commits in NORMAL");
+    drop(events);
+    let before = db.log_syncs().expect("SQLite in FULL syncs the log itself");
+    // Thirty-two answers waiting at once: the first fsync covers the first caller, the second
+    // every caller that came while the first ran.
+    let mut waiting = tokio::task::JoinSet::new();
+    for _ in 0..32 {
+        let db = db.clone();
+        waiting.spawn(async move { db.sync_log().await });
+    }
+    while let Some(done) = waiting.join_next().await {
+        done.unwrap().unwrap();
+    }
+    let made = db.log_syncs().unwrap() - before;
+    assert!((1..=2).contains(&made), "{made} fsyncs for 32 callers");
+    let mut tx = db.begin_write().await.unwrap();
+    assert_eq!(synchronous(&mut tx).await, 2, "any other writer commits in FULL again");
+    tx.commit().await.unwrap();
+    let mut w = db.write_conn().await.unwrap();
+    assert_eq!(synchronous(&mut w).await, 2);
+    drop(w);
+    // Configured NORMAL: nothing to sync.
+    let url = fresh_database_url(Backend::Sqlite).await;
+    let normal = Db::connect(&url, &thaw_store::DbOptions { sqlite_synchronous_full: false, ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(normal.log_syncs(), None);
+    normal.sync_log().await.unwrap();
+}
