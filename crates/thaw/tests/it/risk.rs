@@ -608,10 +608,30 @@ async fn stored_activity(s: &TestServer, account: &str) -> Option<i64> {
     sqlx::Row::try_get(&row.fetch_one(s.db.pool()).await.unwrap(), "last_activity_at").unwrap()
 }
 
+/// Waits until the server's job runner has run its first inactivity sweep (run at start, then
+/// rescheduled a day on), so that a test's own sweep is the only one in the next day.
+async fn first_sweep_done(s: &TestServer) {
+    for _ in 0..200 {
+        let row = sqlx::query("SELECT run_at FROM jobs WHERE kind = 'inactivity_sweep'")
+            .fetch_optional(s.db.pool())
+            .await
+            .unwrap();
+        let next: Option<i64> = row.map(|r| sqlx::Row::try_get(&r, "run_at").unwrap());
+        if next.is_some_and(|at| at > thaw_services::now_ms() + 3_600_000) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the server's job runner did not run its first inactivity sweep within 10 s");
+}
+
 on_both_backends! {
     async fn the_activity_column_moves_by_the_hour_and_the_sweep_goes_by_the_exact_time(b) {
         let s = TestServer::start(b).await;
         let key = s.api_key().await;
+        // Else the server's sweep could run between the first two events and rightly hold an
+        // account that was idle for a year at that moment.
+        first_sweep_done(&s).await;
         let year = 365 * 86_400_000_i64;
         let trade = |id: &str, at_ms: i64| json!({"id": id, "account_id": "u-edge", "kind": "trade",
             "occurred_at": thaw_services::rfc3339(at_ms), "amount": "1", "asset": "BTC"});
