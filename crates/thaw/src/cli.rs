@@ -69,6 +69,9 @@ pub enum BenchCommand {
     /// Measure the desk's pages, search and the enforcement call on the database (after
     /// `thaw seed scale`): p50/p95/p99 per view.
     Desk(crate::desk_scale::DeskBenchArgs),
+    /// The event writer in process on a fresh SQLite file, without HTTP: events/s and CPU
+    /// time per event (SQLite's thread and the rest).
+    Writer(crate::writer_bench::WriterArgs),
     /// The bare axum handler used as the ceiling by `bench load`.
     Ceiling {
         #[arg(long)]
@@ -180,6 +183,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench(BenchCommand::Load(args)) => return crate::load::run(args).await,
         Command::Bench(BenchCommand::Ceiling { listen }) => return crate::load::ceiling(&listen).await,
+        Command::Bench(BenchCommand::Writer(args)) => return crate::writer_bench::run(args).await,
         _ => {}
     }
     let config = configure(&cli)?;

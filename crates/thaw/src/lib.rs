@@ -7,6 +7,7 @@ pub mod config;
 pub mod desk_scale;
 pub mod load;
 pub mod text_cli;
+pub mod writer_bench;
 
 use anyhow::Context;
 use config::Config;

@@ -2,7 +2,7 @@
 //! on the PostgreSQL of `--database-url`) and a bare axum handler as the ceiling, then drives
 //! `POST /api/v1/events` with a realistic mix over many accounts: first as fast as it can
 //! (closed loop), then at half of thaw's maximum rate (open loop, latency measured from the
-//! scheduled send time), then `GET …/status`. It prints throughput, p50/p99/p99.9 and the
+//! scheduled send time; the bare handler too, at the same rate), then `GET …/status`. It prints throughput, p50/p99/p99.9 and the
 //! ratio thaw/ceiling. A benchmark, not a test.
 
 use anyhow::{Context, bail};
@@ -73,7 +73,7 @@ async fn wait_up(url: &str) -> anyhow::Result<()> {
 /// The i-th event of the mix: sign-ins (some failed), trades, deposits, withdrawals, address
 /// changes, over `accounts` accounts, with the time of sending. Its first `accounts` events go
 /// to every account once (the multiplier is a prime).
-fn event(run: &str, i: u64, accounts: usize) -> serde_json::Value {
+pub(crate) fn event(run: &str, i: u64, accounts: usize) -> serde_json::Value {
     let account = (i.wrapping_mul(2_654_435_761) % accounts as u64) as usize;
     let r = i.wrapping_mul(40_503) % 100;
     let now = thaw_services::rfc3339(thaw_services::now_ms());
@@ -231,6 +231,11 @@ fn cpu_time(pid: u32) -> Option<Duration> {
     // system time are the 14th and 15th fields in clock ticks.
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks_to_duration(ticks))
+}
+
+/// Clock ticks of `/proc`'s CPU times as a duration.
+pub(crate) fn ticks_to_duration(ticks: u64) -> Duration {
     static TICKS_PER_SECOND: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     let hz = *TICKS_PER_SECOND.get_or_init(|| {
         std::process::Command::new("getconf")
@@ -240,7 +245,7 @@ fn cpu_time(pid: u32) -> Option<Duration> {
             .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
             .unwrap_or(100)
     });
-    Some(Duration::from_micros(ticks * 1_000_000 / hz))
+    Duration::from_micros(ticks * 1_000_000 / hz)
 }
 
 /// Runs a phase and measures the CPU time the server process spent per answered request:
@@ -327,6 +332,9 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     let half_rate = max.0.rate / 2.0;
     let half = measured(thaw_pid, open_loop(&client, &thaw, &key, &args, &format!("{run}h"), half_rate)).await;
     line(&format!("thaw at half its max ({half_rate:.0}/s, open loop)"), &half);
+    // The same rate on the bare handler: the latency this machine gives any server at it.
+    let bare_half = measured(ceiling_pid, open_loop(&client, &ceil, &key, &args, &format!("{run}c"), half_rate)).await;
+    line("bare axum handler at the same rate (open loop)", &bare_half);
     let status = measured(thaw_pid, closed_loop(&client, &thaw, &key, &args, &run, true, 0)).await;
     line("thaw GET …/status (closed loop)", &status);
     println!("  ratio thaw/ceiling: {:.1} %", 100.0 * max.0.rate / bare.0.rate.max(1.0));
