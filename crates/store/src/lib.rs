@@ -499,10 +499,14 @@ impl Db {
         if guard.is_none() {
             let mut conn = self.pool.connect_options().connect().await?;
             conn.execute(sqlx::raw_sql(self.sqlite_pragmas)).await?;
-            // A cache large enough for the pages of every account's risk state and the indexes'
-            // hot pages. Its commits leave the copying of the log into the database to
-            // [`Db::checkpoint`], out of the writers' way, up to a log of 40 MB.
-            conn.execute("PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 10000").await?;
+            // A cache of 8 MB: pages it misses come from the operating system's cache, and a
+            // larger one costs more than it saves, because SQLite walks the whole cache at the
+            // end of every transaction in which a B-tree page split (it renumbers pages through
+            // the lock page, far beyond the file's end): 64 MB cost the writer about a sixth
+            // more CPU per event (BENCHMARKS.md, `thaw bench writer`). Its commits leave the
+            // copying of the log into the database to [`Db::checkpoint`], out of the writers'
+            // way, up to a log of 40 MB.
+            conn.execute("PRAGMA cache_size = -8192; PRAGMA wal_autocheckpoint = 10000").await?;
             *guard = Some(conn);
         }
         Ok(Writer { guard: Some(guard), open: false })
