@@ -98,8 +98,8 @@ struct Account {
 
 /// Decides and stores events in one transaction, one account's events in the order given.
 /// The group costs two round trips to the database on SQLite whatever its size
-/// ([`thaw_store::risk::EventTx`]): claim every id and read every account's profile and state,
-/// then write every decision and state and commit. An event costs statements of its own only
+/// ([`thaw_store::risk::EventTx`]): read which ids are stored and every account's profile and state,
+/// then write every event with its decision, every state, and commit. An event costs statements of its own only
 /// when something follows from it (a hold, a release, a webhook, an alert) or when it is its
 /// account's first.
 async fn decide_all(
@@ -123,34 +123,21 @@ async fn decide_in(
     items: &[Item<'_>],
 ) -> Result<Vec<Step>, ServiceError> {
     let decision_ids: Vec<String> = items.iter().map(|_| new_id()).collect();
-    // The first copy of an id in the group claims it; a later copy answers from what it stored.
+    // The first copy of an id in the group is decided unless the id is stored; a later copy
+    // answers from what it stored.
     let mut seen = HashSet::with_capacity(items.len());
     let first: Vec<bool> = items.iter().map(|it| seen.insert(it.event.id.as_str())).collect();
-    let records: Vec<EventRecord> = items
-        .iter()
-        .zip(&decision_ids)
-        .zip(&first)
-        .filter(|(_, first)| **first)
-        .map(|((it, decision_id), _)| EventRecord {
-            id: &it.event.id,
-            account_id: it.event.account_id.as_str(),
-            kind: it.event.kind.code(),
-            occurred_at_ms: it.event.occurred_at_ms,
-            received_at_ms: it.now_ms,
-            body_hash: it.hash,
-            body: it.body,
-            decision_id,
-        })
-        .collect();
-    // Every account of the group is read with the claim (also those of events already stored,
-    // since the claim's answer is not known yet); an account seen for the first time is then
-    // created, in id order like the rest.
+    let event_ids: Vec<&str> =
+        items.iter().zip(&first).filter(|(_, f)| **f).map(|(it, _)| it.event.id.as_str()).collect();
+    // Every account of the group is read with the ids (also those of events already stored,
+    // since which are is not known yet); an account seen for the first time is then created,
+    // in id order like the rest.
     let mut ids: Vec<&str> = items.iter().map(|it| it.event.account_id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
-    let (claimed, mut loaded) = tx.claim_and_load(&records, &ids).await?;
+    let (stored, mut loaded) = tx.claim_and_load(&event_ids, &ids).await?;
     let decide: Vec<bool> =
-        items.iter().zip(&first).map(|(it, first)| *first && claimed.contains(&it.event.id)).collect();
+        items.iter().zip(&first).map(|(it, first)| *first && !stored.contains(&it.event.id)).collect();
     // Each account's first event to decide, in account order: it creates the account if new.
     let mut firsts: BTreeMap<&str, &Item> = BTreeMap::new();
     for (it, _) in items.iter().zip(&decide).filter(|(_, d)| **d) {
@@ -196,15 +183,20 @@ async fn decide_in(
         bodies.push((i, action, decision.to_string()));
         steps.push(Step::Decided(decision));
     }
-    let decisions: Vec<DecisionRecord> = bodies
+    let events: Vec<EventRecord> = bodies
         .iter()
-        .map(|(i, action, body)| DecisionRecord {
-            id: &decision_ids[*i],
-            event_id: &items[*i].event.id,
-            account_id: items[*i].event.account_id.as_str(),
-            action,
-            body,
-            at_ms: items[*i].now_ms,
+        .map(|(i, action, body)| {
+            let it = &items[*i];
+            EventRecord {
+                id: &it.event.id,
+                account_id: it.event.account_id.as_str(),
+                kind: it.event.kind.code(),
+                occurred_at_ms: it.event.occurred_at_ms,
+                received_at_ms: it.now_ms,
+                body_hash: it.hash,
+                body: it.body,
+                decision: DecisionRecord { id: &decision_ids[*i], action, body },
+            }
         })
         .collect();
     let states: Vec<StateRecord> = accounts
@@ -219,7 +211,7 @@ async fn decide_in(
             now_ms: a.now_ms,
         })
         .collect();
-    tx.commit(&decisions, &states).await?;
+    tx.commit(&events, &states).await?;
     Ok(steps)
 }
 

@@ -863,9 +863,8 @@ impl Cases<'_> {
         limit: i64,
     ) -> Result<Vec<(String, String, String, String)>> {
         let rows = sqlx::query(
-            "SELECT e.id AS event_id, d.id AS decision_id, e.body AS event_body, d.body AS decision_body
-             FROM events e JOIN decisions d ON d.id = e.decision_id
-             WHERE e.account_id = $1 AND e.occurred_at >= $2 ORDER BY e.occurred_at DESC, e.id DESC LIMIT $3",
+            "SELECT id AS event_id, decision_id, body AS event_body, decision AS decision_body FROM events
+             WHERE account_id = $1 AND occurred_at >= $2 ORDER BY occurred_at DESC, id DESC LIMIT $3",
         )
         .bind(account_id)
         .bind(since_ms)

@@ -377,7 +377,13 @@ impl Db {
     /// Applies the migrations that are missing. Safe when several processes start at once:
     /// PostgreSQL serialises them with an advisory lock, SQLite with its write lock.
     pub async fn migrate(&self) -> Result<Vec<i64>> {
-        migrate::run(self).await
+        migrate::run(self, i64::MAX).await
+    }
+
+    /// Applies the missing migrations up to `version` only: to test how a later migration
+    /// converts the data of an earlier schema.
+    pub async fn migrate_to(&self, version: i64) -> Result<Vec<i64>> {
+        migrate::run(self, version).await
     }
 
     pub fn backend(&self) -> Backend {

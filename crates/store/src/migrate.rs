@@ -72,20 +72,27 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_event_writes.sql"),
         postgres: include_str!("../migrations/postgres/0010_event_writes.sql"),
     },
+    Migration {
+        version: 11,
+        name: "decisions_in_events",
+        sqlite: include_str!("../migrations/sqlite/0011_decisions_in_events.sql"),
+        postgres: include_str!("../migrations/postgres/0011_decisions_in_events.sql"),
+    },
 ];
 
 /// Arbitrary constant naming thaw's migration lock among PostgreSQL advisory locks.
 const PG_LOCK_KEY: i64 = 0x7468_6177_6d69_6772;
 
-pub(crate) async fn run(db: &Db) -> Result<Vec<i64>> {
+/// Applies the missing migrations up to version `upto`.
+pub(crate) async fn run(db: &Db, upto: i64) -> Result<Vec<i64>> {
     // A connection of its own, so no pooled connection is left inside a half-finished transaction.
     let mut conn = db.pool().acquire().await?.detach();
-    let applied = apply_all(&mut conn, db.backend()).await;
+    let applied = apply_all(&mut conn, db.backend(), upto).await;
     let _ = conn.close().await;
     applied
 }
 
-async fn apply_all(conn: &mut AnyConnection, backend: Backend) -> Result<Vec<i64>> {
+async fn apply_all(conn: &mut AnyConnection, backend: Backend, upto: i64) -> Result<Vec<i64>> {
     match backend {
         Backend::Sqlite => {
             conn.execute("BEGIN IMMEDIATE").await?;
@@ -95,7 +102,7 @@ async fn apply_all(conn: &mut AnyConnection, backend: Backend) -> Result<Vec<i64
             sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(PG_LOCK_KEY).execute(&mut *conn).await?;
         }
     }
-    let result = apply_locked(conn, backend).await;
+    let result = apply_locked(conn, backend, upto).await;
     match result {
         Ok(applied) => {
             conn.execute("COMMIT").await?;
@@ -108,7 +115,7 @@ async fn apply_all(conn: &mut AnyConnection, backend: Backend) -> Result<Vec<i64
     }
 }
 
-async fn apply_locked(conn: &mut AnyConnection, backend: Backend) -> Result<Vec<i64>> {
+async fn apply_locked(conn: &mut AnyConnection, backend: Backend, upto: i64) -> Result<Vec<i64>> {
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
     )
@@ -122,7 +129,7 @@ async fn apply_locked(conn: &mut AnyConnection, backend: Backend) -> Result<Vec<
     let now =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
     let mut applied = Vec::new();
-    for m in MIGRATIONS.iter().filter(|m| !done.contains(&m.version)) {
+    for m in MIGRATIONS.iter().filter(|m| m.version <= upto && !done.contains(&m.version)) {
         let sql = match backend {
             Backend::Sqlite => m.sqlite,
             Backend::Postgres => m.postgres,

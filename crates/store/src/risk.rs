@@ -1,5 +1,5 @@
-//! Events, their decisions and each account's risk state. An event and its decision are
-//! written in the same transaction as the state they changed.
+//! Events with their decisions, and each account's risk state. An event is written with its
+//! decision, on one row, in the same transaction as the state they changed.
 
 use crate::{Conn, Result, is_postgres};
 use sqlx::{AnyConnection, Row};
@@ -23,18 +23,18 @@ fn marks(rows: usize, cols: usize) -> String {
 // The texts the writer's statements are made of, on both backends.
 macro_rules! events_insert {
     () => {
-        "INSERT INTO events (id, account_id, kind, occurred_at, received_at, body_hash, body, decision_id)"
+        "INSERT INTO events (id, account_id, kind, occurred_at, received_at, body_hash, body, decision_id, action, decision)"
+    };
+}
+macro_rules! stored_select {
+    () => {
+        "SELECT id FROM events WHERE id IN"
     };
 }
 macro_rules! profiles_select {
     () => {
         "SELECT a.id, a.kyc_level, a.vip_level, a.created_at, r.state, r.last_activity_at FROM accounts a
          JOIN risk_states r ON r.account_id = a.id WHERE a.id IN"
-    };
-}
-macro_rules! decisions_insert {
-    () => {
-        "INSERT INTO decisions (id, event_id, account_id, action, body, decided_at)"
     };
 }
 // A state's `last_activity_at` is written only when it moves by [`ACTIVITY_STEP_MS`] or more
@@ -56,16 +56,16 @@ macro_rules! states_upsert {
 // (`json_each`), so that they are prepared once per connection and bind one value each: a
 // multi-row statement with a placeholder per value is parsed anew for each size of group and
 // costs a bind per value. Each is a round trip to the connection's worker thread, so the
-// writer's statements go in two strings: `BEGIN IMMEDIATE`, the claim (which stores each event
-// unless its id is stored, returning the ids stored) and the read; then the decisions, the
-// states and `COMMIT`.
+// writer's statements go in two strings: `BEGIN IMMEDIATE`, the ids already stored and the
+// read; then the events with their decisions, the states and `COMMIT`. (SQLite's write
+// transaction keeps every other writer out until the commit, so an id not stored at the start
+// cannot be stored by anyone else before it.)
 macro_rules! claim_sqlite {
     () => {
         concat!(
             "BEGIN IMMEDIATE; ",
-            events_insert!(),
-            " SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7
-     FROM json_each(?) WHERE true ON CONFLICT (id) DO NOTHING RETURNING id; ",
+            stored_select!(),
+            " (SELECT value FROM json_each(?)); ",
             profiles_select!(),
             " (SELECT value FROM json_each(?)) ORDER BY a.id"
         )
@@ -76,8 +76,9 @@ const CLAIM_SQLITE: &str = claim_sqlite!();
 /// [`crate::Db::sync_log`] instead.
 const CLAIM_SQLITE_UNSYNCED: &str = concat!("PRAGMA synchronous = NORMAL; ", claim_sqlite!());
 const COMMIT_SQLITE: &str = concat!(
-    decisions_insert!(),
-    " SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM json_each(?); ",
+    events_insert!(),
+    " SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, value->>9
+     FROM json_each(?); ",
     states_upsert!("SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each(?) WHERE true", ""),
     "; UPDATE risk_states SET last_activity_at = j.value->>1 FROM json_each(?) AS j
      WHERE risk_states.account_id = j.value->>0; COMMIT"
@@ -93,12 +94,12 @@ fn json_rows<T: serde::Serialize>(items: impl Iterator<Item = T>) -> String {
     serde_json::to_string(&items.collect::<Vec<T>>()).expect("rows serialise")
 }
 
-fn event_row<'a>(e: &'a EventRecord<'_>) -> (&'a str, &'a str, &'a str, i64, i64, &'a str, &'a str, &'a str) {
-    (e.id, e.account_id, e.kind, e.occurred_at_ms, e.received_at_ms, e.body_hash, e.body, e.decision_id)
-}
+/// An event's row, in the column order of `events_insert!`.
+type EventRow<'a> = (&'a str, &'a str, &'a str, i64, i64, &'a str, &'a str, &'a str, &'a str, &'a str);
 
-fn decision_row<'a>(d: &'a DecisionRecord<'_>) -> (&'a str, &'a str, &'a str, &'a str, &'a str, i64) {
-    (d.id, d.event_id, d.account_id, d.action, d.body, d.at_ms)
+fn event_row<'a>(e: &'a EventRecord<'_>) -> EventRow<'a> {
+    let d = &e.decision;
+    (e.id, e.account_id, e.kind, e.occurred_at_ms, e.received_at_ms, e.body_hash, e.body, d.id, d.action, d.body)
 }
 
 fn state_row<'a>(s: &'a StateRecord<'_>) -> (&'a str, &'a str, Option<i64>, i64) {
@@ -111,17 +112,20 @@ fn state_row<'a>(s: &'a StateRecord<'_>) -> (&'a str, &'a str, Option<i64>, i64)
 /// minute costs one index write an hour instead of one an event.
 pub const ACTIVITY_STEP_MS: i64 = 3_600_000;
 
-fn bind_events<'a>(mut q: AnyQuery<'a>, events: &[EventRecord<'_>]) -> AnyQuery<'a> {
+fn bind_events<'a>(mut q: AnyQuery<'a>, events: &[EventRecord<'a>]) -> AnyQuery<'a> {
     for e in events {
+        let (id, account, kind, occurred, received, hash, body, decision_id, action, decision) = event_row(e);
         q = q
-            .bind(e.id)
-            .bind(e.account_id)
-            .bind(e.kind)
-            .bind(e.occurred_at_ms)
-            .bind(e.received_at_ms)
-            .bind(e.body_hash)
-            .bind(e.body)
-            .bind(e.decision_id);
+            .bind(id)
+            .bind(account)
+            .bind(kind)
+            .bind(occurred)
+            .bind(received)
+            .bind(hash)
+            .bind(body)
+            .bind(decision_id)
+            .bind(action)
+            .bind(decision);
     }
     q
 }
@@ -129,13 +133,6 @@ fn bind_events<'a>(mut q: AnyQuery<'a>, events: &[EventRecord<'_>]) -> AnyQuery<
 fn bind_ids<'a>(mut q: AnyQuery<'a>, ids: &[&str]) -> AnyQuery<'a> {
     for id in ids {
         q = q.bind(*id);
-    }
-    q
-}
-
-fn bind_decisions<'a>(mut q: AnyQuery<'a>, decisions: &[DecisionRecord<'_>]) -> AnyQuery<'a> {
-    for d in decisions {
-        q = q.bind(d.id).bind(d.event_id).bind(d.account_id).bind(d.action).bind(d.body).bind(d.at_ms);
     }
     q
 }
@@ -160,7 +157,7 @@ pub struct Loaded {
 /// The transaction that decides a group of events ([`crate::Db::begin_events`]), in as few
 /// round trips as the backend allows. On SQLite, where every statement is a round trip to
 /// sqlx's worker thread, it begins with the claim of the events and the read of their accounts
-/// in one ([`EventTx::claim_and_load`]) and ends with the decisions, the states and the commit
+/// in one ([`EventTx::claim_and_load`]) and ends with the events, the states and the commit
 /// in another ([`EventTx::commit`]). Dropped without a commit or a rollback, it is rolled
 /// back. On SQLite it is written on the process's writer connection ([`crate::Writer`]).
 pub struct EventTx {
@@ -192,23 +189,24 @@ impl EventTx {
         &mut self.conn
     }
 
-    /// Claims the events' ids (distinct): stores each event unless one with its id exists,
-    /// committed or in a transaction that then commits. Reads the profile and risk state of
+    /// Reads which of `ids` (distinct) are stored already, and the profile and risk state of
     /// `accounts` (sorted), locking their state rows in that order (PostgreSQL; SQLite's write
-    /// transaction holds the whole database). Returns the ids this transaction stored and the
-    /// accounts found: one whose row or state row is missing is left out, for the caller to
-    /// create ([`Risk::lock_state`]).
+    /// transaction holds the whole database). Returns the ids stored and the accounts found:
+    /// one whose row or state row is missing is left out, for the caller to create
+    /// ([`Risk::lock_state`]). On PostgreSQL the accounts are locked first, so that an event
+    /// of theirs committed meanwhile by another transaction is seen; one stored by another
+    /// account's transaction still in progress makes [`EventTx::commit`] fail on its id.
     pub async fn claim_and_load(
         &mut self,
-        events: &[EventRecord<'_>],
+        ids: &[&str],
         accounts: &[&str],
     ) -> Result<(HashSet<String>, HashMap<String, Loaded>)> {
-        let mut claimed = HashSet::with_capacity(events.len());
+        let mut stored = HashSet::new();
         let mut loaded = HashMap::with_capacity(accounts.len());
-        // The claim returns one column (the id), the read six.
+        // An id stored comes as one column, an account as six.
         let mut take = |row: sqlx::any::AnyRow| -> Result<()> {
             if row.len() == 1 {
-                claimed.insert(row.try_get("id")?);
+                stored.insert(row.try_get("id")?);
             } else {
                 let profile = (row.try_get("kyc_level")?, row.try_get("vip_level")?, row.try_get("created_at")?);
                 let (state, activity_at) = (row.try_get("state")?, row.try_get("last_activity_at")?);
@@ -217,7 +215,6 @@ impl EventTx {
             Ok(())
         };
         if self.sqlite() {
-            let ids = serde_json::to_string(accounts).expect("ids serialise");
             let sql = match &self.unsynced {
                 Some(sync) => {
                     sync.relaxed.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -225,22 +222,12 @@ impl EventTx {
                 }
                 None => CLAIM_SQLITE,
             };
-            let q = sqlx::query(sql).bind(json_rows(events.iter().map(event_row))).bind(ids);
+            let q = sqlx::query(sql).bind(json_rows(ids.iter())).bind(json_rows(accounts.iter()));
             self.open = true;
             for row in q.fetch_all(&mut *self.conn).await? {
                 take(row)?;
             }
-            return Ok((claimed, loaded));
-        }
-        for chunk in events.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "{} VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
-                events_insert!(),
-                marks(chunk.len(), 8)
-            );
-            for row in bind_events(pg(sql), chunk).fetch_all(&mut *self.conn).await? {
-                take(row)?;
-            }
+            return Ok((stored, loaded));
         }
         for chunk in accounts.chunks(ROWS_PER_STATEMENT) {
             let sql = format!("{} {} ORDER BY a.id FOR UPDATE OF r", profiles_select!(), marks(1, chunk.len()));
@@ -248,24 +235,30 @@ impl EventTx {
                 take(row)?;
             }
         }
-        Ok((claimed, loaded))
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!("{} {}", stored_select!(), marks(1, chunk.len()));
+            for row in bind_ids(pg(sql), chunk).fetch_all(&mut *self.conn).await? {
+                take(row)?;
+            }
+        }
+        Ok((stored, loaded))
     }
 
-    /// Stores the decisions and the accounts' new states (each account once; its row exists)
-    /// and commits.
-    pub async fn commit(&mut self, decisions: &[DecisionRecord<'_>], states: &[StateRecord<'_>]) -> Result<()> {
+    /// Stores the events with their decisions (ids not stored, distinct) and the accounts' new
+    /// states (each account once; its row exists), and commits.
+    pub async fn commit(&mut self, events: &[EventRecord<'_>], states: &[StateRecord<'_>]) -> Result<()> {
         if self.sqlite() {
             let moved = states.iter().filter_map(|s| Some((s.account_id, s.last_activity_at?)));
             sqlx::query(COMMIT_SQLITE)
-                .bind(json_rows(decisions.iter().map(decision_row)))
+                .bind(json_rows(events.iter().map(event_row)))
                 .bind(json_rows(states.iter().map(state_row)))
                 .bind(json_rows(moved))
                 .execute(&mut *self.conn)
                 .await?;
         } else {
-            for chunk in decisions.chunks(ROWS_PER_STATEMENT) {
-                let sql = format!("{} VALUES {}", decisions_insert!(), marks(chunk.len(), 6));
-                bind_decisions(pg(sql), chunk).execute(&mut *self.conn).await?;
+            for chunk in events.chunks(ROWS_PER_STATEMENT) {
+                let sql = format!("{} VALUES {}", events_insert!(), marks(chunk.len(), 10));
+                bind_events(pg(sql), chunk).execute(&mut *self.conn).await?;
             }
             for chunk in states.chunks(ROWS_PER_STATEMENT) {
                 let sql = format!(
@@ -314,6 +307,7 @@ pub struct StoredEvent {
     pub decision_body: String,
 }
 
+/// An event to store, with its decision.
 pub struct EventRecord<'a> {
     pub id: &'a str,
     pub account_id: &'a str,
@@ -322,17 +316,14 @@ pub struct EventRecord<'a> {
     pub received_at_ms: i64,
     pub body_hash: &'a str,
     pub body: &'a str,
-    pub decision_id: &'a str,
+    pub decision: DecisionRecord<'a>,
 }
 
-/// A decision to store with its event.
+/// An event's decision: its id, action and body as answered.
 pub struct DecisionRecord<'a> {
     pub id: &'a str,
-    pub event_id: &'a str,
-    pub account_id: &'a str,
     pub action: &'a str,
     pub body: &'a str,
-    pub at_ms: i64,
 }
 
 /// An account's risk state after the events of a transaction.
@@ -347,13 +338,11 @@ pub struct StateRecord<'a> {
 
 impl Risk<'_> {
     pub async fn stored_event(&mut self, id: &str) -> Result<Option<StoredEvent>> {
-        let row = sqlx::query(
-            "SELECT e.body_hash, d.body FROM events e JOIN decisions d ON d.id = e.decision_id WHERE e.id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&mut *self.0)
-        .await?;
-        row.map(|r| Ok(StoredEvent { body_hash: r.try_get("body_hash")?, decision_body: r.try_get("body")? }))
+        let row = sqlx::query("SELECT body_hash, decision FROM events WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self.0)
+            .await?;
+        row.map(|r| Ok(StoredEvent { body_hash: r.try_get("body_hash")?, decision_body: r.try_get("decision")? }))
             .transpose()
     }
 
@@ -383,25 +372,24 @@ impl Risk<'_> {
     }
 
     /// Decisions of an account on the events that occurred since `since_ms`, newest first, as
-    /// answered. Read through the account's events: decisions have no index by account.
+    /// answered.
     pub async fn decisions(&mut self, account_id: &str, since_ms: i64, limit: i64) -> Result<Vec<String>> {
         let rows = sqlx::query(
-            "SELECT d.body FROM events e JOIN decisions d ON d.id = e.decision_id
-             WHERE e.account_id = $1 AND e.occurred_at >= $2 ORDER BY e.occurred_at DESC, e.id DESC LIMIT $3",
+            "SELECT decision FROM events WHERE account_id = $1 AND occurred_at >= $2
+             ORDER BY occurred_at DESC, id DESC LIMIT $3",
         )
         .bind(account_id)
         .bind(since_ms)
         .bind(limit)
         .fetch_all(&mut *self.0)
         .await?;
-        rows.iter().map(|r| Ok(r.try_get("body")?)).collect()
+        rows.iter().map(|r| Ok(r.try_get("decision")?)).collect()
     }
 
     /// A decision with its event: (account, action, decision body, event body).
     pub async fn decision_with_event(&mut self, decision_id: &str) -> Result<Option<(String, String, String, String)>> {
         let row = sqlx::query(
-            "SELECT d.account_id, d.action, d.body AS decision_body, e.body AS event_body
-             FROM decisions d JOIN events e ON e.id = d.event_id WHERE d.id = $1",
+            "SELECT account_id, action, decision AS decision_body, body AS event_body FROM events WHERE decision_id = $1",
         )
         .bind(decision_id)
         .fetch_optional(&mut *self.0)
@@ -415,8 +403,8 @@ impl Risk<'_> {
     /// The account's newest events with their decisions: (event body, decision body), newest first.
     pub async fn history(&mut self, account_id: &str, limit: i64) -> Result<Vec<(String, String)>> {
         let rows = sqlx::query(
-            "SELECT e.body AS event_body, d.body AS decision_body FROM events e JOIN decisions d ON d.id = e.decision_id
-             WHERE e.account_id = $1 ORDER BY e.occurred_at DESC, e.id DESC LIMIT $2",
+            "SELECT body AS event_body, decision AS decision_body FROM events
+             WHERE account_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2",
         )
         .bind(account_id)
         .bind(limit)

@@ -147,7 +147,8 @@ pub async fn run(args: WriterArgs) -> anyhow::Result<()> {
     let median = |key: fn(&Round) -> f64| {
         let mut v: Vec<f64> = rounds.iter().map(key).collect();
         v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
+        let mid = v.len() / 2;
+        if v.len().is_multiple_of(2) { (v[mid - 1] + v[mid]) / 2.0 } else { v[mid] }
     };
     println!(
         "  median:  {:>7.0} events/s  CPU {:>5.1} µs/event (SQLite's threads {:>5.1})",

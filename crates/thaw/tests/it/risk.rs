@@ -72,7 +72,7 @@ on_both_backends! {
         assert_eq!(reason["explanation"]["zh-CN"], "登录地点从Shanghai变为Frankfurt，相距 8,820 公里，间隔 25 分钟");
         assert_eq!(d["holds"][0]["scopes"], json!(["trade", "withdraw"]));
         assert_eq!(count(&s, "events").await, 2);
-        assert_eq!(count(&s, "decisions").await, 2);
+        assert_eq!(count(&s, "events WHERE action <> '' AND decision <> ''").await, 2);
         let account = get(&s, &key, "/api/v1/accounts/u-travel").await;
         assert_eq!(account["id"], "u-travel", "the unknown account was created from the event");
         let decisions = get(&s, &key, "/api/v1/accounts/u-travel/decisions").await;
@@ -180,7 +180,7 @@ on_both_backends! {
         let dup2: Vec<u16> = answers[answers.len() - 2..].iter().map(|(st, _, _)| *st).collect();
         assert!(dup2.contains(&200) && dup2.contains(&409), "{dup2:?}");
         assert_eq!(count(&s, "events").await, 12 + 8 * 12 + 2);
-        assert_eq!(count(&s, "decisions").await, 12 + 8 * 12 + 2);
+        assert_eq!(count(&s, "events WHERE action <> '' AND decision <> ''").await, 12 + 8 * 12 + 2);
     }
 }
 
@@ -256,7 +256,7 @@ on_both_backends! {
         assert_eq!(statuses[11], 500, "the account's stored state is unreadable");
         assert!(statuses.iter().enumerate().all(|(n, st)| n == 11 || *st == 200), "{statuses:?}");
         assert_eq!(count(&s, "events").await, 1 + 23, "nothing of the failed event was written");
-        assert_eq!(count(&s, "decisions").await, 1 + 23);
+        assert_eq!(count(&s, "events WHERE action <> '' AND decision <> ''").await, 1 + 23);
         let (st, d, _) = post(&s, &key, "/api/v1/events", &sign_in("after".into(), "fine-0".into())).await;
         assert_eq!((st, d["action"].as_str()), (200, Some("allow")), "the server goes on");
     }

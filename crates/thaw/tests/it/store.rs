@@ -28,11 +28,35 @@ on_both_backends! {
             applied.extend(h.await.unwrap());
         }
         applied.sort();
-        assert_eq!(applied, (1..=10).collect::<Vec<i64>>(), "exactly one starter applies each migration");
+        assert_eq!(applied, (1..=11).collect::<Vec<i64>>(), "exactly one starter applies each migration");
         let db = Db::connect(&url, &Default::default()).await.unwrap();
         assert!(db.migrate().await.unwrap().is_empty(), "a later start applies nothing");
         let n: i64 = sqlx::Row::try_get(&sqlx::query("SELECT COUNT(*) AS n FROM schema_migrations").fetch_one(db.pool()).await.unwrap(), "n").unwrap();
-        assert_eq!(n, 10);
+        assert_eq!(n, 11);
+    }
+}
+
+on_both_backends! {
+    async fn decisions_of_an_earlier_schema_move_onto_their_events(b) {
+        let url = fresh_database_url(b).await;
+        let db = Db::connect(&url, &Default::default()).await.unwrap();
+        db.migrate_to(10).await.unwrap();
+        for (n, action) in [(1, "allow"), (2, "hold")] {
+            sqlx::query("INSERT INTO events (id, account_id, kind, occurred_at, received_at, body_hash, body, decision_id)
+                         VALUES ($1, 'u-old', 'trade', $2, $2, 'h', '{}', $3)")
+                .bind(format!("e{n}")).bind(1_000 * n).bind(format!("d{n}")).execute(db.pool()).await.unwrap();
+            sqlx::query("INSERT INTO decisions (id, event_id, account_id, action, body, decided_at) VALUES ($1, $2, 'u-old', $3, $4, 0)")
+                .bind(format!("d{n}")).bind(format!("e{n}")).bind(action).bind(format!("{{\"action\":\"{action}\"}}"))
+                .execute(db.pool()).await.unwrap();
+        }
+        assert_eq!(db.migrate().await.unwrap(), vec![11]);
+        let mut c = db.conn().await.unwrap();
+        let stored = c.risk().stored_event("e2").await.unwrap().unwrap();
+        assert_eq!((stored.body_hash.as_str(), stored.decision_body.as_str()), ("h", r#"{"action":"hold"}"#));
+        let (account, action, decision, _) = c.risk().decision_with_event("d1").await.unwrap().unwrap();
+        assert_eq!((account.as_str(), action.as_str(), decision.as_str()), ("u-old", "allow", r#"{"action":"allow"}"#));
+        assert_eq!(c.risk().decisions("u-old", 0, 10).await.unwrap(), [r#"{"action":"hold"}"#, r#"{"action":"allow"}"#]);
+        assert!(sqlx::query("SELECT 1 FROM decisions").fetch_all(db.pool()).await.is_err(), "the old table is gone");
     }
 }
 
@@ -205,16 +229,14 @@ on_both_backends! {
         {
             // The same for the event writer's transaction, after its first round trip.
             let mut events = db.begin_events().await.unwrap();
-            let record = thaw_store::risk::EventRecord {
-                id: "ev-drop", account_id: "u-drop", kind: "login_succeeded", occurred_at_ms: 3_000,
-                received_at_ms: 3_000, body_hash: "h", body: "{}", decision_id: "d-drop",
-            };
-            let (claimed, _) = events.claim_and_load(&[record], &["u-drop"]).await.unwrap();
-            assert!(claimed.contains("ev-drop"));
+            let (stored, loaded) = events.claim_and_load(&["ev-drop"], &["u-drop"]).await.unwrap();
+            assert!(stored.is_empty() && loaded.is_empty(), "neither the event nor the account's state is stored");
+            // The account's first event creates its state row, inside the transaction.
+            assert_eq!(events.conn().risk().lock_state("u-drop", 3_000).await.unwrap(), None);
         }
         let mut w = tokio::time::timeout(within, db.write_conn()).await.expect("the next writer is not kept waiting").unwrap();
-        let n: i64 = sqlx::Row::try_get(&sqlx::query("SELECT COUNT(*) AS n FROM events").fetch_one(&mut *w).await.unwrap(), "n").unwrap();
-        assert_eq!(n, 0, "the dropped claim is gone");
+        let n: i64 = sqlx::Row::try_get(&sqlx::query("SELECT COUNT(*) AS n FROM risk_states").fetch_one(&mut *w).await.unwrap(), "n").unwrap();
+        assert_eq!(n, 0, "the dropped transaction's state row is gone");
         drop(w);
         let got = db.conn().await.unwrap().accounts().get(&id).await.unwrap().unwrap();
         assert_eq!(got, account("u-drop", "e@example.com", 2_000), "the committed write stays");
@@ -232,6 +254,7 @@ async fn synchronous(conn: &mut thaw_store::AnyConnection) -> i64 {
 async fn the_event_writer_leaves_syncing_to_one_shared_fsync_and_other_writers_sync_as_before() {
     let db = fresh_db(Backend::Sqlite).await;
     let mut events = db.begin_events().await.unwrap();
+    events.claim_and_load(&["ev-sync"], &["u-sync"]).await.unwrap();
     let record = thaw_store::risk::EventRecord {
         id: "ev-sync",
         account_id: "u-sync",
@@ -240,18 +263,9 @@ async fn the_event_writer_leaves_syncing_to_one_shared_fsync_and_other_writers_s
         received_at_ms: 1_000,
         body_hash: "h",
         body: "{}",
-        decision_id: "d-sync",
+        decision: thaw_store::risk::DecisionRecord { id: "d-sync", action: "allow", body: "{}" },
     };
-    events.claim_and_load(&[record], &["u-sync"]).await.unwrap();
-    let decision = thaw_store::risk::DecisionRecord {
-        id: "d-sync",
-        event_id: "ev-sync",
-        account_id: "u-sync",
-        action: "allow",
-        body: "{}",
-        at_ms: 1_000,
-    };
-    events.commit(&[decision], &[]).await.unwrap();
+    events.commit(&[record], &[]).await.unwrap();
     assert_eq!(synchronous(events.conn()).await, 1, "the event writer commits in NORMAL");
     drop(events);
     let before = db.log_syncs().expect("SQLite in FULL syncs the log itself");
