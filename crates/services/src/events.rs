@@ -98,10 +98,10 @@ struct Account {
 
 /// Decides and stores events in one transaction, one account's events in the order given.
 /// The group costs two round trips to the database on SQLite whatever its size
-/// ([`thaw_store::risk::EventTx`]): read which ids are stored and every account's profile and state,
-/// then write every event with its decision, every state, and commit. An event costs statements of its own only
-/// when something follows from it (a hold, a release, a webhook, an alert) or when it is its
-/// account's first.
+/// ([`thaw_store::risk::EventTx`]): read which ids are stored and every account's profile and
+/// state, then write every event with its decision, every state, and commit. An event costs
+/// statements of its own only when something follows from it (a hold, a release, a webhook, an
+/// alert) or when it is its account's first.
 async fn decide_all(
     db: &Db,
     risk: &RiskRuntime,
@@ -130,8 +130,8 @@ async fn decide_in(
     let event_ids: Vec<&str> =
         items.iter().zip(&first).filter(|(_, f)| **f).map(|(it, _)| it.event.id.as_str()).collect();
     // Every account of the group is read with the ids (also those of events already stored,
-    // since which are is not known yet); an account seen for the first time is then created,
-    // in id order like the rest.
+    // which are not known yet); an account seen for the first time is then created, in id
+    // order like the rest.
     let mut ids: Vec<&str> = items.iter().map(|it| it.event.account_id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
