@@ -42,6 +42,16 @@ fn prometheus() -> &'static PrometheusHandle {
         let handle = recorder.handle();
         // Another recorder may be installed already (an embedding program); then ours only renders.
         let _ = metrics::set_global_recorder(recorder);
+        // Histograms keep each observation until they are folded into their buckets, which a
+        // scrape does, or this upkeep: without it a server nobody scrapes would hold every
+        // request's latency for ever.
+        let upkeep = handle.clone();
+        let _ = std::thread::Builder::new().name("metrics-upkeep".into()).spawn(move || {
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(5));
+                upkeep.run_upkeep();
+            }
+        });
         handle
     })
 }
