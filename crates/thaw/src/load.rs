@@ -2,8 +2,9 @@
 //! on the PostgreSQL of `--database-url`) and a bare axum handler as the ceiling, then drives
 //! `POST /api/v1/events` with a realistic mix over many accounts: first as fast as it can
 //! (closed loop), then at half of thaw's maximum rate (open loop, latency measured from the
-//! scheduled send time; the bare handler too, at the same rate), then `GET …/status`. It prints throughput, p50/p99/p99.9 and the
-//! ratio thaw/ceiling. A benchmark, not a test.
+//! scheduled send time; the bare handler too, at the same rate), then `GET …/status`. It
+//! prints throughput, p50/p99/p99.9, the ratio thaw/ceiling, server CPU per request and the
+//! server's memory at the end. A benchmark, not a test.
 
 use anyhow::{Context, bail};
 use std::process::Stdio;
@@ -112,6 +113,9 @@ struct Figures {
     p99: f64,
     p999: f64,
     errors: u64,
+    /// Open loop: how late the requests left against their schedule (p50, p99 in ms), the load
+    /// generator's own share of the latencies.
+    late: Option<(f64, f64)>,
 }
 
 fn figures(mut lat_us: Vec<u64>, elapsed: Duration, errors: u64) -> Figures {
@@ -126,6 +130,7 @@ fn figures(mut lat_us: Vec<u64>, elapsed: Duration, errors: u64) -> Figures {
         p99: pct(0.99),
         p999: pct(0.999),
         errors,
+        late: None,
     }
 }
 
@@ -191,37 +196,56 @@ async fn closed_loop(
 }
 
 /// Sends at `rate` per second for `seconds`, measuring each latency from its scheduled time.
+/// The pacing runs on a thread of its own that sleeps with the operating system's fine-grained
+/// timer: tokio's timer has a resolution of one millisecond, so paced by it the requests of
+/// each millisecond would leave together and late, and that delay would count as the server's
+/// latency. How late the sends left all the same is returned beside the figures.
 async fn open_loop(client: &reqwest::Client, base: &str, key: &str, args: &LoadArgs, run: &str, rate: f64) -> Figures {
     let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
     let total = (rate * args.seconds as f64) as u64;
     let started = Instant::now();
     let errors = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::with_capacity(total as usize);
-    for i in 0..total {
-        let scheduled = started + interval.mul_f64(i as f64);
-        tokio::time::sleep_until(scheduled.into()).await;
-        let (client, base, key, errors) = (client.clone(), base.to_string(), key.to_string(), errors.clone());
-        let body = event(run, i, args.accounts);
-        tasks.push(tokio::spawn(async move {
-            match client.post(format!("{base}/api/v1/events")).bearer_auth(&key).json(&body).send().await {
-                Ok(r) if r.status().is_success() => {
-                    let _ = r.bytes().await;
-                    Some(scheduled.elapsed().as_micros() as u64)
-                }
-                _ => {
-                    errors.fetch_add(1, Ordering::Relaxed);
-                    None
-                }
+    let runtime = tokio::runtime::Handle::current();
+    let (client, base, key, run, accounts) =
+        (client.clone(), base.to_string(), key.to_string(), run.to_string(), args.accounts);
+    let errors_ = errors.clone();
+    let pacer = std::thread::spawn(move || {
+        let mut tasks = Vec::with_capacity(total as usize);
+        let mut late_us = Vec::with_capacity(total as usize);
+        for i in 0..total {
+            let scheduled = started + interval.mul_f64(i as f64);
+            if let Some(wait) = scheduled.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
             }
-        }));
-    }
+            late_us.push(scheduled.elapsed().as_micros() as u64);
+            let (client, url, key, errors) =
+                (client.clone(), format!("{base}/api/v1/events"), key.clone(), errors_.clone());
+            let body = event(&run, i, accounts);
+            tasks.push(runtime.spawn(async move {
+                match client.post(url).bearer_auth(&key).json(&body).send().await {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        Some(scheduled.elapsed().as_micros() as u64)
+                    }
+                    _ => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                        None
+                    }
+                }
+            }));
+        }
+        (tasks, late_us)
+    });
+    let (tasks, late_us) =
+        tokio::task::spawn_blocking(move || pacer.join()).await.ok().and_then(|r| r.ok()).unwrap_or_default();
     let mut lat = Vec::new();
     for t in tasks {
         if let Ok(Some(l)) = t.await {
             lat.push(l);
         }
     }
-    figures(lat, started.elapsed(), errors.load(Ordering::Relaxed))
+    let late = figures(late_us, Duration::from_secs(1), 0);
+    Figures { late: Some((late.p50, late.p99)), ..figures(lat, started.elapsed(), errors.load(Ordering::Relaxed)) }
 }
 
 /// CPU time a process has used so far (all its threads), from `/proc` (Linux); None elsewhere.
@@ -232,6 +256,14 @@ fn cpu_time(pid: u32) -> Option<Duration> {
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
     Some(ticks_to_duration(ticks))
+}
+
+/// Memory a process holds (resident set), from `/proc` (Linux); None elsewhere.
+fn resident_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: f64 =
+        status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kib / 1024.0)
 }
 
 /// Clock ticks of `/proc`'s CPU times as a duration.
@@ -266,6 +298,12 @@ fn line(name: &str, (f, cpu): &(Figures, Option<f64>)) {
         "  {name:<44} {:>9.0}/s  p50 {:>7.2} ms  p99 {:>7.2} ms  p99.9 {:>7.2} ms  errors {}{cpu}",
         f.rate, f.p50, f.p99, f.p999, f.errors
     );
+    if let Some((p50, p99)) = f.late {
+        println!(
+            "  {:<44} {:>11}  p50 {p50:>7.2} ms  p99 {p99:>7.2} ms",
+            "  (sends left late against the schedule by)", ""
+        );
+    }
 }
 
 pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
@@ -344,6 +382,9 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
             t / b,
             100.0 * b / t
         );
+    }
+    if let Some(rss) = resident_mib(thaw_pid) {
+        println!("  server memory at the end: {rss:.0} MiB resident");
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
